@@ -1,0 +1,316 @@
+"""The console's input side: lines typed (or scripted) become core events.
+
+Plain lines are messages where you are; `/…` lines are slash commands
+(`/feed list` or `/threadcast feed list`); `.…` lines act on the console
+itself: switch user, channel or thread, edit, delete, react, let time pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+
+from adapters.console.clock import ConsoleClock
+from adapters.console.platform import BOT_NAME, COMMUNITY, ConsolePlatform, Message
+from bot.app import App
+from bot.commands.registry import Answer
+from bot.events import (
+    Caller,
+    CommandInvoked,
+    ReactionChanged,
+    ReplyDeleted,
+    ReplyEdited,
+    ReplyPosted,
+)
+from bot.markdown import render as render_markdown
+
+_log = logging.getLogger(__name__)
+
+HELP = """\
+Console commands:
+  <text>                 say something here (in a thread, it is a reply)
+  /<command> …           a slash command, e.g. /help, /post article.txt, /digest preview
+  .user <name>           speak as another member (the moderator is {moderator})
+  .channel <name>        go to a channel          .thread [id]   enter a discussion thread
+  .leave                 leave the thread          .where         where you are
+  .edit <id> <text>      edit your message         .delete <id>   delete your message
+  .react <id> <emoji>    react                     .unreact <id> <emoji>
+  .advance <N>d|h|m      let time pass (runs due feed polls and digests)
+  .tick                  run due feed polls and digests now
+  .show <id>             show a message            .help   .quit
+"""
+
+_DURATION = re.compile(r"^(\d+)([dhm])$")
+_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+
+
+def split_command(line: str) -> tuple[list[str], str]:
+    """'/threadcast feed add url …' → (['feed', 'add', 'url', …] words, raw text after each)."""
+    body = line[1:].strip()
+    if body.lower().startswith("threadcast"):
+        body = body[len("threadcast") :].strip()
+    return body.split(), body
+
+
+class ConsoleShell:
+    def __init__(
+        self,
+        app: App,
+        platform: ConsolePlatform,
+        clock: ConsoleClock,
+        run_due: Callable[[], Awaitable[None]],
+        *,
+        moderator: str,
+    ) -> None:
+        self._app = app
+        self._platform = platform
+        self._clock = clock
+        self._run_due = run_due
+        self.moderator = moderator
+        self.user = moderator
+        self.channel = "general"
+        self.thread: str | None = None
+
+    def say(self, text: str) -> None:
+        self._platform.print(text)
+
+    @property
+    def prompt(self) -> str:
+        where = f"#{self.channel}" + (f"/{self.thread}" if self.thread else "")
+        return f"{self.user}@{where}> "
+
+    async def run(self, lines: AsyncIterator[str], *, echo: bool) -> None:
+        async for raw in lines:
+            line = raw.rstrip("\n")
+            if echo and line.strip() and not line.lstrip().startswith("# "):
+                self.say(f"{self.prompt}{line}")
+            try:
+                if not await self.handle(line):
+                    break
+            except Exception:  # the console's own error boundary: one bad line, not the session
+                _log.exception("console line failed: %r", line[:200])
+                self.say("! that line failed; see the log")
+            await self._app.drain(timeout=30)
+
+    async def handle(self, line: str) -> bool:
+        stripped = line.strip()
+        if not stripped or stripped == "#" or stripped.startswith("# "):
+            return True
+        if stripped.startswith("/"):
+            await self._command(stripped)
+        elif stripped.startswith("."):
+            return await self._control(stripped)
+        else:
+            await self._message(stripped)
+        return True
+
+    # -- slash commands ---------------------------------------------------------
+    async def _command(self, line: str) -> None:
+        words, body = split_command(line)
+        command, rest = self._app.commands.resolve(words)
+        path = command.path if command else tuple(words[:2])
+        text = body
+        for word in path:  # keep the raw text after the command words, quotes intact
+            text = re.sub(rf"^\s*{re.escape(word)}(?=\s|$)", "", text, count=1, flags=re.IGNORECASE)
+        event = CommandInvoked(
+            community=COMMUNITY,
+            channel_id=self.channel,
+            caller=Caller(self.user, self.user, is_moderator=self.user == self.moderator),
+            path=path,
+            text=text.strip(),
+            local=True,
+        )
+        answer = await self._app.dispatch(event)
+        if answer is not None:
+            self.show_answer(answer)
+
+    def show_answer(self, answer: Answer) -> None:
+        mark = "✓" if answer.ok else "✗"
+        scope = " (only you see this)" if answer.private else ""
+        self.say(f"{mark} {BOT_NAME}{scope}:")
+        for line in answer.text.splitlines():
+            self.say(f"  {line}")
+        if answer.digest is not None:
+            for line in render_markdown(answer.digest).rstrip().splitlines():
+                self.say(f"  │ {line}")
+        if answer.attachment is not None:
+            self.say(f"  📎 {answer.attachment.filename}:")
+            for line in answer.attachment.content.decode("utf-8", "replace").splitlines():
+                self.say(f"  │ {line}")
+
+    # -- messages ------------------------------------------------------------------
+    async def _message(self, text: str) -> None:
+        message = self._platform.add_message(self.channel, self.user, text, self.thread)
+        await self._platform.save()
+        self.say(f"[{message.id}] {self.user}: {text}")
+        if self.thread:
+            await self._app.dispatch(
+                ReplyPosted(
+                    community=COMMUNITY,
+                    thread_id=self.thread,
+                    message_id=message.id,
+                    author_id=self.user,
+                    author_name=self.user,
+                    text=text,
+                    created_at=self._clock.now(),
+                )
+            )
+
+    def _find(self, message_id: str) -> Message | None:
+        message = self._platform.state.messages.get(message_id)
+        if message is None:
+            self.say(f"! no message {message_id!r}")
+        return message
+
+    # -- console controls --------------------------------------------------------------
+    async def _control(self, line: str) -> bool:
+        verb, _, arg = line[1:].partition(" ")
+        verb, arg = verb.lower(), arg.strip()
+        if verb in ("quit", "exit"):
+            return False
+        handler = getattr(self, f"_do_{verb.replace('-', '_')}", None)
+        if handler is None:
+            self.say(f"! unknown console command .{verb}; .help lists them")
+        else:
+            await handler(arg)
+        return True
+
+    async def _do_help(self, arg: str) -> None:
+        self.say(HELP.format(moderator=self.moderator))
+
+    async def _do_user(self, arg: str) -> None:
+        if not re.fullmatch(r"[\w.-]{1,32}", arg):
+            self.say("! usage: .user <name> (letters, digits, . _ -)")
+            return
+        self.user = arg
+        role = " (moderator)" if arg == self.moderator else ""
+        self.say(f"· you are now {arg}{role}")
+
+    async def _do_channel(self, arg: str) -> None:
+        name = arg.lstrip("#")
+        if not re.fullmatch(r"[\w-]{1,80}", name):
+            self.say("! usage: .channel <name>")
+            return
+        self.channel, self.thread = name, None
+        if name not in self._platform.state.channels:
+            self._platform.state.channels.append(name)
+        self.say(f"· in #{name}")
+
+    async def _do_thread(self, arg: str) -> None:
+        if not arg:
+            openers = [m for m in self._platform.state.messages.values() if m.opens_thread and m.channel == self.channel]
+            if not openers:
+                self.say(f"! no discussion threads in #{self.channel} yet")
+                return
+            arg = openers[-1].id
+        message = self._find(arg)
+        if message is None:
+            return
+        if not message.opens_thread:
+            self.say(f"! {arg} has no thread")
+            return
+        self.channel, self.thread = message.channel, message.id
+        self.say(f"· in the thread of {message.id}: {message.text.splitlines()[0]}")
+
+    async def _do_leave(self, arg: str) -> None:
+        self.thread = None
+        self.say(f"· back in #{self.channel}")
+
+    async def _do_where(self, arg: str) -> None:
+        self.say(f"· {self.prompt.strip()} (time: {self._clock.now():%Y-%m-%d %H:%M} UTC)")
+
+    async def _do_show(self, arg: str) -> None:
+        message = self._find(arg)
+        if message:
+            reactions = " ".join(f"{e}×{len(u)}" for e, u in message.reactions.items() if u)
+            self.say(f"[{message.id}] {message.author}: {message.text} {reactions}".rstrip())
+
+    async def _own(self, arg: str) -> tuple[Message, str] | None:
+        message_id, _, rest = arg.partition(" ")
+        message = self._find(message_id)
+        if message is None:
+            return None
+        if message.author != self.user:
+            self.say(f"! {message_id} is {message.author}'s message, not yours")
+            return None
+        return message, rest.strip()
+
+    async def _do_edit(self, arg: str) -> None:
+        found = await self._own(arg)
+        if found is None:
+            return
+        message, text = found
+        if not text:
+            self.say("! usage: .edit <id> <new text>")
+            return
+        message.text = text
+        await self._platform.save()
+        self.say(f"[{message.id}] {message.author} (edited): {text}")
+        if message.thread:
+            await self._app.dispatch(
+                ReplyEdited(COMMUNITY, message.thread, message.id, text, self._clock.now())
+            )
+
+    async def _do_delete(self, arg: str) -> None:
+        found = await self._own(arg)
+        if found is None:
+            return
+        message, _ = found
+        del self._platform.state.messages[message.id]
+        await self._platform.save()
+        self.say(f"· {message.id} deleted")
+        await self._app.dispatch(ReplyDeleted(COMMUNITY, message.id, message.thread))
+
+    async def _react(self, arg: str, added: bool) -> None:
+        message_id, _, emoji = arg.partition(" ")
+        emoji = emoji.strip() or "👍"
+        message = self._find(message_id)
+        if message is None:
+            return
+        users = message.reactions.setdefault(emoji, [])
+        if added == (self.user in users):
+            return  # nothing changes, as on a real platform
+        if added:
+            users.append(self.user)
+        else:
+            users.remove(self.user)
+        await self._platform.save()
+        self.say(f"· {self.user} {'reacted' if added else 'took back'} {emoji} on {message.id}")
+        await self._app.dispatch(ReactionChanged(COMMUNITY, message.id, self.user, emoji, added))
+
+    async def _do_react(self, arg: str) -> None:
+        await self._react(arg, True)
+
+    async def _do_unreact(self, arg: str) -> None:
+        await self._react(arg, False)
+
+    async def _do_advance(self, arg: str) -> None:
+        match = _DURATION.match(arg)
+        if not match:
+            self.say("! usage: .advance 7d | 3h | 30m")
+            return
+        self._clock.advance(timedelta(**{_UNITS[match[2]]: int(match[1])}))
+        self.say(f"· time is now {self._clock.now():%a %d %b %Y %H:%M} UTC")
+        await self._run_due()
+
+    async def _do_tick(self, arg: str) -> None:
+        await self._run_due()
+
+
+async def stdin_lines(shell: ConsoleShell, interactive: bool) -> AsyncIterator[str]:
+    """Lines from the terminal (with a prompt) or a piped script, read off the event loop."""
+    while True:
+        if interactive:
+            try:
+                line = await asyncio.to_thread(input, shell.prompt)
+            except EOFError:
+                return
+        else:
+            line = await asyncio.to_thread(sys.stdin.readline)
+            if not line:
+                return
+        yield line

@@ -1,0 +1,16 @@
+"""Every command of the DESIGN table, as handlers over the core's services."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.commands import digests, feeds, members, posting, replies, stats
+from bot.commands.registry import CommandRegistry
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+
+def register_all(registry: CommandRegistry, services: Services) -> None:
+    for module in (feeds, posting, digests, replies, stats, members):
+        module.register(registry, services)

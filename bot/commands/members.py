@@ -1,0 +1,88 @@
+"""Member commands: privacy choices, their own data, help. Answers are private."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from bot.commands.registry import Answer, Attachment, CommandContext, CommandRegistry
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+
+def register(registry: CommandRegistry, services: Services) -> None:
+    store = services.store
+
+    async def set_pref(ctx: CommandContext, **change: bool) -> None:
+        prefs = await store.get_prefs(ctx.community.platform, ctx.event.caller.id)
+        await store.set_prefs(replace(prefs, **change))
+
+    async def optout(ctx: CommandContext) -> Answer:
+        await set_pref(ctx, opted_out=True)
+        return Answer(
+            "You are opted out: your replies are no longer kept, and earlier ones leave every"
+            " digest and export. `privacy forget-me` also deletes them; `privacy optin` undoes this."
+        )
+
+    async def optin(ctx: CommandContext) -> Answer:
+        await set_pref(ctx, opted_out=False)
+        return Answer("You are opted in: your replies in discussion threads are kept for digests.")
+
+    async def anonymous(ctx: CommandContext) -> Answer:
+        await set_pref(ctx, anonymous=True)
+        return Answer("Digests will quote you as “a member”. `privacy named` undoes this.")
+
+    async def named(ctx: CommandContext) -> Answer:
+        await set_pref(ctx, anonymous=False)
+        return Answer("Digests will quote you by your display name.")
+
+    async def forget_me(ctx: CommandContext) -> Answer:
+        replies, reactions = await store.forget_member(ctx.community.platform, ctx.event.caller.id)
+        prefs = await store.get_prefs(ctx.community.platform, ctx.event.caller.id)
+        kept = " Your opt-out stays, so nothing new is kept." if prefs.opted_out else ""
+        return Answer(f"Deleted {replies} stored replies, {reactions} reactions and your preferences.{kept}")
+
+    async def my_data(ctx: CommandContext) -> Answer:
+        platform, user = ctx.community.platform, ctx.event.caller.id
+        rows = await store.member_replies(platform, user)
+        prefs = await store.get_prefs(platform, user)
+        data = {
+            "platform": platform,
+            "user_id": user,
+            "preferences": {"opted_out": prefs.opted_out, "anonymous": prefs.anonymous},
+            "replies": [
+                {
+                    "article": article.title,
+                    "article_url": article.url,
+                    "message_id": reply.message_id,
+                    "text": reply.text,
+                    "written": reply.created_at.isoformat(),
+                    "edited": reply.edited_at.isoformat() if reply.edited_at else None,
+                    "reactions": reply.reactions,
+                    "featured": reply.featured,
+                    "hidden": reply.hidden,
+                }
+                for reply, article in rows
+            ],
+        }
+        content = json.dumps(data, ensure_ascii=False, indent=2).encode()
+        return Answer(
+            f"threadcast keeps {len(rows)} replies of yours; they are in the attached file.",
+            attachment=Attachment("threadcast-my-data.json", content),
+        )
+
+    async def show_help(ctx: CommandContext) -> Answer:
+        return Answer(registry.help_text(moderator=ctx.event.caller.is_moderator))
+
+    for name, handler, text in (
+        ("privacy optout", optout, "stop keeping your replies"),
+        ("privacy optin", optin, "keep your replies again"),
+        ("privacy anonymous", anonymous, "be quoted as “a member”"),
+        ("privacy named", named, "be quoted by name"),
+        ("privacy forget-me", forget_me, "delete everything kept about you"),
+        ("privacy my-data", my_data, "get the replies kept about you"),
+        ("help", show_help, "this list"),
+    ):
+        registry.add(name, handler, help=text, moderator=False)

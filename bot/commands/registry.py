@@ -1,0 +1,316 @@
+"""The platform-neutral command registry: names, typed options, who may call, parsing.
+
+Discord builds its slash commands from this table; Slack and the console
+hand over the words typed after the command and the registry parses them.
+Either way the same validation runs before a handler sees anything.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import re
+import shlex
+import typing
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.events import CommandInvoked
+from bot.handlers import check_handler
+from bot.models import Community
+
+if typing.TYPE_CHECKING:
+    from bot.digest import Digest
+
+_log = logging.getLogger(__name__)
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class Kind(enum.StrEnum):
+    TEXT = "text"
+    WORD = "word"  # one token when typed (quotes make several words one)
+    INTEGER = "integer"
+    CHANNEL = "channel"
+    MESSAGE = "message"
+    WEEKDAY = "weekday"
+    TIME = "time"
+    TIMEZONE = "timezone"
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    name: str
+    kind: Kind
+    help: str
+    required: bool = True
+    keyword: bool = False  # written as "name value" (or name=value) anywhere on the line
+    minimum: int | None = None
+    maximum: int | None = None
+    max_length: int = 2000
+
+    @property
+    def usage(self) -> str:
+        shown = f"{self.name} N" if self.keyword else f"<{self.name}>"
+        if self.kind is Kind.CHANNEL:
+            shown = "<#channel>"
+        return shown if self.required else f"[{shown.strip('<>')}]"
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a command says back. Private answers are seen by the caller only."""
+
+    text: str
+    private: bool = True
+    ok: bool = True
+    digest: Digest | None = None
+    attachment: Attachment | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandContext:
+    event: CommandInvoked
+    options: Mapping[str, Any]
+
+    @property
+    def community(self) -> Community:
+        return self.event.community
+
+    @property
+    def channel_id(self) -> str:
+        """The channel named in the call, else the one it was typed in."""
+        channel = self.options.get("channel")
+        return channel if isinstance(channel, str) else self.event.channel_id
+
+
+CommandHandler = Callable[[CommandContext], Awaitable[Answer]]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    path: tuple[str, ...]
+    help: str
+    handler: CommandHandler
+    options: tuple[Option, ...] = ()
+    moderator: bool = True
+
+    @property
+    def usage(self) -> str:
+        return " ".join([*self.path, *(o.usage for o in self.options)])
+
+
+class UsageError(ValueError):
+    pass
+
+
+def usage_answer(command: Command, problem: str) -> Answer:
+    return Answer(f"{problem}\nUsage: {command.usage}", ok=False)
+
+
+_CHANNEL_MARKUP = re.compile(r"^<#([A-Za-z0-9]+)(?:\|[^>]*)?>$")
+_CHANNEL_NAME = re.compile(r"^#([\w-]{1,100})$")
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def _channel(token: str) -> str | None:
+    for pattern in (_CHANNEL_MARKUP, _CHANNEL_NAME):
+        match = pattern.match(token)
+        if match:
+            return match[1]
+    return None
+
+
+def _message(token: str) -> str:
+    token = token.strip("<>")
+    if "://" in token:  # a message link: its id is the last part of the path
+        token = token.rstrip("/").rsplit("/", 1)[-1]
+    if not token or len(token) > 200:
+        raise UsageError("that is not a message id or link")
+    return token
+
+
+def convert(option: Option, raw: object) -> object:
+    """Check and convert one value, typed (Discord) or text (Slack, console)."""
+    if option.kind is Kind.INTEGER:
+        try:
+            value = int(str(raw).strip())
+        except ValueError:
+            raise UsageError(f"{option.name} must be a whole number, not {str(raw)[:40]!r}") from None
+        if option.minimum is not None and value < option.minimum:
+            raise UsageError(f"{option.name} must be at least {option.minimum}")
+        if option.maximum is not None and value > option.maximum:
+            raise UsageError(f"{option.name} must be at most {option.maximum}")
+        return value
+    text = str(raw).strip()
+    if not text:
+        raise UsageError(f"{option.name} is empty")
+    if len(text) > option.max_length:
+        raise UsageError(f"{option.name} is longer than {option.max_length} characters")
+    if option.kind is Kind.CHANNEL:
+        return _channel(text) or text.lstrip("#")
+    if option.kind is Kind.MESSAGE:
+        return _message(text)
+    if option.kind is Kind.WEEKDAY:
+        lowered = text.lower()
+        for index, day in enumerate(WEEKDAYS):
+            if len(lowered) >= 3 and day.startswith(lowered):
+                return index
+        raise UsageError(f"{option.name} must be a weekday such as monday, not {text[:40]!r}")
+    if option.kind is Kind.TIME:
+        match = _TIME.match(text)
+        if not match:
+            raise UsageError(f"{option.name} must be a 24-hour time such as 09:00, not {text[:40]!r}")
+        return time(int(match[1]), int(match[2]))
+    if option.kind is Kind.TIMEZONE:
+        try:
+            ZoneInfo(text)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise UsageError(f"{text[:60]!r} is not an IANA timezone such as Europe/Berlin") from None
+        return text
+    return text
+
+
+def parse_text(command: Command, text: str) -> dict[str, object]:
+    """Parse the words after a command into its options.
+
+    Keyword options ("backlog 5" or "backlog=5") may stand anywhere; an
+    optional channel is recognised by its form (#name or <#C123|name>) at
+    its place in the order or at the very end; a text option takes the rest.
+    """
+    try:
+        tokens = shlex.split(text)
+    except ValueError as exc:
+        raise UsageError(f"cannot read the arguments ({exc}); check the quotes") from None
+    values: dict[str, object] = {}
+    for option in command.options:
+        if not option.keyword:
+            continue
+        for i, token in enumerate(tokens):
+            lowered = token.lower()
+            if lowered == option.name and i + 1 < len(tokens):
+                values[option.name] = convert(option, tokens[i + 1])
+                del tokens[i : i + 2]
+                break
+            if lowered.startswith(option.name + "="):
+                values[option.name] = convert(option, token.split("=", 1)[1])
+                del tokens[i]
+                break
+    positional = [o for o in command.options if not o.keyword]
+    for index, option in enumerate(positional):
+        later = positional[index + 1 :]
+        if option.kind is Kind.CHANNEL and not option.required:
+            if tokens and _channel(tokens[0]):
+                values[option.name] = convert(option, tokens.pop(0))
+            continue
+        if option.kind is Kind.TEXT:
+            # A channel written after the text belongs to a later option.
+            if tokens and any(o.kind is Kind.CHANNEL for o in later) and _channel(tokens[-1]):
+                channel_option = next(o for o in later if o.kind is Kind.CHANNEL)
+                values[channel_option.name] = convert(channel_option, tokens.pop())
+            if tokens:
+                values[option.name] = convert(option, " ".join(tokens))
+                tokens = []
+            continue
+        if tokens:
+            values[option.name] = convert(option, tokens.pop(0))
+    if tokens:
+        raise UsageError(f"unexpected {' '.join(tokens)[:60]!r}")
+    return values
+
+
+class CommandRegistry:
+    def __init__(self) -> None:
+        self._commands: dict[tuple[str, ...], Command] = {}
+
+    def add(
+        self,
+        path: str,
+        handler: CommandHandler,
+        *,
+        help: str,
+        options: tuple[Option, ...] = (),
+        moderator: bool = True,
+    ) -> Command:
+        check_handler(handler, CommandContext, Answer)
+        words = tuple(path.split())
+        if words in self._commands:
+            raise ValueError(f"command {path!r} registered twice")
+        names = [o.name for o in options]
+        if len(set(names)) != len(names):
+            raise ValueError(f"command {path!r} has two options with one name")
+        command = Command(words, help, handler, options, moderator)
+        self._commands[words] = command
+        return command
+
+    def __iter__(self) -> typing.Iterator[Command]:
+        return iter(self._commands.values())
+
+    def get(self, path: tuple[str, ...]) -> Command | None:
+        return self._commands.get(path)
+
+    def resolve(self, words: list[str]) -> tuple[Command | None, list[str]]:
+        """Find the longest command matching the first words; return it and the rest."""
+        lowered = [w.lower() for w in words]
+        for size in range(min(3, len(words)), 0, -1):
+            command = self._commands.get(tuple(lowered[:size]))
+            if command:
+                return command, words[size:]
+        return None, words
+
+    def help_text(self, *, moderator: bool) -> str:
+        lines = ["threadcast commands:"]
+        for command in self._commands.values():
+            if command.moderator and not moderator:
+                continue
+            lines.append(f"  {command.usage} — {command.help}")
+        return "\n".join(lines)
+
+    async def run(self, event: CommandInvoked) -> Answer:
+        command = self._commands.get(tuple(w.lower() for w in event.path))
+        if command is None:
+            wanted = " ".join(event.path)[:60] or "(nothing)"
+            return Answer(
+                f"Unknown command {wanted!r}.\n{self.help_text(moderator=event.caller.is_moderator)}",
+                ok=False,
+            )
+        if command.moderator and not event.caller.is_moderator:
+            _log.info("refused %s to non-moderator %s", " ".join(command.path), event.caller.id)
+            return Answer(f"Only moderators can use `{' '.join(command.path)}`.", ok=False)
+        try:
+            options = self._options(command, event)
+        except UsageError as exc:
+            return usage_answer(command, str(exc))
+        try:
+            return await command.handler(CommandContext(event, options))
+        except UsageError as exc:
+            return usage_answer(command, str(exc))
+        except Exception:
+            _log.exception("command %s failed", " ".join(command.path))
+            return Answer("Sorry, that failed on our side; nothing was changed. The error is in the bot's log.", ok=False)
+
+    @staticmethod
+    def _options(command: Command, event: CommandInvoked) -> dict[str, object]:
+        if event.options:
+            known = {o.name: o for o in command.options}
+            unknown = set(event.options) - set(known)
+            if unknown:
+                raise UsageError(f"unknown option {sorted(unknown)[0]!r}")
+            values = {
+                name: convert(known[name], raw) for name, raw in event.options.items() if raw is not None
+            }
+        else:
+            values = parse_text(command, event.text)
+        missing = [o.name for o in command.options if o.required and o.name not in values]
+        if missing:
+            raise UsageError(f"missing {', '.join(missing)}")
+        return values

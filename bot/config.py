@@ -1,0 +1,199 @@
+"""Configuration from `.env` and the environment, validated once at start."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+from bot.prompts import DEFAULT_PROMPT, check_template
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("configuration problems:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    name: str
+    help: str
+    default: str = ""
+    secret: bool = False
+
+
+# Every variable threadcast reads; `.env.example` and `threadcast check` are built from this list.
+VARIABLES: tuple[Variable, ...] = (
+    Variable("THREADCAST_DATABASE_URL", "sqlite:///path/to/file.db (PostgreSQL arrives in a later release)", "sqlite:///threadcast.db"),
+    Variable("THREADCAST_TIMEZONE", "default IANA timezone of digest schedules", "UTC"),
+    Variable("THREADCAST_POLL_INTERVAL", "seconds between polls of each feed (at least 60)", "900"),
+    Variable("THREADCAST_TICK_SECONDS", "how often the scheduler looks for due feeds and digests", "30"),
+    Variable("THREADCAST_DEFAULT_PROMPT", "prompt used when a channel or feed has none; {title} {url} {source}", DEFAULT_PROMPT),
+    Variable("THREADCAST_HTTP_TIMEOUT", "seconds allowed for one feed or page download", "20"),
+    Variable("THREADCAST_MAX_DOWNLOAD_BYTES", "largest feed or page accepted, in bytes", str(5 * 1024 * 1024)),
+    Variable("THREADCAST_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR", "INFO"),
+    Variable("THREADCAST_CONSOLE_MODERATOR", "the console user who has moderator rights", "mod"),
+    Variable("DISCORD_TOKEN", "bot token; enables Discord", secret=True),
+    Variable("DISCORD_GUILD_IDS", "comma-separated server ids to sync commands to (development)"),
+    Variable("DISCORD_MODERATOR_ROLE", "role name that grants moderator rights besides Manage Server"),
+    Variable("SLACK_BOT_TOKEN", "xoxb- token; enables Slack", secret=True),
+    Variable("SLACK_APP_TOKEN", "xapp- token; Slack over Socket Mode", secret=True),
+    Variable("SLACK_SIGNING_SECRET", "signing secret; Slack over HTTP (Events API)", secret=True),
+    Variable("SLACK_MODERATORS", "comma-separated Slack user ids with moderator rights"),
+    Variable("THREADCAST_HTTP_PORT", "port of the Slack HTTP endpoint", "3000"),
+)
+_DEFAULTS = {v.name: v.default for v in VARIABLES}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = _DEFAULTS["THREADCAST_DATABASE_URL"]
+    timezone: str = "UTC"
+    poll_interval: int = 900
+    tick_seconds: float = 30.0
+    default_prompt: str = DEFAULT_PROMPT
+    http_timeout: float = 20.0
+    max_download_bytes: int = 5 * 1024 * 1024
+    log_level: str = "INFO"
+    console_moderator: str = "mod"
+    discord_token: str = ""
+    discord_guild_ids: tuple[int, ...] = ()
+    discord_moderator_role: str = ""
+    slack_bot_token: str = ""
+    slack_app_token: str = ""
+    slack_signing_secret: str = ""
+    slack_moderators: tuple[str, ...] = ()
+    http_port: int = 3000
+    raw: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def sqlite_path(self) -> str | None:
+        if self.database_url.startswith("sqlite:///"):
+            return self.database_url.removeprefix("sqlite:///")
+        return None
+
+    @property
+    def platforms(self) -> list[str]:
+        found = []
+        if self.discord_token:
+            found.append("discord")
+        if self.slack_bot_token and (self.slack_app_token or self.slack_signing_secret):
+            found.append("slack")
+        return found
+
+
+def load_env(env_file: str | Path | None = ".env", environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """`.env` first, the environment over it (so a deployment can override a file)."""
+    values: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    return values
+
+
+def _number(problems: list[str], env: Mapping[str, str], name: str, cast: Callable[[str], float], low: float, high: float) -> float:
+    raw = env.get(name) or _DEFAULTS[name]
+    try:
+        value = cast(raw)
+    except ValueError:
+        problems.append(f"{name} must be a number, not {raw[:40]!r}")
+        return cast(_DEFAULTS[name])
+    if not low <= value <= high:
+        problems.append(f"{name} must be between {low:g} and {high:g}, not {raw}")
+    return value
+
+
+def settings_from(env: Mapping[str, str]) -> Settings:
+    """Validate everything at once, so one run names every problem."""
+    problems: list[str] = []
+
+    def get(name: str) -> str:
+        return (env.get(name) or _DEFAULTS.get(name, "")).strip()
+
+    database_url = get("THREADCAST_DATABASE_URL")
+    if not database_url.startswith("sqlite:///") or database_url == "sqlite:///":
+        problems.append(
+            f"THREADCAST_DATABASE_URL must look like sqlite:///threadcast.db, not {database_url[:60]!r}"
+        )
+    timezone = get("THREADCAST_TIMEZONE")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"THREADCAST_TIMEZONE {timezone!r} is not an IANA timezone such as Europe/Berlin")
+    prompt = get("THREADCAST_DEFAULT_PROMPT")
+    prompt_problem = check_template(prompt)
+    if prompt_problem:
+        problems.append(f"THREADCAST_DEFAULT_PROMPT: {prompt_problem}")
+    level = get("THREADCAST_LOG_LEVEL").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        problems.append(f"THREADCAST_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
+    guild_ids: list[int] = []
+    for part in filter(None, (p.strip() for p in get("DISCORD_GUILD_IDS").split(","))):
+        if part.isdigit():
+            guild_ids.append(int(part))
+        else:
+            problems.append(f"DISCORD_GUILD_IDS must be numeric server ids, not {part[:30]!r}")
+    bot_token, app_token, secret = get("SLACK_BOT_TOKEN"), get("SLACK_APP_TOKEN"), get("SLACK_SIGNING_SECRET")
+    if bot_token and not bot_token.startswith("xoxb-"):
+        problems.append("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+    if app_token and not app_token.startswith("xapp-"):
+        problems.append("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+    if bot_token and not (app_token or secret):
+        problems.append("SLACK_BOT_TOKEN needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP)")
+    if (app_token or secret) and not bot_token:
+        problems.append("SLACK_APP_TOKEN / SLACK_SIGNING_SECRET need SLACK_BOT_TOKEN as well")
+    settings = Settings(
+        database_url=database_url,
+        timezone=timezone,
+        poll_interval=int(_number(problems, env, "THREADCAST_POLL_INTERVAL", int, 60, 7 * 86400)),
+        tick_seconds=_number(problems, env, "THREADCAST_TICK_SECONDS", float, 0.05, 3600),
+        default_prompt=prompt,
+        http_timeout=_number(problems, env, "THREADCAST_HTTP_TIMEOUT", float, 1, 300),
+        max_download_bytes=int(_number(problems, env, "THREADCAST_MAX_DOWNLOAD_BYTES", int, 1024, 100 * 1024 * 1024)),
+        log_level=level,
+        console_moderator=get("THREADCAST_CONSOLE_MODERATOR") or "mod",
+        discord_token=get("DISCORD_TOKEN"),
+        discord_guild_ids=tuple(guild_ids),
+        discord_moderator_role=get("DISCORD_MODERATOR_ROLE"),
+        slack_bot_token=bot_token,
+        slack_app_token=app_token,
+        slack_signing_secret=secret,
+        slack_moderators=tuple(filter(None, (p.strip() for p in get("SLACK_MODERATORS").split(",")))),
+        http_port=int(_number(problems, env, "THREADCAST_HTTP_PORT", int, 1, 65535)),
+        raw=dict(env),
+    )
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def mask(value: str) -> str:
+    """Enough of a secret to tell two apart, never enough to use it."""
+    if not value:
+        return "(not set)"
+    if len(value) <= 8:
+        return "****"
+    return value[:4] + "…" + f"({len(value)} characters)"
+
+
+def describe(settings: Settings) -> list[tuple[str, str]]:
+    """Every variable with its effective value, secrets masked."""
+    rows = []
+    for variable in VARIABLES:
+        value = settings.raw.get(variable.name) or variable.default
+        rows.append((variable.name, mask(value) if variable.secret else (value or "(not set)")))
+    return rows
+
+
+def env_example() -> str:
+    lines = ["# threadcast configuration. Copy to .env and fill in what you use.", ""]
+    for variable in VARIABLES:
+        lines.append(f"# {variable.help}")
+        lines.append(f"{variable.name}={'' if variable.secret else variable.default}")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,113 @@
+"""Digest schedules and posting: once per channel and period, on time or late."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import time, timedelta
+
+from bot.clock import Clock
+from bot.digest import Digest, DigestBuilder
+from bot.models import Community, DigestSchedule
+from bot.platform import ChatPlatform
+from bot.schedule import next_run, previous_run
+from bot.store import Store
+
+_log = logging.getLogger(__name__)
+
+LATE_LIMIT = timedelta(days=1)  # a digest missed by more than this is skipped
+LATE_NOTE_AFTER = timedelta(minutes=10)
+DEFAULT_PERIOD = timedelta(days=7)
+
+
+class DigestJobs:
+    def __init__(
+        self,
+        store: Store,
+        builder: DigestBuilder,
+        platforms: Mapping[str, ChatPlatform],
+        clock: Clock,
+    ) -> None:
+        self._store = store
+        self._builder = builder
+        self._platforms = platforms
+        self._clock = clock
+
+    async def set_schedule(
+        self, community: Community, channel_id: str, weekday: int, at: time, timezone: str
+    ) -> DigestSchedule:
+        schedule = DigestSchedule(
+            community=community,
+            channel_id=channel_id,
+            weekday=weekday,
+            at=at,
+            timezone=timezone,
+            enabled=True,
+            next_run_at=next_run(weekday, at, timezone, self._clock.now()),
+            last_run_at=None,
+        )
+        existing = {s.channel_id: s for s in await self._store.digest_schedules(community)}
+        if channel_id in existing:  # keep where the last digest ended
+            schedule = replace(schedule, last_run_at=existing[channel_id].last_run_at)
+        await self._store.set_digest_schedule(schedule)
+        return schedule
+
+    async def current(self, community: Community) -> tuple[Digest, list[DigestSchedule]]:
+        """The digest `digest now` would post at this moment, and where it would go."""
+        schedules = [s for s in await self._store.digest_schedules(community) if s.enabled]
+        now = self._clock.now()
+        starts = [s.last_run_at for s in schedules if s.last_run_at]
+        start = max(starts) if starts else now - DEFAULT_PERIOD
+        timezone = schedules[0].timezone if schedules else "UTC"
+        return await self._builder.build(community, start, now, timezone=timezone), schedules
+
+    async def post(self, digest: Digest, channel_id: str) -> list[str]:
+        platform = self._platforms[digest.community.platform]
+        return await platform.post_digest(digest.community, channel_id, digest)
+
+    async def run_due(self) -> int:
+        """Post every scheduled digest that is due; returns how many were posted."""
+        posted = 0
+        for schedule in await self._store.due_digest_schedules(self._clock.now()):
+            if schedule.community.platform not in self._platforms:
+                continue  # that platform runs in another process or not at all
+            try:
+                posted += await self._run(schedule)
+            except Exception:
+                _log.exception("digest for %s %s failed", schedule.community.key, schedule.channel_id)
+        return posted
+
+    async def _run(self, schedule: DigestSchedule) -> int:
+        assert schedule.next_run_at is not None
+        now = self._clock.now()
+        end = schedule.next_run_at
+        start = schedule.last_run_at or previous_run(
+            schedule.weekday, schedule.at, schedule.timezone, end
+        )
+        following = next_run(schedule.weekday, schedule.at, schedule.timezone, max(now, end))
+        community, channel = schedule.community, schedule.channel_id
+        overdue = now - end
+        if overdue > LATE_LIMIT:
+            _log.warning(
+                "digest for %s %s due %s was missed by %s: skipped",
+                community.key, channel, end.isoformat(), overdue,
+            )  # fmt: skip
+            await self._store.advance_digest_schedule(community, channel, end, following)
+            return 0
+        if not await self._store.claim_digest(community, channel, start, end, now):
+            await self._store.advance_digest_schedule(community, channel, end, following)
+            return 0  # posted before (a restart between posting and advancing)
+        note = None
+        if overdue > LATE_NOTE_AFTER:
+            note = "Posted late: the bot was offline at the scheduled time."
+        digest = await self._builder.build(community, start, end, timezone=schedule.timezone, note=note)
+        try:
+            ids = await self.post(digest, channel)
+        except Exception:
+            await self._store.release_digest(community, channel, end)
+            raise
+        await self._store.confirm_digest(community, channel, end, ids)
+        await self._store.advance_digest_schedule(community, channel, end, following)
+        _log.info("posted the digest for %s to %s", community.key, channel)
+        return 1

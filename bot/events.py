@@ -1,0 +1,76 @@
+"""Events that adapters translate platform payloads into, and hand to `App.dispatch`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.models import Community
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    community: Community
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyPosted(Event):
+    thread_id: str
+    message_id: str
+    author_id: str
+    author_name: str
+    text: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyEdited(Event):
+    thread_id: str
+    message_id: str
+    text: str
+    edited_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyDeleted(Event):
+    message_id: str
+    thread_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadDeleted(Event):
+    thread_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionChanged(Event):
+    message_id: str
+    user_id: str
+    emoji: str
+    added: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    id: str
+    name: str
+    is_moderator: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CommandInvoked(Event):
+    """A slash command (or message action) from a member.
+
+    `path` is the command words, e.g. ("feed", "add"). Text platforms pass the
+    rest of the line in `text`; platforms with typed options (Discord) pass
+    them in `options`. The registry validates both the same way.
+    """
+
+    channel_id: str
+    caller: Caller
+    path: tuple[str, ...]
+    text: str = ""
+    options: Mapping[str, object] = field(default_factory=dict)
+    # The caller sits at this machine (console, CLI), so local files may be read.
+    local: bool = False

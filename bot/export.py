@@ -1,0 +1,85 @@
+"""Exports of discussions and replies (JSON, CSV), with the privacy rules applied:
+no hidden, deleted or opted-out replies; anonymous members unnamed."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from bot.digest import ANONYMOUS_NAME
+from bot.models import Article, Discussion, ReplyView
+
+Row = tuple[Discussion, Article, list[ReplyView]]
+CSV_FIELDS = (
+    "discussion_id", "platform", "community", "channel", "article_title", "article_url",
+    "posted_at", "prompt", "reply_message_id", "author", "written_at", "edited_at",
+    "reactions", "featured", "text",
+)  # fmt: skip
+
+
+def visible(replies: list[ReplyView]) -> list[ReplyView]:
+    return [v for v in replies if not v.opted_out and not v.reply.hidden]
+
+
+def _author(view: ReplyView) -> str:
+    return ANONYMOUS_NAME if view.anonymous else view.reply.author_name
+
+
+def to_data(rows: list[Row]) -> list[dict[str, Any]]:
+    return [
+        {
+            "discussion_id": d.id,
+            "platform": d.community.platform,
+            "community": d.community.id,
+            "channel": d.channel_id,
+            "thread": d.thread_id,
+            "posted_at": d.posted_at.isoformat() if d.posted_at else None,
+            "prompt": d.prompt,
+            "article": {"title": a.title, "url": a.url, "source": a.source, "summary": a.summary},
+            "replies": [
+                {
+                    "message_id": v.reply.message_id,
+                    "author": _author(v),
+                    "written_at": v.reply.created_at.isoformat(),
+                    "edited_at": v.reply.edited_at.isoformat() if v.reply.edited_at else None,
+                    "reactions": v.reply.reactions,
+                    "featured": v.reply.featured,
+                    "text": v.reply.text,
+                }
+                for v in visible(replies)
+            ],
+        }
+        for d, a, replies in rows
+    ]
+
+
+def to_json(rows: list[Row]) -> str:
+    return json.dumps({"discussions": to_data(rows)}, ensure_ascii=False, indent=2) + "\n"
+
+
+def _cell(value: object) -> object:
+    # Spreadsheet apps run cells that start with these as formulas.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def to_csv(rows: list[Row]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_FIELDS)
+    for d, a, replies in rows:
+        base = [d.id, d.community.platform, d.community.id, d.channel_id, a.title, a.url,
+                d.posted_at.isoformat() if d.posted_at else "", d.prompt]  # fmt: skip
+        shown = visible(replies)
+        if not shown:
+            writer.writerow([_cell(v) for v in [*base, "", "", "", "", "", "", ""]])
+        for v in shown:
+            r = v.reply
+            writer.writerow([_cell(x) for x in [
+                *base, r.message_id, _author(v), r.created_at.isoformat(),
+                r.edited_at.isoformat() if r.edited_at else "", r.reactions, r.featured, r.text,
+            ]])  # fmt: skip
+    return out.getvalue()

@@ -1,0 +1,183 @@
+"""The core's data: plain, platform-free records passed between modules."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime, time
+
+
+@dataclass(frozen=True, slots=True)
+class Community:
+    """Where a conversation lives: a Discord server, a Slack workspace, the console.
+
+    Every subscription, discussion, schedule and statistic belongs to one
+    community, so moderators of one server never see or change another's.
+    """
+
+    platform: str
+    id: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.platform}:{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleDraft:
+    """An article as a source produced it, before it is stored."""
+
+    title: str
+    url: str | None
+    summary: str
+    source: str
+    published_at: datetime | None = None
+    guid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    id: int
+    key: str
+    title: str
+    url: str | None
+    summary: str
+    source: str
+    published_at: datetime | None
+    created_at: datetime
+
+
+class DiscussionState(enum.StrEnum):
+    PENDING = "pending"  # recorded in the outbox, not yet confirmed by the platform
+    POSTED = "posted"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Discussion:
+    id: int
+    article_id: int
+    community: Community
+    channel_id: str
+    message_id: str | None
+    thread_id: str | None
+    prompt: str
+    state: DiscussionState
+    feed_id: int | None
+    created_at: datetime
+    posted_at: datetime | None
+    anonymous_replies: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PostedMessage:
+    """What a platform answers after posting a discussion."""
+
+    message_id: str
+    thread_id: str
+    link: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    id: int
+    discussion_id: int
+    message_id: str
+    author_id: str
+    author_name: str
+    text: str
+    created_at: datetime
+    edited_at: datetime | None
+    featured: bool
+    hidden: bool
+    reactions: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    id: int
+    community: Community
+    channel_id: str
+    url: str
+    title: str | None
+    prompt: str | None
+    backlog: int
+    interval_seconds: int
+    etag: str | None
+    last_modified: str | None
+    last_success_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    failures: int
+    next_poll_at: datetime
+    items_posted: int
+    primed: bool  # the first poll (backlog rule) has run
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MemberPrefs:
+    platform: str
+    user_id: str
+    opted_out: bool = False
+    anonymous: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSchedule:
+    community: Community
+    channel_id: str
+    weekday: int  # 0 = Monday
+    at: time
+    timezone: str
+    enabled: bool
+    next_run_at: datetime | None
+    last_run_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSettings:
+    community: Community
+    channel_id: str
+    prompt: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyView:
+    """A stored reply with its author's privacy preferences, for digests and exports.
+
+    The store only joins the facts; the rules that act on them live in the core.
+    """
+
+    reply: Reply
+    opted_out: bool
+    anonymous: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodCounts:
+    articles: int
+    replies: int
+    participants: int
+
+
+@dataclass(frozen=True, slots=True)
+class DiscussionActivity:
+    """A discussion with the replies written in a digest period."""
+
+    discussion: Discussion
+    article: Article
+    replies: list[ReplyView] = field(default_factory=list)  # written in the period
+    replies_ever: int = 0  # every stored reply, any time
+
+
+@dataclass(frozen=True, slots=True)
+class StatsRow:
+    label: str
+    articles: int
+    replies: int
+    participants: int
+
+    @property
+    def reply_rate(self) -> float:
+        return self.replies / self.articles if self.articles else 0.0

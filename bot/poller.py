@@ -1,0 +1,109 @@
+"""Polling one feed: fetch conditionally, post what is new, remember the rest.
+
+The backlog rule: the first successful poll of a subscription posts at most
+`backlog` of the items already in the feed (newest ones) and remembers every
+other item as seen, so subscribing to a feed with 700 items posts 0 by default.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.clock import Clock
+from bot.models import ArticleDraft, Feed
+from bot.publisher import PublishError, Publisher, draft_key
+from bot.sources.errors import SourceError
+from bot.sources.feeds import FeedResult, fetch_feed
+from bot.sources.http import Fetcher
+from bot.store import Store
+
+_log = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(hours=6)
+
+
+@dataclass(frozen=True, slots=True)
+class PollReport:
+    posted: int = 0
+    remembered: int = 0
+    waiting: int = 0  # new items left for the next poll
+    error: str | None = None
+
+
+def backoff(feed: Feed) -> timedelta:
+    """Doubling delay after each consecutive failure, never above MAX_BACKOFF."""
+    base = timedelta(seconds=feed.interval_seconds)
+    return min(base * (2 ** min(feed.failures + 1, 16)), MAX_BACKOFF)
+
+
+class FeedPoller:
+    def __init__(
+        self,
+        store: Store,
+        fetcher: Fetcher,
+        publisher: Publisher,
+        clock: Clock,
+        *,
+        max_posts_per_poll: int = 5,
+    ) -> None:
+        self._store = store
+        self._fetcher = fetcher
+        self._publisher = publisher
+        self._clock = clock
+        self._max_posts = max_posts_per_poll
+
+    async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FeedResult:
+        return await fetch_feed(self._fetcher, url, etag=etag, last_modified=last_modified)
+
+    async def poll(self, feed: Feed, prefetched: FeedResult | None = None) -> PollReport:
+        try:
+            result = prefetched or await self.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        except SourceError as exc:
+            now = self._clock.now()
+            delay = backoff(feed)
+            _log.warning("feed %s failed (%d in a row), next try in %s: %s", feed.url, feed.failures + 1, delay, exc)
+            await self._store.record_feed_failure(
+                feed.id, error=str(exc), next_poll_at=now + delay, now=now
+            )
+            return PollReport(error=str(exc))
+        report = PollReport() if result.not_modified else await self._take_items(feed, result.items)
+        now = self._clock.now()
+        await self._store.record_feed_success(
+            feed.id,
+            title=result.title,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            next_poll_at=now + timedelta(seconds=feed.interval_seconds),
+            now=now,
+        )
+        return report
+
+    async def _take_items(self, feed: Feed, items: list[ArticleDraft]) -> PollReport:
+        keyed: dict[str, ArticleDraft] = {}
+        for item in items:  # feed order, newest first; a repeated item counts once
+            keyed.setdefault(draft_key(item), item)
+        unseen = await self._store.unseen_item_keys(feed.id, list(keyed))
+        new = [(key, item) for key, item in keyed.items() if key in unseen]
+        if not feed.primed:
+            to_post, old = new[: feed.backlog], new[feed.backlog :]
+            await self._store.remember_items(feed.id, [key for key, _ in old], self._clock.now())
+            remembered = len(old)
+        else:
+            to_post, remembered = new, 0
+        to_post.reverse()  # oldest first, so the channel reads in order
+        waiting = max(0, len(to_post) - self._max_posts)
+        posted = 0
+        for key, item in to_post[: self._max_posts]:
+            try:
+                await self._publisher.publish(
+                    item, feed.community, feed.channel_id, prompt=feed.prompt, feed_id=feed.id
+                )
+            except PublishError as exc:
+                # Not remembered: the item is tried again at the next poll.
+                _log.warning("feed %s: could not post %r: %s", feed.url, item.title, exc)
+                return PollReport(posted, remembered, waiting + len(to_post) - posted, str(exc))
+            await self._store.remember_items(feed.id, [key], self._clock.now())
+            posted += 1
+        return PollReport(posted, remembered, waiting)

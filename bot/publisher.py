@@ -1,0 +1,116 @@
+"""Posting an article into a channel, once: record, send, confirm."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from bot.clock import Clock
+from bot.identity import article_key
+from bot.models import Article, ArticleDraft, Community, Discussion
+from bot.platform import ChatPlatform, PlatformError
+from bot.prompts import DEFAULT_PROMPT, render_prompt
+from bot.store import Store
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    article: Article
+    discussion: Discussion
+    new: bool  # False: this article was already posted in this channel
+
+
+class PublishError(Exception):
+    pass
+
+
+def draft_key(draft: ArticleDraft) -> str:
+    """The article's identity: feed GUID, else normalised URL, else a content hash.
+
+    A GUID that is not a URL ("1234") is only unique within its site, so it is
+    qualified by the item's host (or its source) to keep two feeds apart.
+    """
+    guid = draft.guid
+    if guid and "://" not in guid:
+        site = urlsplit(draft.url).hostname if draft.url else None
+        guid = f"{site or draft.source}#{guid}"
+    return article_key(guid, draft.url, f"{draft.title}\n{draft.summary}")
+
+
+class Publisher:
+    def __init__(
+        self,
+        store: Store,
+        platforms: Mapping[str, ChatPlatform],
+        clock: Clock,
+        *,
+        default_prompt: str = DEFAULT_PROMPT,
+    ) -> None:
+        self._store = store
+        self._platforms = platforms
+        self._clock = clock
+        self._default_prompt = default_prompt
+
+    async def save(self, draft: ArticleDraft) -> Article:
+        return await self._store.save_article(draft_key(draft), draft, self._clock.now())
+
+    async def prompt_for(
+        self, community: Community, channel_id: str, override: str | None
+    ) -> str:
+        if override:
+            return override
+        settings = await self._store.get_channel_settings(community, channel_id)
+        return settings.prompt if settings and settings.prompt else self._default_prompt
+
+    async def publish(
+        self,
+        draft: ArticleDraft,
+        community: Community,
+        channel_id: str,
+        *,
+        prompt: str | None = None,
+        feed_id: int | None = None,
+    ) -> Published:
+        """Post once per article and channel.
+
+        The discussion row is written before the platform call (the outbox) and
+        confirmed after it; a refused post is taken back so a later try can post.
+        """
+        platform = self._platforms.get(community.platform)
+        if platform is None:
+            raise PublishError(f"the {community.platform} platform is not running")
+        article = await self.save(draft)
+        template = await self.prompt_for(community, channel_id, prompt)
+        text = render_prompt(template, article)
+        pending = await self._store.begin_discussion(
+            article.id, community, channel_id, prompt=template, feed_id=feed_id, now=self._clock.now()
+        )
+        if pending is None:
+            existing = await self._existing(article, community, channel_id)
+            return Published(article, existing, new=False)
+        try:
+            posted = await platform.post_discussion(community, channel_id, article, text)
+        except PlatformError as exc:
+            await self._store.abandon_discussion(pending.id)
+            raise PublishError(str(exc)) from exc
+        except Exception as exc:
+            await self._store.abandon_discussion(pending.id)
+            _log.exception("posting %r to %s failed", article.title, channel_id)
+            raise PublishError(f"the platform failed: {type(exc).__name__}") from exc
+        discussion = await self._store.confirm_discussion(
+            pending.id, posted.message_id, posted.thread_id, self._clock.now()
+        )
+        if feed_id is not None:
+            await self._store.count_feed_post(feed_id)
+        _log.info("posted %r to %s %s", article.title, community.key, channel_id)
+        return Published(article, discussion, new=True)
+
+    async def _existing(self, article: Article, community: Community, channel_id: str) -> Discussion:
+        found = await self._store.find_discussion(article.id, community, channel_id)
+        if found is None:  # removed between the two calls
+            raise PublishError(f"{article.title!r} could not be posted to {channel_id}; try again")
+        return found

@@ -1,0 +1,253 @@
+"""The storage contract. `storage/` implements it; the core only sees this protocol.
+
+Every method is a short unit of work that commits before it returns. Methods
+that look things up by a platform message id take the community, because
+message ids are only unique within one platform.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from bot.models import (
+    Article,
+    ArticleDraft,
+    ChannelSettings,
+    Community,
+    Discussion,
+    DiscussionActivity,
+    DigestSchedule,
+    Feed,
+    MemberPrefs,
+    PeriodCounts,
+    Reply,
+    ReplyView,
+    StatsRow,
+)
+
+
+class StoreError(Exception):
+    """Storage failed in a way the caller can report (disk full, read-only, corrupt)."""
+
+
+class DuplicateError(StoreError):
+    """The record exists already (a unique rule said no)."""
+
+
+class Store(Protocol):
+    # -- lifecycle --------------------------------------------------------
+    async def open(self) -> None:
+        """Connect and run pending migrations."""
+
+    async def close(self) -> None: ...
+
+    async def schema_version(self) -> int: ...
+
+    # -- articles ---------------------------------------------------------
+    async def save_article(self, key: str, draft: ArticleDraft, now: datetime) -> Article:
+        """Insert the article, or return the stored one with the same key."""
+
+    async def get_article(self, article_id: int) -> Article | None: ...
+
+    # -- feeds --------------------------------------------------------------
+    async def add_feed(
+        self,
+        community: Community,
+        channel_id: str,
+        url: str,
+        *,
+        prompt: str | None,
+        backlog: int,
+        interval_seconds: int,
+        now: datetime,
+    ) -> Feed:
+        """Raises DuplicateError if the channel already follows this URL."""
+
+    async def get_feed(self, feed_id: int) -> Feed | None: ...
+
+    async def list_feeds(self, community: Community) -> list[Feed]: ...
+
+    async def remove_feed(self, feed_id: int) -> bool: ...
+
+    async def due_feeds(self, now: datetime) -> list[Feed]: ...
+
+    async def record_feed_success(
+        self,
+        feed_id: int,
+        *,
+        title: str | None,
+        etag: str | None,
+        last_modified: str | None,
+        next_poll_at: datetime,
+        now: datetime,
+    ) -> None:
+        """Also marks the feed primed and clears its failure count."""
+
+    async def record_feed_failure(
+        self, feed_id: int, *, error: str, next_poll_at: datetime, now: datetime
+    ) -> None: ...
+
+    async def unseen_item_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:
+        """The keys among `keys` that this feed has never remembered."""
+
+    async def remember_items(self, feed_id: int, keys: Iterable[str], now: datetime) -> None: ...
+
+    async def count_feed_post(self, feed_id: int) -> None: ...
+
+    # -- channel settings -----------------------------------------------------
+    async def set_channel_prompt(
+        self, community: Community, channel_id: str, prompt: str | None
+    ) -> None: ...
+
+    async def get_channel_settings(
+        self, community: Community, channel_id: str
+    ) -> ChannelSettings | None: ...
+
+    # -- discussions (the outbox) ----------------------------------------------
+    async def begin_discussion(
+        self,
+        article_id: int,
+        community: Community,
+        channel_id: str,
+        *,
+        prompt: str,
+        feed_id: int | None,
+        now: datetime,
+    ) -> Discussion | None:
+        """Record a post about to be sent. None if this article already has a
+        discussion (posted or pending) in this channel."""
+
+    async def confirm_discussion(
+        self, discussion_id: int, message_id: str, thread_id: str, now: datetime
+    ) -> Discussion: ...
+
+    async def abandon_discussion(self, discussion_id: int) -> None:
+        """Forget a pending post that the platform refused, so it can be tried again."""
+
+    async def get_discussion(self, discussion_id: int) -> Discussion | None: ...
+
+    async def find_discussion(
+        self, article_id: int, community: Community, channel_id: str
+    ) -> Discussion | None: ...
+
+    async def discussion_for_thread(
+        self, community: Community, thread_id: str
+    ) -> Discussion | None: ...
+
+    async def pending_discussions(self) -> list[Discussion]: ...
+
+    async def recent_discussions(
+        self, community: Community, since: datetime
+    ) -> list[Discussion]: ...
+
+    # -- replies -----------------------------------------------------------------
+    async def add_reply(
+        self,
+        discussion_id: int,
+        *,
+        message_id: str,
+        author_id: str,
+        author_name: str,
+        text: str,
+        created_at: datetime,
+    ) -> bool:
+        """False if this message was stored before (events may arrive twice)."""
+
+    async def count_anonymous_reply(self, discussion_id: int) -> None: ...
+
+    async def edit_reply(
+        self, community: Community, message_id: str, text: str, edited_at: datetime
+    ) -> bool: ...
+
+    async def delete_reply(self, community: Community, message_id: str) -> bool: ...
+
+    async def delete_thread_replies(self, discussion_id: int) -> int: ...
+
+    async def get_reply(self, community: Community, message_id: str) -> Reply | None: ...
+
+    async def set_reaction(
+        self, community: Community, message_id: str, user_id: str, emoji: str, present: bool
+    ) -> bool:
+        """Add or remove one member's reaction; False if the message is not a stored reply."""
+
+    async def set_reply_flags(
+        self,
+        community: Community,
+        message_id: str,
+        *,
+        featured: bool | None = None,
+        hidden: bool | None = None,
+    ) -> bool: ...
+
+    # -- members -----------------------------------------------------------------
+    async def get_prefs(self, platform: str, user_id: str) -> MemberPrefs: ...
+
+    async def set_prefs(self, prefs: MemberPrefs) -> None: ...
+
+    async def member_replies(self, platform: str, user_id: str) -> list[tuple[Reply, Article]]: ...
+
+    async def forget_member(self, platform: str, user_id: str) -> tuple[int, int]:
+        """Delete every reply and reaction of the member, and their preferences
+        except an opt-out. Returns (replies deleted, reactions deleted)."""
+
+    # -- digests -----------------------------------------------------------------
+    async def set_digest_schedule(self, schedule: DigestSchedule) -> None:
+        """One schedule per digest channel: setting it replaces that channel's."""
+
+    async def digest_schedules(self, community: Community) -> list[DigestSchedule]: ...
+
+    async def disable_digests(self, community: Community) -> int: ...
+
+    async def advance_digest_schedule(
+        self, community: Community, channel_id: str, last_run_at: datetime, next_run_at: datetime
+    ) -> None: ...
+
+    async def due_digest_schedules(self, now: datetime) -> list[DigestSchedule]: ...
+
+    async def claim_digest(
+        self,
+        community: Community,
+        channel_id: str,
+        period_start: datetime,
+        period_end: datetime,
+        now: datetime,
+    ) -> bool:
+        """Reserve the digest of this destination and period. False if it was
+        claimed before: a period gets one digest, even across restarts."""
+
+    async def confirm_digest(
+        self, community: Community, channel_id: str, period_end: datetime, message_ids: Sequence[str]
+    ) -> None: ...
+
+    async def release_digest(
+        self, community: Community, channel_id: str, period_end: datetime
+    ) -> None: ...
+
+    async def activity(
+        self, community: Community, start: datetime, end: datetime
+    ) -> list[DiscussionActivity]:
+        """Discussions posted in [start, end) or with replies written then,
+        with those replies (not deleted) and their authors' preferences."""
+
+    async def period_counts(
+        self, community: Community, start: datetime, end: datetime
+    ) -> PeriodCounts:
+        """Articles posted, visible replies and distinct repliers in [start, end),
+        leaving out opted-out members."""
+
+    async def first_reply_times(
+        self, community: Community, author_ids: Iterable[str]
+    ) -> dict[str, datetime]: ...
+
+    # -- stats and export ----------------------------------------------------------
+    async def stats(
+        self, community: Community, since: datetime
+    ) -> tuple[list[StatsRow], list[StatsRow]]:
+        """Per feed and per prompt: articles posted since then, their replies
+        and participants (opted-out members left out)."""
+
+    async def export(
+        self, community: Community | None
+    ) -> list[tuple[Discussion, Article, list[ReplyView]]]: ...

@@ -1,0 +1,92 @@
+"""The composition root: the one place that picks concrete stores and platforms.
+
+Everything else in `bot/` sees protocols only; this module imports the
+adapters and stores lazily, so `bot` itself never pulls in a platform library.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from bot.app import App
+from bot.clock import Clock
+from bot.config import Settings
+from bot.platform import ChatPlatform
+from bot.services import Services, build_core
+from bot.store import Store
+
+_log = logging.getLogger(__name__)
+
+
+def make_store(settings: Settings) -> Store:
+    from storage.sqlite import SQLiteStore
+
+    path = settings.sqlite_path
+    if path is None:  # settings_from has refused anything else already
+        raise ValueError(f"unsupported database URL {settings.database_url!r}")
+    return SQLiteStore(path)
+
+
+@dataclass
+class Runtime:
+    app: App
+    services: Services
+    platforms: dict[str, ChatPlatform]
+
+
+@contextlib.asynccontextmanager
+async def runtime(settings: Settings, clock: Clock) -> AsyncIterator[Runtime]:
+    """The core over an open store and a fetcher; closed in order on exit."""
+    from bot.sources.http import AiohttpFetcher
+
+    store = make_store(settings)
+    await store.open()
+    fetcher = AiohttpFetcher(timeout=settings.http_timeout, max_bytes=settings.max_download_bytes)
+    platforms: dict[str, ChatPlatform] = {}
+    app, services = build_core(settings, store, clock, fetcher, platforms)
+    try:
+        yield Runtime(app, services, platforms)
+    finally:
+        await app.shutdown()
+        await fetcher.close()
+        await store.close()
+
+
+def console_state_file(settings: Settings) -> Path | None:
+    path = settings.sqlite_path
+    return None if path in (None, ":memory:") else Path(f"{path}.console.json")
+
+
+async def run_console(
+    settings: Settings, lines: AsyncIterator[str] | None, out: TextIO, *, interactive: bool
+) -> None:
+    """The whole bot on the console platform, driven by `lines` (stdin when None)."""
+    from adapters.console.clock import ConsoleClock
+    from adapters.console.platform import ConsolePlatform
+    from adapters.console.shell import ConsoleShell, stdin_lines
+
+    clock = ConsoleClock()
+    async with runtime(settings, clock) as rt:
+        platform = ConsolePlatform(out, state_file=console_state_file(settings))
+        await platform.load()
+        rt.platforms[platform.name] = platform
+        shell = ConsoleShell(
+            rt.app, platform, clock, rt.services.scheduler.run_once, moderator=settings.console_moderator
+        )
+        if interactive:
+            platform.print("threadcast console — type .help for the console's commands, /help for the bot's.")
+        await rt.services.scheduler.run_once()  # feeds and digests that fell due while it was off
+        stop = asyncio.Event()
+        # Held here, not in the app's task set: `drain` waits for finite work only.
+        ticker = asyncio.create_task(rt.services.scheduler.run(stop), name="scheduler")
+        try:
+            await shell.run(lines or stdin_lines(shell, interactive), echo=not interactive)
+        finally:
+            stop.set()
+            await ticker

@@ -1,0 +1,812 @@
+"""The embedded store: one SQLite file through aiosqlite, WAL mode."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, time
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.models import (
+    Article,
+    ArticleDraft,
+    ChannelSettings,
+    Community,
+    Discussion,
+    DiscussionActivity,
+    DiscussionState,
+    DigestSchedule,
+    Feed,
+    MemberPrefs,
+    PeriodCounts,
+    Reply,
+    ReplyView,
+    StatsRow,
+)
+from bot.store import DuplicateError, StoreError
+from storage import migrations
+
+_log = logging.getLogger(__name__)
+
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_IN_CHUNK = 500  # stay well under SQLite's bound-parameter limit
+
+
+def _ts(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store")
+    return value.astimezone(UTC).strftime(_TIME_FORMAT)
+
+
+def _ts_or_none(value: datetime | None) -> str | None:
+    return None if value is None else _ts(value)
+
+
+def _dt(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.strptime(value, _TIME_FORMAT).replace(tzinfo=UTC)
+
+
+def _dt_req(value: str) -> datetime:
+    parsed = _dt(value)
+    assert parsed is not None
+    return parsed
+
+
+_ARTICLE_COLS = "a.id, a.key, a.title, a.url, a.summary, a.source, a.published_at, a.created_at"
+_DISCUSSION_COLS = (
+    "d.id, d.article_id, d.platform, d.community_id, d.channel_id, d.message_id, d.thread_id,"
+    " d.prompt, d.state, d.feed_id, d.created_at, d.posted_at, d.anonymous_replies"
+)
+_REPLY_COLS = (
+    "r.id, r.discussion_id, r.message_id, r.author_id, r.author_name, r.text, r.created_at,"
+    " r.edited_at, r.featured, r.hidden,"
+    " (SELECT count(*) FROM reactions x WHERE x.reply_id = r.id)"
+)
+_FEED_COLS = (
+    "id, platform, community_id, channel_id, url, title, prompt, backlog, interval_seconds,"
+    " etag, last_modified, last_success_at, last_error, last_error_at, failures, next_poll_at,"
+    " items_posted, primed, created_at"
+)
+_SCHEDULE_COLS = (
+    "platform, community_id, channel_id, weekday, at, timezone, enabled, next_run_at, last_run_at"
+)
+
+
+def _article(row: Sequence[Any]) -> Article:
+    return Article(
+        id=row[0], key=row[1], title=row[2], url=row[3], summary=row[4], source=row[5],
+        published_at=_dt(row[6]), created_at=_dt_req(row[7]),
+    )  # fmt: skip
+
+
+def _discussion(row: Sequence[Any]) -> Discussion:
+    return Discussion(
+        id=row[0], article_id=row[1], community=Community(row[2], row[3]), channel_id=row[4],
+        message_id=row[5], thread_id=row[6], prompt=row[7], state=DiscussionState(row[8]),
+        feed_id=row[9], created_at=_dt_req(row[10]), posted_at=_dt(row[11]),
+        anonymous_replies=row[12],
+    )  # fmt: skip
+
+
+def _reply(row: Sequence[Any]) -> Reply:
+    return Reply(
+        id=row[0], discussion_id=row[1], message_id=row[2], author_id=row[3],
+        author_name=row[4], text=row[5], created_at=_dt_req(row[6]), edited_at=_dt(row[7]),
+        featured=bool(row[8]), hidden=bool(row[9]), reactions=row[10],
+    )  # fmt: skip
+
+
+def _feed(row: Sequence[Any]) -> Feed:
+    return Feed(
+        id=row[0], community=Community(row[1], row[2]), channel_id=row[3], url=row[4],
+        title=row[5], prompt=row[6], backlog=row[7], interval_seconds=row[8], etag=row[9],
+        last_modified=row[10], last_success_at=_dt(row[11]), last_error=row[12],
+        last_error_at=_dt(row[13]), failures=row[14], next_poll_at=_dt_req(row[15]),
+        items_posted=row[16], primed=bool(row[17]), created_at=_dt_req(row[18]),
+    )  # fmt: skip
+
+
+def _schedule(row: Sequence[Any]) -> DigestSchedule:
+    return DigestSchedule(
+        community=Community(row[0], row[1]), channel_id=row[2], weekday=row[3],
+        at=time.fromisoformat(row[4]), timezone=row[5], enabled=bool(row[6]),
+        next_run_at=_dt(row[7]), last_run_at=_dt(row[8]),
+    )  # fmt: skip
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), _IN_CHUNK):
+        yield items[start : start + _IN_CHUNK]
+
+
+def _marks(count: int) -> str:
+    return ",".join("?" * count)
+
+
+class SQLiteStore:
+    """`bot.store.Store` on one SQLite file.
+
+    One connection serves the process. aiosqlite runs it on its own thread;
+    the lock keeps one task's multi-statement unit of work from interleaving
+    with another's on that shared connection.
+    """
+
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000) -> None:
+        self._path = str(path)
+        self._busy_timeout_ms = busy_timeout_ms
+        self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    # -- lifecycle ------------------------------------------------------------
+    async def open(self) -> None:
+        if self._path != ":memory:":
+            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            db = await aiosqlite.connect(self._path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the database {self._path}: {exc}") from exc
+        self._db = db
+        try:
+            await db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+            await db.execute("PRAGMA foreign_keys = ON")
+            await db.execute("PRAGMA journal_mode = WAL")
+            await db.execute("PRAGMA synchronous = NORMAL")
+            await self._migrate()
+        except sqlite3.Error as exc:
+            await self.close()
+            raise StoreError(f"cannot prepare the database {self._path}: {exc}") from exc
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def _migrate(self) -> None:
+        db = self._conn
+        await db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        applied = {row[0] for row in await db.execute_fetchall("SELECT version FROM schema_migrations")}
+        for migration in migrations.load("sqlite"):
+            if migration.version in applied:
+                continue
+            _log.info("applying migration %04d_%s", migration.version, migration.name)
+            # DDL is transactional in SQLite: a failing migration leaves nothing behind.
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _statements(migration.sql):
+                    await db.execute(statement)
+                await db.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, _ts(datetime.now(UTC))),
+                )
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+            await db.execute("COMMIT")
+
+    async def schema_version(self) -> int:
+        rows = await self._conn.execute_fetchall("SELECT max(version) FROM schema_migrations")
+        return int(next(iter(rows))[0] or 0)
+
+    @property
+    def _conn(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise StoreError("the store is not open")
+        return self._db
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._lock:
+            db = self._conn
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+            await db.execute("COMMIT")
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
+        return list(await self._conn.execute_fetchall(sql, params))
+
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> Sequence[Any] | None:
+        rows = await self._all(sql, params)
+        return rows[0] if rows else None
+
+    async def _write(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement in its own transaction; returns rows changed."""
+        try:
+            async with self._tx() as db:
+                cursor = await db.execute(sql, params)
+                return cursor.rowcount
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateError(str(exc)) from exc
+
+    # -- articles ---------------------------------------------------------------
+    async def save_article(self, key: str, draft: ArticleDraft, now: datetime) -> Article:
+        async with self._tx() as db:
+            await db.execute(
+                "INSERT INTO articles (key, title, url, summary, source, published_at, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                (key, draft.title, draft.url, draft.summary, draft.source,
+                 _ts_or_none(draft.published_at), _ts(now)),
+            )  # fmt: skip
+            rows = await db.execute_fetchall(f"SELECT {_ARTICLE_COLS} FROM articles a WHERE key = ?", (key,))
+        return _article(next(iter(rows)))
+
+    async def get_article(self, article_id: int) -> Article | None:
+        row = await self._one(f"SELECT {_ARTICLE_COLS} FROM articles a WHERE id = ?", (article_id,))
+        return None if row is None else _article(row)
+
+    # -- feeds --------------------------------------------------------------------
+    async def add_feed(
+        self,
+        community: Community,
+        channel_id: str,
+        url: str,
+        *,
+        prompt: str | None,
+        backlog: int,
+        interval_seconds: int,
+        now: datetime,
+    ) -> Feed:
+        try:
+            async with self._tx() as db:
+                cursor = await db.execute(
+                    "INSERT INTO feeds (platform, community_id, channel_id, url, prompt, backlog,"
+                    " interval_seconds, next_poll_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (community.platform, community.id, channel_id, url, prompt, backlog,
+                     interval_seconds, _ts(now), _ts(now)),
+                )  # fmt: skip
+                feed_id = cursor.lastrowid
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateError(f"{channel_id} already follows {url}") from exc
+        assert feed_id is not None
+        feed = await self.get_feed(feed_id)
+        assert feed is not None
+        return feed
+
+    async def get_feed(self, feed_id: int) -> Feed | None:
+        row = await self._one(f"SELECT {_FEED_COLS} FROM feeds WHERE id = ?", (feed_id,))
+        return None if row is None else _feed(row)
+
+    async def list_feeds(self, community: Community) -> list[Feed]:
+        rows = await self._all(
+            f"SELECT {_FEED_COLS} FROM feeds WHERE platform = ? AND community_id = ? ORDER BY id",
+            (community.platform, community.id),
+        )
+        return [_feed(r) for r in rows]
+
+    async def remove_feed(self, feed_id: int) -> bool:
+        return await self._write("DELETE FROM feeds WHERE id = ?", (feed_id,)) > 0
+
+    async def due_feeds(self, now: datetime) -> list[Feed]:
+        rows = await self._all(
+            f"SELECT {_FEED_COLS} FROM feeds WHERE next_poll_at <= ? ORDER BY next_poll_at",
+            (_ts(now),),
+        )
+        return [_feed(r) for r in rows]
+
+    async def record_feed_success(
+        self,
+        feed_id: int,
+        *,
+        title: str | None,
+        etag: str | None,
+        last_modified: str | None,
+        next_poll_at: datetime,
+        now: datetime,
+    ) -> None:
+        await self._write(
+            "UPDATE feeds SET title = coalesce(?, title), etag = ?, last_modified = ?,"
+            " last_success_at = ?, failures = 0, next_poll_at = ?, primed = 1 WHERE id = ?",
+            (title, etag, last_modified, _ts(now), _ts(next_poll_at), feed_id),
+        )
+
+    async def record_feed_failure(
+        self, feed_id: int, *, error: str, next_poll_at: datetime, now: datetime
+    ) -> None:
+        await self._write(
+            "UPDATE feeds SET last_error = ?, last_error_at = ?, failures = failures + 1,"
+            " next_poll_at = ? WHERE id = ?",
+            (error, _ts(now), _ts(next_poll_at), feed_id),
+        )
+
+    async def unseen_item_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:
+        unseen = set(keys)
+        for chunk in _chunks(list(dict.fromkeys(keys))):
+            rows = await self._all(
+                f"SELECT key FROM feed_items WHERE feed_id = ? AND key IN ({_marks(len(chunk))})",
+                (feed_id, *chunk),
+            )
+            unseen.difference_update(r[0] for r in rows)
+        return unseen
+
+    async def remember_items(self, feed_id: int, keys: Iterable[str], now: datetime) -> None:
+        stamp = _ts(now)
+        async with self._tx() as db:
+            await db.executemany(
+                "INSERT INTO feed_items (feed_id, key, seen_at) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                [(feed_id, key, stamp) for key in keys],
+            )
+
+    async def count_feed_post(self, feed_id: int) -> None:
+        await self._write("UPDATE feeds SET items_posted = items_posted + 1 WHERE id = ?", (feed_id,))
+
+    # -- channel settings -----------------------------------------------------------
+    async def set_channel_prompt(
+        self, community: Community, channel_id: str, prompt: str | None
+    ) -> None:
+        await self._write(
+            "INSERT INTO channel_settings (platform, community_id, channel_id, prompt)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET prompt = excluded.prompt",
+            (community.platform, community.id, channel_id, prompt),
+        )
+
+    async def get_channel_settings(
+        self, community: Community, channel_id: str
+    ) -> ChannelSettings | None:
+        row = await self._one(
+            "SELECT prompt FROM channel_settings"
+            " WHERE platform = ? AND community_id = ? AND channel_id = ?",
+            (community.platform, community.id, channel_id),
+        )
+        return None if row is None else ChannelSettings(community, channel_id, row[0])
+
+    # -- discussions ------------------------------------------------------------------
+    async def begin_discussion(
+        self,
+        article_id: int,
+        community: Community,
+        channel_id: str,
+        *,
+        prompt: str,
+        feed_id: int | None,
+        now: datetime,
+    ) -> Discussion | None:
+        async with self._tx() as db:
+            cursor = await db.execute(
+                "INSERT INTO discussions (article_id, platform, community_id, channel_id, prompt,"
+                " state, feed_id, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (article_id, community.platform, community.id, channel_id, prompt, feed_id, _ts(now)),
+            )
+            if cursor.rowcount == 0:
+                return None
+            discussion_id = cursor.lastrowid
+        assert discussion_id is not None
+        return await self.get_discussion(discussion_id)
+
+    async def confirm_discussion(
+        self, discussion_id: int, message_id: str, thread_id: str, now: datetime
+    ) -> Discussion:
+        await self._write(
+            "UPDATE discussions SET message_id = ?, thread_id = ?, state = 'posted', posted_at = ?"
+            " WHERE id = ?",
+            (message_id, thread_id, _ts(now), discussion_id),
+        )
+        discussion = await self.get_discussion(discussion_id)
+        if discussion is None:
+            raise StoreError(f"discussion {discussion_id} vanished while it was confirmed")
+        return discussion
+
+    async def abandon_discussion(self, discussion_id: int) -> None:
+        await self._write("DELETE FROM discussions WHERE id = ? AND state = 'pending'", (discussion_id,))
+
+    async def get_discussion(self, discussion_id: int) -> Discussion | None:
+        row = await self._one(f"SELECT {_DISCUSSION_COLS} FROM discussions d WHERE id = ?", (discussion_id,))
+        return None if row is None else _discussion(row)
+
+    async def find_discussion(
+        self, article_id: int, community: Community, channel_id: str
+    ) -> Discussion | None:
+        row = await self._one(
+            f"SELECT {_DISCUSSION_COLS} FROM discussions d WHERE article_id = ? AND platform = ?"
+            " AND community_id = ? AND channel_id = ?",
+            (article_id, community.platform, community.id, channel_id),
+        )
+        return None if row is None else _discussion(row)
+
+    async def discussion_for_thread(
+        self, community: Community, thread_id: str
+    ) -> Discussion | None:
+        row = await self._one(
+            f"SELECT {_DISCUSSION_COLS} FROM discussions d"
+            " WHERE platform = ? AND community_id = ? AND thread_id = ?",
+            (community.platform, community.id, thread_id),
+        )
+        return None if row is None else _discussion(row)
+
+    async def pending_discussions(self) -> list[Discussion]:
+        rows = await self._all(
+            f"SELECT {_DISCUSSION_COLS} FROM discussions d WHERE state = 'pending' ORDER BY id"
+        )
+        return [_discussion(r) for r in rows]
+
+    async def recent_discussions(self, community: Community, since: datetime) -> list[Discussion]:
+        rows = await self._all(
+            f"SELECT {_DISCUSSION_COLS} FROM discussions d WHERE platform = ? AND community_id = ?"
+            " AND state = 'posted' AND posted_at >= ? ORDER BY posted_at DESC",
+            (community.platform, community.id, _ts(since)),
+        )
+        return [_discussion(r) for r in rows]
+
+    # -- replies -------------------------------------------------------------------------
+    async def add_reply(
+        self,
+        discussion_id: int,
+        *,
+        message_id: str,
+        author_id: str,
+        author_name: str,
+        text: str,
+        created_at: datetime,
+    ) -> bool:
+        async with self._tx() as db:
+            cursor = await db.execute(
+                "INSERT INTO replies (discussion_id, message_id, author_id, author_name, text,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (discussion_id, message_id, author_id, author_name, text, _ts(created_at)),
+            )
+            return cursor.rowcount > 0
+
+    async def count_anonymous_reply(self, discussion_id: int) -> None:
+        await self._write(
+            "UPDATE discussions SET anonymous_replies = anonymous_replies + 1 WHERE id = ?",
+            (discussion_id,),
+        )
+
+    _REPLY_IN_COMMUNITY = (
+        "message_id = ? AND discussion_id IN"
+        " (SELECT id FROM discussions WHERE platform = ? AND community_id = ?)"
+    )
+
+    async def edit_reply(
+        self, community: Community, message_id: str, text: str, edited_at: datetime
+    ) -> bool:
+        changed = await self._write(
+            f"UPDATE replies SET text = ?, edited_at = ? WHERE {self._REPLY_IN_COMMUNITY}",
+            (text, _ts(edited_at), message_id, community.platform, community.id),
+        )
+        return changed > 0
+
+    async def delete_reply(self, community: Community, message_id: str) -> bool:
+        changed = await self._write(
+            f"DELETE FROM replies WHERE {self._REPLY_IN_COMMUNITY}",
+            (message_id, community.platform, community.id),
+        )
+        return changed > 0
+
+    async def delete_thread_replies(self, discussion_id: int) -> int:
+        return await self._write("DELETE FROM replies WHERE discussion_id = ?", (discussion_id,))
+
+    async def get_reply(self, community: Community, message_id: str) -> Reply | None:
+        row = await self._one(
+            f"SELECT {_REPLY_COLS} FROM replies r JOIN discussions d ON d.id = r.discussion_id"
+            " WHERE r.message_id = ? AND d.platform = ? AND d.community_id = ?",
+            (message_id, community.platform, community.id),
+        )
+        return None if row is None else _reply(row)
+
+    async def set_reaction(
+        self, community: Community, message_id: str, user_id: str, emoji: str, present: bool
+    ) -> bool:
+        async with self._tx() as db:
+            rows = list(
+                await db.execute_fetchall(
+                    f"SELECT id FROM replies WHERE {self._REPLY_IN_COMMUNITY}",
+                    (message_id, community.platform, community.id),
+                )
+            )
+            if not rows:
+                return False
+            reply_id = rows[0][0]
+            if present:
+                await db.execute(
+                    "INSERT INTO reactions (reply_id, user_id, emoji) VALUES (?, ?, ?)"
+                    " ON CONFLICT DO NOTHING",
+                    (reply_id, user_id, emoji),
+                )
+            else:
+                await db.execute(
+                    "DELETE FROM reactions WHERE reply_id = ? AND user_id = ? AND emoji = ?",
+                    (reply_id, user_id, emoji),
+                )
+            return True
+
+    async def set_reply_flags(
+        self,
+        community: Community,
+        message_id: str,
+        *,
+        featured: bool | None = None,
+        hidden: bool | None = None,
+    ) -> bool:
+        changed = await self._write(
+            "UPDATE replies SET featured = coalesce(?, featured), hidden = coalesce(?, hidden)"
+            f" WHERE {self._REPLY_IN_COMMUNITY}",
+            (featured, hidden, message_id, community.platform, community.id),
+        )
+        return changed > 0
+
+    # -- members ---------------------------------------------------------------------------
+    async def get_prefs(self, platform: str, user_id: str) -> MemberPrefs:
+        row = await self._one(
+            "SELECT opted_out, anonymous FROM member_prefs WHERE platform = ? AND user_id = ?",
+            (platform, user_id),
+        )
+        if row is None:
+            return MemberPrefs(platform, user_id)
+        return MemberPrefs(platform, user_id, opted_out=bool(row[0]), anonymous=bool(row[1]))
+
+    async def set_prefs(self, prefs: MemberPrefs) -> None:
+        await self._write(
+            "INSERT INTO member_prefs (platform, user_id, opted_out, anonymous) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT DO UPDATE SET opted_out = excluded.opted_out, anonymous = excluded.anonymous",
+            (prefs.platform, prefs.user_id, prefs.opted_out, prefs.anonymous),
+        )
+
+    async def member_replies(self, platform: str, user_id: str) -> list[tuple[Reply, Article]]:
+        rows = await self._all(
+            f"SELECT {_REPLY_COLS}, {_ARTICLE_COLS} FROM replies r"
+            " JOIN discussions d ON d.id = r.discussion_id JOIN articles a ON a.id = d.article_id"
+            " WHERE d.platform = ? AND r.author_id = ? ORDER BY r.created_at",
+            (platform, user_id),
+        )
+        return [(_reply(r[:11]), _article(r[11:])) for r in rows]
+
+    async def forget_member(self, platform: str, user_id: str) -> tuple[int, int]:
+        in_platform = "(SELECT id FROM discussions WHERE platform = ?)"
+        async with self._tx() as db:
+            reactions = await db.execute(
+                "DELETE FROM reactions WHERE user_id = ? AND reply_id IN"
+                f" (SELECT id FROM replies WHERE discussion_id IN {in_platform})",
+                (user_id, platform),
+            )
+            replies = await db.execute(
+                f"DELETE FROM replies WHERE author_id = ? AND discussion_id IN {in_platform}",
+                (user_id, platform),
+            )
+            # The opt-out itself is kept: forgetting must not start storing again.
+            await db.execute(
+                "UPDATE member_prefs SET anonymous = 0 WHERE platform = ? AND user_id = ?",
+                (platform, user_id),
+            )
+            await db.execute(
+                "DELETE FROM member_prefs WHERE platform = ? AND user_id = ? AND opted_out = 0",
+                (platform, user_id),
+            )
+            return replies.rowcount, reactions.rowcount
+
+    # -- digests -------------------------------------------------------------------------------
+    async def set_digest_schedule(self, schedule: DigestSchedule) -> None:
+        c = schedule.community
+        await self._write(
+            f"INSERT INTO digest_schedules ({_SCHEDULE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO UPDATE SET weekday = excluded.weekday, at = excluded.at,"
+            " timezone = excluded.timezone, enabled = excluded.enabled,"
+            " next_run_at = excluded.next_run_at, last_run_at = excluded.last_run_at",
+            (c.platform, c.id, schedule.channel_id, schedule.weekday,
+             schedule.at.isoformat(timespec="minutes"), schedule.timezone, schedule.enabled,
+             _ts_or_none(schedule.next_run_at), _ts_or_none(schedule.last_run_at)),
+        )  # fmt: skip
+
+    async def digest_schedules(self, community: Community) -> list[DigestSchedule]:
+        rows = await self._all(
+            f"SELECT {_SCHEDULE_COLS} FROM digest_schedules WHERE platform = ? AND community_id = ?"
+            " ORDER BY channel_id",
+            (community.platform, community.id),
+        )
+        return [_schedule(r) for r in rows]
+
+    async def disable_digests(self, community: Community) -> int:
+        return await self._write(
+            "UPDATE digest_schedules SET enabled = 0 WHERE platform = ? AND community_id = ?"
+            " AND enabled = 1",
+            (community.platform, community.id),
+        )
+
+    async def advance_digest_schedule(
+        self, community: Community, channel_id: str, last_run_at: datetime, next_run_at: datetime
+    ) -> None:
+        await self._write(
+            "UPDATE digest_schedules SET last_run_at = ?, next_run_at = ?"
+            " WHERE platform = ? AND community_id = ? AND channel_id = ?",
+            (_ts(last_run_at), _ts(next_run_at), community.platform, community.id, channel_id),
+        )
+
+    async def due_digest_schedules(self, now: datetime) -> list[DigestSchedule]:
+        rows = await self._all(
+            f"SELECT {_SCHEDULE_COLS} FROM digest_schedules"
+            " WHERE enabled = 1 AND next_run_at <= ? ORDER BY next_run_at",
+            (_ts(now),),
+        )
+        return [_schedule(r) for r in rows]
+
+    async def claim_digest(
+        self,
+        community: Community,
+        channel_id: str,
+        period_start: datetime,
+        period_end: datetime,
+        now: datetime,
+    ) -> bool:
+        changed = await self._write(
+            "INSERT INTO digests (platform, community_id, channel_id, period_start, period_end,"
+            " state, created_at) VALUES (?, ?, ?, ?, ?, 'claimed', ?) ON CONFLICT DO NOTHING",
+            (community.platform, community.id, channel_id, _ts(period_start), _ts(period_end), _ts(now)),
+        )
+        return changed > 0
+
+    async def confirm_digest(
+        self, community: Community, channel_id: str, period_end: datetime, message_ids: Sequence[str]
+    ) -> None:
+        await self._write(
+            "UPDATE digests SET state = 'posted', message_ids = ?"
+            " WHERE platform = ? AND community_id = ? AND channel_id = ? AND period_end = ?",
+            (",".join(message_ids), community.platform, community.id, channel_id, _ts(period_end)),
+        )
+
+    async def release_digest(
+        self, community: Community, channel_id: str, period_end: datetime
+    ) -> None:
+        await self._write(
+            "DELETE FROM digests WHERE platform = ? AND community_id = ? AND channel_id = ?"
+            " AND period_end = ? AND state = 'claimed'",
+            (community.platform, community.id, channel_id, _ts(period_end)),
+        )
+
+    async def activity(
+        self, community: Community, start: datetime, end: datetime
+    ) -> list[DiscussionActivity]:
+        params = (community.platform, community.id, _ts(start), _ts(end))
+        discussions = await self._all(
+            f"SELECT {_DISCUSSION_COLS}, {_ARTICLE_COLS},"
+            " (SELECT count(*) FROM replies r WHERE r.discussion_id = d.id)"
+            " FROM discussions d JOIN articles a ON a.id = d.article_id"
+            " WHERE d.platform = ? AND d.community_id = ? AND d.state = 'posted' AND ("
+            "   (d.posted_at >= ?3 AND d.posted_at < ?4) OR EXISTS (SELECT 1 FROM replies r"
+            "    WHERE r.discussion_id = d.id AND r.created_at >= ?3 AND r.created_at < ?4))"
+            " ORDER BY d.posted_at",
+            params,
+        )
+        replies = await self._all(
+            f"SELECT {_REPLY_COLS}, coalesce(p.opted_out, 0), coalesce(p.anonymous, 0)"
+            " FROM replies r JOIN discussions d ON d.id = r.discussion_id"
+            " LEFT JOIN member_prefs p ON p.platform = d.platform AND p.user_id = r.author_id"
+            " WHERE d.platform = ? AND d.community_id = ? AND r.created_at >= ? AND r.created_at < ?"
+            " ORDER BY r.created_at",
+            params,
+        )
+        by_discussion: dict[int, list[ReplyView]] = {}
+        for row in replies:
+            reply = _reply(row[:11])
+            view = ReplyView(reply, opted_out=bool(row[11]), anonymous=bool(row[12]))
+            by_discussion.setdefault(reply.discussion_id, []).append(view)
+        return [
+            DiscussionActivity(
+                discussion=_discussion(row[:13]),
+                article=_article(row[13:21]),
+                replies=by_discussion.get(row[0], []),
+                replies_ever=row[21],
+            )
+            for row in discussions
+        ]
+
+    async def period_counts(
+        self, community: Community, start: datetime, end: datetime
+    ) -> PeriodCounts:
+        params = (community.platform, community.id, _ts(start), _ts(end))
+        articles = await self._one(
+            "SELECT count(*) FROM discussions WHERE platform = ? AND community_id = ?"
+            " AND state = 'posted' AND posted_at >= ? AND posted_at < ?",
+            params,
+        )
+        replies = await self._one(
+            "SELECT count(*), count(DISTINCT r.author_id) FROM replies r"
+            " JOIN discussions d ON d.id = r.discussion_id"
+            " LEFT JOIN member_prefs p ON p.platform = d.platform AND p.user_id = r.author_id"
+            " WHERE d.platform = ? AND d.community_id = ? AND r.created_at >= ? AND r.created_at < ?"
+            " AND coalesce(p.opted_out, 0) = 0",
+            params,
+        )
+        assert articles is not None and replies is not None
+        return PeriodCounts(articles=articles[0], replies=replies[0], participants=replies[1])
+
+    async def first_reply_times(
+        self, community: Community, author_ids: Iterable[str]
+    ) -> dict[str, datetime]:
+        found: dict[str, datetime] = {}
+        for chunk in _chunks(sorted(set(author_ids))):
+            rows = await self._all(
+                "SELECT r.author_id, min(r.created_at) FROM replies r"
+                " JOIN discussions d ON d.id = r.discussion_id"
+                " WHERE d.platform = ? AND d.community_id = ?"
+                f" AND r.author_id IN ({_marks(len(chunk))}) GROUP BY r.author_id",
+                (community.platform, community.id, *chunk),
+            )
+            found.update((r[0], _dt_req(r[1])) for r in rows)
+        return found
+
+    # -- stats and export ---------------------------------------------------------------------------
+    async def stats(
+        self, community: Community, since: datetime
+    ) -> tuple[list[StatsRow], list[StatsRow]]:
+        def query(label: str) -> str:
+            return (
+                f"SELECT {label} AS label, count(DISTINCT d.id), count(r.id),"
+                " count(DISTINCT r.author_id)"
+                " FROM discussions d LEFT JOIN feeds f ON f.id = d.feed_id"
+                " LEFT JOIN (SELECT r.* FROM replies r LEFT JOIN member_prefs p"
+                "   ON p.platform = ?1 AND p.user_id = r.author_id"
+                "   WHERE coalesce(p.opted_out, 0) = 0) r ON r.discussion_id = d.id"
+                " WHERE d.platform = ?1 AND d.community_id = ?2 AND d.state = 'posted'"
+                " AND d.posted_at >= ?3 GROUP BY label ORDER BY count(r.id) DESC, label"
+            )
+
+        params = (community.platform, community.id, _ts(since))
+        per_feed = await self._all(
+            query("coalesce(f.title, f.url, 'posted by hand')"), params
+        )
+        per_prompt = await self._all(query("d.prompt"), params)
+        return (
+            [StatsRow(r[0], r[1], r[2], r[3]) for r in per_feed],
+            [StatsRow(r[0], r[1], r[2], r[3]) for r in per_prompt],
+        )
+
+    async def export(
+        self, community: Community | None
+    ) -> list[tuple[Discussion, Article, list[ReplyView]]]:
+        where, params = ("", ()) if community is None else (
+            " AND d.platform = ? AND d.community_id = ?", (community.platform, community.id)
+        )  # fmt: skip
+        discussions = await self._all(
+            f"SELECT {_DISCUSSION_COLS}, {_ARTICLE_COLS} FROM discussions d"
+            f" JOIN articles a ON a.id = d.article_id WHERE d.state = 'posted'{where}"
+            " ORDER BY d.posted_at, d.id",
+            params,
+        )
+        replies = await self._all(
+            f"SELECT {_REPLY_COLS}, coalesce(p.opted_out, 0), coalesce(p.anonymous, 0)"
+            " FROM replies r JOIN discussions d ON d.id = r.discussion_id"
+            " LEFT JOIN member_prefs p ON p.platform = d.platform AND p.user_id = r.author_id"
+            f" WHERE 1 = 1{where} ORDER BY r.created_at, r.id",
+            params,
+        )
+        by_discussion: dict[int, list[ReplyView]] = {}
+        for row in replies:
+            reply = _reply(row[:11])
+            by_discussion.setdefault(reply.discussion_id, []).append(
+                ReplyView(reply, opted_out=bool(row[11]), anonymous=bool(row[12]))
+            )
+        return [
+            (_discussion(r[:13]), _article(r[13:21]), by_discussion.get(r[0], []))
+            for r in discussions
+        ]
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements, using SQLite's own completeness test."""
+    statements: list[str] = []
+    current = ""
+    for line in script.splitlines(keepends=True):
+        if not current and (not line.strip() or line.lstrip().startswith("--")):
+            continue
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip():
+        raise ValueError(f"incomplete statement at the end of a migration: {current[:80]!r}")
+    return statements

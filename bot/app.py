@@ -65,7 +65,7 @@ class App:
     async def drain(self, timeout: float | None = None) -> None:
         """Wait for the background work started so far (and what it starts)."""
         while self._tasks:
-            done, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
             if pending:
                 return
 

@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import AsyncIterator, Coroutine, Iterable
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import click
@@ -19,15 +20,17 @@ from bot.config import ConfigError, Settings, describe, load_env, settings_from
 
 _log = logging.getLogger(__name__)
 
-DISCORD_PERMISSIONS = {
-    "View Channel": 1 << 10,
-    "Send Messages": 1 << 11,
-    "Send Messages in Threads": 1 << 38,
-    "Create Public Threads": 1 << 35,
-    "Embed Links": 1 << 14,
-    "Read Message History": 1 << 16,
-    "Add Reactions": 1 << 6,
-}
+DISCORD_PERMISSIONS = MappingProxyType(
+    {
+        "View Channel": 1 << 10,
+        "Send Messages": 1 << 11,
+        "Send Messages in Threads": 1 << 38,
+        "Create Public Threads": 1 << 35,
+        "Embed Links": 1 << 14,
+        "Read Message History": 1 << 16,
+        "Add Reactions": 1 << 6,
+    }
+)
 
 
 def _settings(ctx: click.Context, **overrides: str) -> Settings:
@@ -59,11 +62,15 @@ def _db_override(db: str | None) -> dict[str, str]:
     return {"THREADCAST_DATABASE_URL": f"sqlite:///{db}"} if db else {}
 
 
-db_option = click.option("--db", type=click.Path(dir_okay=False), help="SQLite file (overrides THREADCAST_DATABASE_URL).")
+db_option = click.option(
+    "--db", type=click.Path(dir_okay=False), help="SQLite file (overrides THREADCAST_DATABASE_URL)."
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--env-file", default=".env", show_default=True, help="File with settings (python-dotenv format).")
+@click.option(
+    "--env-file", default=".env", show_default=True, help="File with settings (python-dotenv format)."
+)
 @click.version_option(package_name="threadcast")
 @click.pass_context
 def main(ctx: click.Context, env_file: str) -> None:
@@ -112,16 +119,16 @@ def demo(ctx: click.Context) -> None:
     article = demo_files.joinpath("article.txt").read_text(encoding="utf-8")
     script = demo_files.joinpath("script.txt").read_text(encoding="utf-8")
     with tempfile.TemporaryDirectory(prefix="threadcast-demo-") as tmp:
-        article_path = Path(tmp) / "remote-work-article.txt"
+        article_path = Path(tmp) / "marrowby-garden.txt"
         article_path.write_text(article, encoding="utf-8")
-        settings = _settings(ctx, THREADCAST_DATABASE_URL=f"sqlite:///{tmp}/demo.db", THREADCAST_LOG_LEVEL="WARNING")
+        settings = _settings(
+            ctx, THREADCAST_DATABASE_URL=f"sqlite:///{tmp}/demo.db", THREADCAST_LOG_LEVEL="WARNING"
+        )
         lines = script.replace("{article}", str(article_path)).splitlines(keepends=True)
         _run(run_console(settings, _lines(lines), sys.stdout, interactive=False))
 
 
-def _console_command(
-    ctx: click.Context, db: str | None, command: str
-) -> None:
+def _console_command(ctx: click.Context, db: str | None, command: str) -> None:
     from bot.wiring import run_console
 
     settings = _settings(ctx, **_db_override(db))
@@ -205,7 +212,9 @@ def _discord_app_id(token: str) -> str | None:
 
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="File to write (default: stdout).")
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, writable=True), help="File to write (default: stdout)."
+)
 @db_option
 @click.pass_context
 def export(ctx: click.Context, fmt: str, output: str | None, db: str | None) -> None:

@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -29,13 +30,23 @@ class Variable:
 
 # Every variable threadcast reads; `.env.example` and `threadcast check` are built from this list.
 VARIABLES: tuple[Variable, ...] = (
-    Variable("THREADCAST_DATABASE_URL", "sqlite:///path/to/file.db (PostgreSQL arrives in a later release)", "sqlite:///threadcast.db"),
+    Variable(
+        "THREADCAST_DATABASE_URL",
+        "sqlite:///path/to/file.db (PostgreSQL arrives in a later release)",
+        "sqlite:///threadcast.db",
+    ),
     Variable("THREADCAST_TIMEZONE", "default IANA timezone of digest schedules", "UTC"),
     Variable("THREADCAST_POLL_INTERVAL", "seconds between polls of each feed (at least 60)", "900"),
     Variable("THREADCAST_TICK_SECONDS", "how often the scheduler looks for due feeds and digests", "30"),
-    Variable("THREADCAST_DEFAULT_PROMPT", "prompt used when a channel or feed has none; {title} {url} {source}", DEFAULT_PROMPT),
+    Variable(
+        "THREADCAST_DEFAULT_PROMPT",
+        "prompt used when a channel or feed has none; {title} {url} {source}",
+        DEFAULT_PROMPT,
+    ),
     Variable("THREADCAST_HTTP_TIMEOUT", "seconds allowed for one feed or page download", "20"),
-    Variable("THREADCAST_MAX_DOWNLOAD_BYTES", "largest feed or page accepted, in bytes", str(5 * 1024 * 1024)),
+    Variable(
+        "THREADCAST_MAX_DOWNLOAD_BYTES", "largest feed or page accepted, in bytes", str(5 * 1024 * 1024)
+    ),
     Variable("THREADCAST_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR", "INFO"),
     Variable("THREADCAST_CONSOLE_MODERATOR", "the console user who has moderator rights", "mod"),
     Variable("DISCORD_TOKEN", "bot token; enables Discord", secret=True),
@@ -47,7 +58,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("SLACK_MODERATORS", "comma-separated Slack user ids with moderator rights"),
     Variable("THREADCAST_HTTP_PORT", "port of the Slack HTTP endpoint", "3000"),
 )
-_DEFAULTS = {v.name: v.default for v in VARIABLES}
+_DEFAULTS = MappingProxyType({v.name: v.default for v in VARIABLES})
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +72,12 @@ class Settings:
     max_download_bytes: int = 5 * 1024 * 1024
     log_level: str = "INFO"
     console_moderator: str = "mod"
-    discord_token: str = ""
+    discord_token: str = field(default="", repr=False)
     discord_guild_ids: tuple[int, ...] = ()
     discord_moderator_role: str = ""
-    slack_bot_token: str = ""
-    slack_app_token: str = ""
-    slack_signing_secret: str = ""
+    slack_bot_token: str = field(default="", repr=False)
+    slack_app_token: str = field(default="", repr=False)
+    slack_signing_secret: str = field(default="", repr=False)
     slack_moderators: tuple[str, ...] = ()
     http_port: int = 3000
     raw: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -87,7 +98,9 @@ class Settings:
         return found
 
 
-def load_env(env_file: str | Path | None = ".env", environ: Mapping[str, str] | None = None) -> dict[str, str]:
+def load_env(
+    env_file: str | Path | None = ".env", environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """`.env` first, the environment over it (so a deployment can override a file)."""
     values: dict[str, str] = {}
     if env_file is not None and Path(env_file).is_file():
@@ -96,7 +109,14 @@ def load_env(env_file: str | Path | None = ".env", environ: Mapping[str, str] | 
     return values
 
 
-def _number(problems: list[str], env: Mapping[str, str], name: str, cast: Callable[[str], float], low: float, high: float) -> float:
+def _number(
+    problems: list[str],
+    env: Mapping[str, str],
+    name: str,
+    cast: Callable[[str], float],
+    low: float,
+    high: float,
+) -> float:
     raw = env.get(name) or _DEFAULTS[name]
     try:
         value = cast(raw)
@@ -154,7 +174,9 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         tick_seconds=_number(problems, env, "THREADCAST_TICK_SECONDS", float, 0.05, 3600),
         default_prompt=prompt,
         http_timeout=_number(problems, env, "THREADCAST_HTTP_TIMEOUT", float, 1, 300),
-        max_download_bytes=int(_number(problems, env, "THREADCAST_MAX_DOWNLOAD_BYTES", int, 1024, 100 * 1024 * 1024)),
+        max_download_bytes=int(
+            _number(problems, env, "THREADCAST_MAX_DOWNLOAD_BYTES", int, 1024, 100 * 1024 * 1024)
+        ),
         log_level=level,
         console_moderator=get("THREADCAST_CONSOLE_MODERATOR") or "mod",
         discord_token=get("DISCORD_TOKEN"),

@@ -130,9 +130,7 @@ class DigestBuilder:
                 (fresh if is_new else late).append(item)
             elif is_new and item.replies_ever == 0 and item.discussion.anonymous_replies == 0:
                 waiting.append(
-                    WaitingArticle(
-                        safe(item.article.title, 256), item.article.url, self._link(item)
-                    )
+                    WaitingArticle(safe(item.article.title, 256), item.article.url, self._link(item))
                 )
         ranked = sorted((self._summary(a) for a in fresh), key=_engagement, reverse=True)
         late_ranked = sorted((self._summary(a) for a in late), key=_engagement, reverse=True)

@@ -82,9 +82,7 @@ class DigestJobs:
         assert schedule.next_run_at is not None
         now = self._clock.now()
         end = schedule.next_run_at
-        start = schedule.last_run_at or previous_run(
-            schedule.weekday, schedule.at, schedule.timezone, end
-        )
+        start = schedule.last_run_at or previous_run(schedule.weekday, schedule.at, schedule.timezone, end)
         following = next_run(schedule.weekday, schedule.at, schedule.timezone, max(now, end))
         community, channel = schedule.community, schedule.channel_id
         overdue = now - end

@@ -15,6 +15,21 @@ def escape(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
+def count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def link_target(url: str) -> str:
+    """A URL that cannot end the Markdown link early or smuggle markup in."""
+    return (
+        url.replace(" ", "%20")
+        .replace("(", "%28")
+        .replace(")", "%29")
+        .replace("<", "%3C")
+        .replace(">", "%3E")
+    )
+
+
 def change(now: int, before: int) -> str:
     if before == 0:
         return "new" if now else "same"
@@ -34,15 +49,19 @@ def period_label(digest: Digest) -> str:
 
 def _title(summary: DiscussionSummary) -> str:
     title = escape(summary.title)
-    return f"[{title}]({summary.article_url})" if summary.article_url else title
+    return f"[{title}]({link_target(summary.article_url)})" if summary.article_url else title
 
 
 def _discussion(summary: DiscussionSummary, rank: int | None) -> list[str]:
     head = f"{rank}. " if rank is not None else "- "
-    counts = f"{summary.replies} replies · {summary.participants} participants · {summary.reactions} reactions"
+    counts = " · ".join((
+        count(summary.replies, "reply", "replies"),
+        count(summary.participants, "participant"),
+        count(summary.reactions, "reaction"),
+    ))  # fmt: skip
     lines = [f"{head}**{_title(summary)}** — {counts}"]
     if summary.thread_link:
-        lines.append(f"   [Join the thread]({summary.thread_link})")
+        lines.append(f"   [Join the thread]({link_target(summary.thread_link)})")
     for h in summary.highlights:
         star = "★ " if h.featured else ""
         lines.append(f"   > {star}{escape(h.excerpt)} — *{escape(h.author)}*")
@@ -51,16 +70,17 @@ def _discussion(summary: DiscussionSummary, rank: int | None) -> list[str]:
 
 def render(digest: Digest) -> str:
     f = digest.figures
-    out = [f"# Community digest", "", f"_{period_label(digest)}_", ""]
+    out = ["# Community digest", "", f"_{period_label(digest)}_", ""]
     if digest.note:
         out += [f"_{escape(digest.note)}_", ""]
     out += [
-        f"- **{f.articles}** articles posted ({change(f.articles, f.previous.articles)})",
-        f"- **{f.replies}** replies ({change(f.replies, f.previous.replies)})",
-        f"- **{f.participants}** participants ({change(f.participants, f.previous.participants)})",
+        f"- {count(f.articles, 'article')} posted ({change(f.articles, f.previous.articles)})",
+        f"- {count(f.replies, 'reply', 'replies')} ({change(f.replies, f.previous.replies)})",
+        f"- {count(f.participants, 'participant')} ({change(f.participants, f.previous.participants)})",
     ]
     if f.newcomers:
-        out.append(f"- **{f.newcomers}** joined the conversation for the first time — welcome!")
+        who = "member" if f.newcomers == 1 else "members"
+        out.append(f"- {f.newcomers} {who} joined the conversation for the first time — welcome!")
     if digest.discussions:
         out += ["", "## Top discussions", ""]
         for rank, summary in enumerate(digest.discussions, start=1):
@@ -75,8 +95,9 @@ def render(digest: Digest) -> str:
         out += ["", "## Waiting for a first reply", ""]
         for item in digest.waiting:
             title = escape(item.title)
-            title = f"[{title}]({item.article_url})" if item.article_url else title
-            out.append(f"- {title}" + (f" — [be the first]({item.thread_link})" if item.thread_link else ""))
+            title = f"[{title}]({link_target(item.article_url)})" if item.article_url else title
+            first = f" — [be the first]({link_target(item.thread_link)})" if item.thread_link else ""
+            out.append(f"- {title}{first}")
     if digest.empty:
         out += ["", "A quiet week: no new articles or replies."]
     return "\n".join(out) + "\n"

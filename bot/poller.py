@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from bot.clock import Clock
 from bot.models import ArticleDraft, Feed
-from bot.publisher import PublishError, Publisher, draft_key
+from bot.publisher import Publisher, PublishError, draft_key
 from bot.sources.errors import SourceError
 from bot.sources.feeds import FeedResult, fetch_feed
 from bot.sources.http import Fetcher
@@ -35,7 +35,7 @@ class PollReport:
 def backoff(feed: Feed) -> timedelta:
     """Doubling delay after each consecutive failure, never above MAX_BACKOFF."""
     base = timedelta(seconds=feed.interval_seconds)
-    return min(base * (2 ** min(feed.failures + 1, 16)), MAX_BACKOFF)
+    return min(base * (1 << min(feed.failures + 1, 16)), MAX_BACKOFF)
 
 
 class FeedPoller:
@@ -54,19 +54,23 @@ class FeedPoller:
         self._clock = clock
         self._max_posts = max_posts_per_poll
 
-    async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FeedResult:
+    async def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> FeedResult:
         return await fetch_feed(self._fetcher, url, etag=etag, last_modified=last_modified)
 
     async def poll(self, feed: Feed, prefetched: FeedResult | None = None) -> PollReport:
         try:
-            result = prefetched or await self.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+            result = prefetched or await self.fetch(
+                feed.url, etag=feed.etag, last_modified=feed.last_modified
+            )
         except SourceError as exc:
             now = self._clock.now()
             delay = backoff(feed)
-            _log.warning("feed %s failed (%d in a row), next try in %s: %s", feed.url, feed.failures + 1, delay, exc)
-            await self._store.record_feed_failure(
-                feed.id, error=str(exc), next_poll_at=now + delay, now=now
+            _log.warning(
+                "feed %s failed (%d in a row), next try in %s: %s", feed.url, feed.failures + 1, delay, exc
             )
+            await self._store.record_feed_failure(feed.id, error=str(exc), next_poll_at=now + delay, now=now)
             return PollReport(error=str(exc))
         report = PollReport() if result.not_modified else await self._take_items(feed, result.items)
         now = self._clock.now()

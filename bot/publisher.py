@@ -58,9 +58,7 @@ class Publisher:
     async def save(self, draft: ArticleDraft) -> Article:
         return await self._store.save_article(draft_key(draft), draft, self._clock.now())
 
-    async def prompt_for(
-        self, community: Community, channel_id: str, override: str | None
-    ) -> str:
+    async def prompt_for(self, community: Community, channel_id: str, override: str | None) -> str:
         if override:
             return override
         settings = await self._store.get_channel_settings(community, channel_id)

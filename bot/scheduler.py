@@ -37,7 +37,9 @@ class Scheduler:
     async def run_once(self) -> None:
         """Poll every due feed (a few at a time), then post due digests."""
         feeds = [
-            f for f in await self._store.due_feeds(self._clock.now()) if f.community.platform in self._platforms
+            f
+            for f in await self._store.due_feeds(self._clock.now())
+            if f.community.platform in self._platforms
         ]
 
         async def poll(feed_id: int) -> None:

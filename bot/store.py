@@ -16,9 +16,9 @@ from bot.models import (
     ArticleDraft,
     ChannelSettings,
     Community,
+    DigestSchedule,
     Discussion,
     DiscussionActivity,
-    DigestSchedule,
     Feed,
     MemberPrefs,
     PeriodCounts,
@@ -97,13 +97,9 @@ class Store(Protocol):
     async def count_feed_post(self, feed_id: int) -> None: ...
 
     # -- channel settings -----------------------------------------------------
-    async def set_channel_prompt(
-        self, community: Community, channel_id: str, prompt: str | None
-    ) -> None: ...
+    async def set_channel_prompt(self, community: Community, channel_id: str, prompt: str | None) -> None: ...
 
-    async def get_channel_settings(
-        self, community: Community, channel_id: str
-    ) -> ChannelSettings | None: ...
+    async def get_channel_settings(self, community: Community, channel_id: str) -> ChannelSettings | None: ...
 
     # -- discussions (the outbox) ----------------------------------------------
     async def begin_discussion(
@@ -132,15 +128,11 @@ class Store(Protocol):
         self, article_id: int, community: Community, channel_id: str
     ) -> Discussion | None: ...
 
-    async def discussion_for_thread(
-        self, community: Community, thread_id: str
-    ) -> Discussion | None: ...
+    async def discussion_for_thread(self, community: Community, thread_id: str) -> Discussion | None: ...
 
     async def pending_discussions(self) -> list[Discussion]: ...
 
-    async def recent_discussions(
-        self, community: Community, since: datetime
-    ) -> list[Discussion]: ...
+    async def recent_discussions(self, community: Community, since: datetime) -> list[Discussion]: ...
 
     # -- replies -----------------------------------------------------------------
     async def add_reply(
@@ -221,9 +213,7 @@ class Store(Protocol):
         self, community: Community, channel_id: str, period_end: datetime, message_ids: Sequence[str]
     ) -> None: ...
 
-    async def release_digest(
-        self, community: Community, channel_id: str, period_end: datetime
-    ) -> None: ...
+    async def release_digest(self, community: Community, channel_id: str, period_end: datetime) -> None: ...
 
     async def activity(
         self, community: Community, start: datetime, end: datetime
@@ -231,9 +221,7 @@ class Store(Protocol):
         """Discussions posted in [start, end) or with replies written then,
         with those replies (not deleted) and their authors' preferences."""
 
-    async def period_counts(
-        self, community: Community, start: datetime, end: datetime
-    ) -> PeriodCounts:
+    async def period_counts(self, community: Community, start: datetime, end: datetime) -> PeriodCounts:
         """Articles posted, visible replies and distinct repliers in [start, end),
         leaving out opted-out members."""
 
@@ -242,9 +230,7 @@ class Store(Protocol):
     ) -> dict[str, datetime]: ...
 
     # -- stats and export ----------------------------------------------------------
-    async def stats(
-        self, community: Community, since: datetime
-    ) -> tuple[list[StatsRow], list[StatsRow]]:
+    async def stats(self, community: Community, since: datetime) -> tuple[list[StatsRow], list[StatsRow]]:
         """Per feed and per prompt: articles posted since then, their replies
         and participants (opted-out members left out)."""
 

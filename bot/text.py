@@ -53,10 +53,7 @@ def shorten(text: str, limit: int) -> str:
     cut = text[: limit - len(ELLIPSIS) + 1]
     space = cut.rfind(" ")
     # Keep whole words unless that would throw away most of the room.
-    if space >= (limit - len(ELLIPSIS)) // 2:
-        cut = cut[:space]
-    else:
-        cut = cut[: limit - len(ELLIPSIS)]
+    cut = cut[:space] if space >= (limit - len(ELLIPSIS)) // 2 else cut[: limit - len(ELLIPSIS)]
     return cut.rstrip(" ,;:.-–—") + ELLIPSIS
 
 

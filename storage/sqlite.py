@@ -18,10 +18,10 @@ from bot.models import (
     ArticleDraft,
     ChannelSettings,
     Community,
+    DigestSchedule,
     Discussion,
     DiscussionActivity,
     DiscussionState,
-    DigestSchedule,
     Feed,
     MemberPrefs,
     PeriodCounts,
@@ -336,8 +336,7 @@ class SQLiteStore:
         stamp = _ts(now)
         async with self._tx() as db:
             await db.executemany(
-                "INSERT INTO feed_items (feed_id, key, seen_at) VALUES (?, ?, ?)"
-                " ON CONFLICT DO NOTHING",
+                "INSERT INTO feed_items (feed_id, key, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 [(feed_id, key, stamp) for key in keys],
             )
 
@@ -345,21 +344,16 @@ class SQLiteStore:
         await self._write("UPDATE feeds SET items_posted = items_posted + 1 WHERE id = ?", (feed_id,))
 
     # -- channel settings -----------------------------------------------------------
-    async def set_channel_prompt(
-        self, community: Community, channel_id: str, prompt: str | None
-    ) -> None:
+    async def set_channel_prompt(self, community: Community, channel_id: str, prompt: str | None) -> None:
         await self._write(
             "INSERT INTO channel_settings (platform, community_id, channel_id, prompt)"
             " VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET prompt = excluded.prompt",
             (community.platform, community.id, channel_id, prompt),
         )
 
-    async def get_channel_settings(
-        self, community: Community, channel_id: str
-    ) -> ChannelSettings | None:
+    async def get_channel_settings(self, community: Community, channel_id: str) -> ChannelSettings | None:
         row = await self._one(
-            "SELECT prompt FROM channel_settings"
-            " WHERE platform = ? AND community_id = ? AND channel_id = ?",
+            "SELECT prompt FROM channel_settings WHERE platform = ? AND community_id = ? AND channel_id = ?",
             (community.platform, community.id, channel_id),
         )
         return None if row is None else ChannelSettings(community, channel_id, row[0])
@@ -418,9 +412,7 @@ class SQLiteStore:
         )
         return None if row is None else _discussion(row)
 
-    async def discussion_for_thread(
-        self, community: Community, thread_id: str
-    ) -> Discussion | None:
+    async def discussion_for_thread(self, community: Community, thread_id: str) -> Discussion | None:
         row = await self._one(
             f"SELECT {_DISCUSSION_COLS} FROM discussions d"
             " WHERE platform = ? AND community_id = ? AND thread_id = ?",
@@ -472,9 +464,7 @@ class SQLiteStore:
         " (SELECT id FROM discussions WHERE platform = ? AND community_id = ?)"
     )
 
-    async def edit_reply(
-        self, community: Community, message_id: str, text: str, edited_at: datetime
-    ) -> bool:
+    async def edit_reply(self, community: Community, message_id: str, text: str, edited_at: datetime) -> bool:
         changed = await self._write(
             f"UPDATE replies SET text = ?, edited_at = ? WHERE {self._REPLY_IN_COMMUNITY}",
             (text, _ts(edited_at), message_id, community.platform, community.id),
@@ -612,8 +602,7 @@ class SQLiteStore:
 
     async def disable_digests(self, community: Community) -> int:
         return await self._write(
-            "UPDATE digest_schedules SET enabled = 0 WHERE platform = ? AND community_id = ?"
-            " AND enabled = 1",
+            "UPDATE digest_schedules SET enabled = 0 WHERE platform = ? AND community_id = ? AND enabled = 1",
             (community.platform, community.id),
         )
 
@@ -658,9 +647,7 @@ class SQLiteStore:
             (",".join(message_ids), community.platform, community.id, channel_id, _ts(period_end)),
         )
 
-    async def release_digest(
-        self, community: Community, channel_id: str, period_end: datetime
-    ) -> None:
+    async def release_digest(self, community: Community, channel_id: str, period_end: datetime) -> None:
         await self._write(
             "DELETE FROM digests WHERE platform = ? AND community_id = ? AND channel_id = ?"
             " AND period_end = ? AND state = 'claimed'",
@@ -704,9 +691,7 @@ class SQLiteStore:
             for row in discussions
         ]
 
-    async def period_counts(
-        self, community: Community, start: datetime, end: datetime
-    ) -> PeriodCounts:
+    async def period_counts(self, community: Community, start: datetime, end: datetime) -> PeriodCounts:
         params = (community.platform, community.id, _ts(start), _ts(end))
         articles = await self._one(
             "SELECT count(*) FROM discussions WHERE platform = ? AND community_id = ?"
@@ -724,9 +709,7 @@ class SQLiteStore:
         assert articles is not None and replies is not None
         return PeriodCounts(articles=articles[0], replies=replies[0], participants=replies[1])
 
-    async def first_reply_times(
-        self, community: Community, author_ids: Iterable[str]
-    ) -> dict[str, datetime]:
+    async def first_reply_times(self, community: Community, author_ids: Iterable[str]) -> dict[str, datetime]:
         found: dict[str, datetime] = {}
         for chunk in _chunks(sorted(set(author_ids))):
             rows = await self._all(
@@ -740,9 +723,7 @@ class SQLiteStore:
         return found
 
     # -- stats and export ---------------------------------------------------------------------------
-    async def stats(
-        self, community: Community, since: datetime
-    ) -> tuple[list[StatsRow], list[StatsRow]]:
+    async def stats(self, community: Community, since: datetime) -> tuple[list[StatsRow], list[StatsRow]]:
         def query(label: str) -> str:
             return (
                 f"SELECT {label} AS label, count(DISTINCT d.id), count(r.id),"
@@ -756,18 +737,14 @@ class SQLiteStore:
             )
 
         params = (community.platform, community.id, _ts(since))
-        per_feed = await self._all(
-            query("coalesce(f.title, f.url, 'posted by hand')"), params
-        )
+        per_feed = await self._all(query("coalesce(f.title, f.url, 'posted by hand')"), params)
         per_prompt = await self._all(query("d.prompt"), params)
         return (
             [StatsRow(r[0], r[1], r[2], r[3]) for r in per_feed],
             [StatsRow(r[0], r[1], r[2], r[3]) for r in per_prompt],
         )
 
-    async def export(
-        self, community: Community | None
-    ) -> list[tuple[Discussion, Article, list[ReplyView]]]:
+    async def export(self, community: Community | None) -> list[tuple[Discussion, Article, list[ReplyView]]]:
         where, params = ("", ()) if community is None else (
             " AND d.platform = ? AND d.community_id = ?", (community.platform, community.id)
         )  # fmt: skip
@@ -790,10 +767,7 @@ class SQLiteStore:
             by_discussion.setdefault(reply.discussion_id, []).append(
                 ReplyView(reply, opted_out=bool(row[11]), anonymous=bool(row[12]))
             )
-        return [
-            (_discussion(r[:13]), _article(r[13:21]), by_discussion.get(r[0], []))
-            for r in discussions
-        ]
+        return [(_discussion(r[:13]), _article(r[13:21]), by_discussion.get(r[0], [])) for r in discussions]
 
 
 def _statements(script: str) -> list[str]:

@@ -46,6 +46,8 @@ Console commands:
 
 _DURATION = re.compile(r"^(\d+)([dhm])$")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+_STEP = timedelta(minutes=5)
+MAX_ADVANCE = timedelta(days=366)
 
 
 def split_command(line: str) -> tuple[list[str], str]:
@@ -111,7 +113,7 @@ class ConsoleShell:
     # -- slash commands ---------------------------------------------------------
     async def _command(self, line: str) -> None:
         words, body = split_command(line)
-        command, rest = self._app.commands.resolve(words)
+        command, _ = self._app.commands.resolve(words)
         path = command.path if command else tuple(words[:2])
         text = body
         for word in path:  # keep the raw text after the command words, quotes intact
@@ -202,7 +204,11 @@ class ConsoleShell:
 
     async def _do_thread(self, arg: str) -> None:
         if not arg:
-            openers = [m for m in self._platform.state.messages.values() if m.opens_thread and m.channel == self.channel]
+            openers = [
+                m
+                for m in self._platform.state.messages.values()
+                if m.opens_thread and m.channel == self.channel
+            ]
             if not openers:
                 self.say(f"! no discussion threads in #{self.channel} yet")
                 return
@@ -290,12 +296,17 @@ class ConsoleShell:
 
     async def _do_advance(self, arg: str) -> None:
         match = _DURATION.match(arg)
-        if not match:
-            self.say("! usage: .advance 7d | 3h | 30m")
+        if not match or timedelta(**{_UNITS[match[2]]: int(match[1])}) > MAX_ADVANCE:
+            self.say("! usage: .advance 7d | 3h | 30m (at most a year)")
             return
-        self._clock.advance(timedelta(**{_UNITS[match[2]]: int(match[1])}))
+        # Step through the interval so feed polls and digests fall due at their time.
+        remaining = timedelta(**{_UNITS[match[2]]: int(match[1])})
+        while remaining > timedelta():
+            step = min(remaining, _STEP)
+            self._clock.advance(step)
+            remaining -= step
+            await self._run_due()
         self.say(f"· time is now {self._clock.now():%a %d %b %Y %H:%M} UTC")
-        await self._run_due()
 
     async def _do_tick(self, arg: str) -> None:
         await self._run_due()

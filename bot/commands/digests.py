@@ -19,7 +19,9 @@ def register(registry: CommandRegistry, services: Services) -> None:
 
     async def digest_preview(ctx: CommandContext) -> Answer:
         digest, schedules = await jobs.current(ctx.community)
-        where = ", ".join(channel_label(s.channel_id) for s in schedules) or channel_label(ctx.event.channel_id)
+        where = ", ".join(channel_label(s.channel_id) for s in schedules) or channel_label(
+            ctx.event.channel_id
+        )
         return Answer(f"Preview — `digest now` would post this to {where}:", digest=digest)
 
     async def digest_now(ctx: CommandContext) -> Answer:
@@ -42,7 +44,7 @@ def register(registry: CommandRegistry, services: Services) -> None:
         return Answer("\n".join(lines), ok=not failed)
 
     async def digest_schedule(ctx: CommandContext) -> Answer:
-        weekday = int(ctx.options["weekday"])  # type: ignore[call-overload]
+        weekday = int(ctx.options["weekday"])
         at = ctx.options["time"]
         assert isinstance(at, time)
         timezone = str(ctx.options.get("timezone") or services.settings.timezone)

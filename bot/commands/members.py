@@ -15,9 +15,17 @@ if TYPE_CHECKING:
 def register(registry: CommandRegistry, services: Services) -> None:
     store = services.store
 
-    async def set_pref(ctx: CommandContext, **change: bool) -> None:
+    async def set_pref(
+        ctx: CommandContext, *, opted_out: bool | None = None, anonymous: bool | None = None
+    ) -> None:
         prefs = await store.get_prefs(ctx.community.platform, ctx.event.caller.id)
-        await store.set_prefs(replace(prefs, **change))
+        await store.set_prefs(
+            replace(
+                prefs,
+                opted_out=prefs.opted_out if opted_out is None else opted_out,
+                anonymous=prefs.anonymous if anonymous is None else anonymous,
+            )
+        )
 
     async def optout(ctx: CommandContext) -> Answer:
         await set_pref(ctx, opted_out=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,13 +28,20 @@ _SAMPLE = Article(
 )  # fmt: skip
 
 
+def _existing_file(ref: str) -> Path | None:
+    path = Path(ref).expanduser()
+    return path if path.is_file() else None
+
+
 async def load(fetcher: Fetcher, ref: str, *, local: bool) -> ArticleDraft:
     """A URL is fetched; a path is read only for a caller at this machine;
     anything else is the article's text itself."""
     if ref.startswith(("http://", "https://")):
         return await fetch_page(fetcher, ref)
-    if local and len(ref) < 4096 and "\n" not in ref and Path(ref).expanduser().is_file():
-        return await read_article_file(Path(ref).expanduser())
+    if local and len(ref) < 4096 and "\n" not in ref:
+        path = await asyncio.to_thread(_existing_file, ref)
+        if path is not None:
+            return await read_article_file(path)
     return article_from_text(ref, source="posted by hand")
 
 

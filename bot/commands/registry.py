@@ -13,7 +13,7 @@ import re
 import shlex
 import typing
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -296,7 +296,10 @@ class CommandRegistry:
             return usage_answer(command, str(exc))
         except Exception:
             _log.exception("command %s failed", " ".join(command.path))
-            return Answer("Sorry, that failed on our side; nothing was changed. The error is in the bot's log.", ok=False)
+            return Answer(
+                "Sorry, that failed on our side; nothing was changed. The error is in the bot's log.",
+                ok=False,
+            )
 
     @staticmethod
     def _options(command: Command, event: CommandInvoked) -> dict[str, object]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from bot.commands.registry import Answer, CommandContext, CommandRegistry, Kind, Option
@@ -9,12 +11,14 @@ from bot.commands.registry import Answer, CommandContext, CommandRegistry, Kind,
 if TYPE_CHECKING:
     from bot.services import Services
 
-_FLAGS: dict[str, tuple[dict[str, bool], str, str]] = {
-    "feature": ({"featured": True}, "featured", "Featured: the digest quotes it first."),
-    "unfeature": ({"featured": False}, "not featured", "No longer featured."),
-    "hide": ({"hidden": True}, "hidden", "Hidden: no digest or export will quote it."),
-    "show": ({"hidden": False}, "shown", "Shown again in digests."),
-}
+_FLAGS: Mapping[str, tuple[dict[str, bool], str, str]] = MappingProxyType(
+    {
+        "feature": ({"featured": True}, "featured", "Featured: the digest quotes it first."),
+        "unfeature": ({"featured": False}, "not featured", "No longer featured."),
+        "hide": ({"hidden": True}, "hidden", "Hidden: no digest or export will quote it."),
+        "show": ({"hidden": False}, "shown", "Shown again in digests."),
+    }
+)
 
 
 def register(registry: CommandRegistry, services: Services) -> None:

@@ -25,7 +25,7 @@ def _table(title: str, rows: list[StatsRow]) -> list[str]:
 
 def register(registry: CommandRegistry, services: Services) -> None:
     async def stats(ctx: CommandContext) -> Answer:
-        days = int(ctx.options.get("days", 30))  # type: ignore[call-overload]
+        days = int(ctx.options.get("days", 30))
         since = services.clock.now() - timedelta(days=days)
         per_feed, per_prompt = await services.store.stats(ctx.community, since)
         if not per_feed:

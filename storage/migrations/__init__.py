@@ -30,5 +30,7 @@ def load(engine: str) -> list[Migration]:
     found.sort(key=lambda m: m.version)
     for expected, migration in enumerate(found, start=1):
         if migration.version != expected:
-            raise RuntimeError(f"{engine} migrations: expected number {expected:04d}, found {migration.version:04d}")
+            raise RuntimeError(
+                f"{engine} migrations: expected number {expected:04d}, found {migration.version:04d}"
+            )
     return found

@@ -1,0 +1,145 @@
+"""Scheduled digests: on time, once per period (also across a restart), late or skipped."""
+
+from __future__ import annotations
+
+import io
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from adapters.console.platform import COMMUNITY, ConsolePlatform
+from bot.config import Settings
+from bot.platform import ChatPlatform
+from bot.services import build_core
+from bot.sources.http import AiohttpFetcher
+from storage.sqlite import SQLiteStore
+from tests.conftest import FakeClock, Harness
+
+
+async def start_discussion(h: Harness) -> str:
+    answer = await h.command('post "A bridge reopened after ten years of repairs. What do you think?" #news')
+    assert answer.ok, answer.text
+    discussions = await h.store.recent_discussions(COMMUNITY, h.clock.now() - timedelta(days=1))
+    assert discussions and discussions[0].thread_id
+    return discussions[0].thread_id
+
+
+def digests_in(platform: ConsolePlatform, channel: str = "digest") -> list[str]:
+    return [
+        m.text
+        for m in platform.state.messages.values()
+        if m.channel == channel and m.text.startswith("# Community")
+    ]
+
+
+async def test_scheduled_digest_posts_once_at_its_time(harness: Harness) -> None:
+    h = harness
+    thread = await start_discussion(h)
+    await h.reply(thread, "ana", "I crossed it on the first day, it felt like a small festival.")
+    answer = await h.command("digest schedule monday 09:00 UTC #digest")
+    assert answer.ok, answer.text
+    # Monday 2 Nov 12:00 now: the next run is Monday 9 Nov 09:00.
+    h.clock.advance(timedelta(days=6, hours=20, minutes=59))
+    await h.services.scheduler.run_once()
+    assert digests_in(h.platform) == []
+    h.clock.advance(timedelta(minutes=1))
+    await h.services.scheduler.run_once()
+    await h.services.scheduler.run_once()
+    posted = digests_in(h.platform)
+    assert len(posted) == 1
+    assert "festival" in posted[0] and "Posted late" not in posted[0]
+    schedule = (await h.store.digest_schedules(COMMUNITY))[0]
+    assert schedule.last_run_at == datetime(2026, 11, 9, 9, 0, tzinfo=UTC)
+    assert schedule.next_run_at == datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
+
+
+async def test_a_digest_missed_by_hours_is_posted_late_with_a_note(harness: Harness) -> None:
+    h = harness
+    await start_discussion(h)
+    await h.command("digest schedule monday 09:00 UTC #digest")
+    h.clock.current = datetime(2026, 11, 9, 20, 0, tzinfo=UTC)  # eleven hours late
+    await h.services.scheduler.run_once()
+    posted = digests_in(h.platform)
+    assert len(posted) == 1 and "Posted late" in posted[0]
+
+
+async def test_a_digest_missed_by_more_than_a_day_is_skipped_and_logged(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = harness
+    await start_discussion(h)
+    await h.command("digest schedule monday 09:00 UTC #digest")
+    h.clock.current = datetime(2026, 11, 10, 10, 0, tzinfo=UTC)  # 25 hours late
+    with caplog.at_level(logging.WARNING):
+        await h.services.scheduler.run_once()
+    assert digests_in(h.platform) == []
+    assert any("missed" in r.getMessage() and "skipped" in r.getMessage() for r in caplog.records)
+    schedule = (await h.store.digest_schedules(COMMUNITY))[0]
+    assert schedule.next_run_at == datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
+    # The next period starts where the skipped one ended.
+    h.clock.current = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
+    await h.services.scheduler.run_once()
+    assert len(digests_in(h.platform)) == 1
+
+
+async def test_one_digest_per_period_across_a_restart(tmp_path: Path, clock: FakeClock) -> None:
+    """A crash after posting but before the schedule moved on must not post twice."""
+    db = tmp_path / "restart.db"
+
+    async def boot() -> tuple[Harness, AiohttpFetcher]:
+        store = SQLiteStore(db)
+        await store.open()
+        out = io.StringIO()
+        platform = ConsolePlatform(out)
+        platforms: dict[str, ChatPlatform] = {platform.name: platform}
+        fetcher = AiohttpFetcher(timeout=5)
+        app, services = build_core(Settings(), store, clock, fetcher, platforms)
+        return Harness(app, services, store, platform, clock, out), fetcher
+
+    first, fetcher = await boot()
+    await start_discussion(first)
+    await first.command("digest schedule monday 09:00 UTC #digest")
+    schedule = (await first.store.digest_schedules(COMMUNITY))[0]
+    clock.current = datetime(2026, 11, 9, 9, 1, tzinfo=UTC)
+    await first.services.scheduler.run_once()
+    assert len(digests_in(first.platform)) == 1
+    # Simulate the crash window: the schedule is put back as it was before posting.
+    await first.store.set_digest_schedule(schedule)
+    await first.app.shutdown()
+    await first.store.close()
+    await fetcher.close()
+
+    second, fetcher = await boot()
+    try:
+        await second.services.scheduler.run_once()
+        assert digests_in(second.platform) == []  # the claim in the database said: done
+        moved = (await second.store.digest_schedules(COMMUNITY))[0]
+        assert moved.next_run_at == datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
+    finally:
+        await second.app.shutdown()
+        await second.store.close()
+        await fetcher.close()
+
+
+async def test_a_failed_digest_post_is_not_recorded_and_is_retried(harness: Harness) -> None:
+    h = harness
+    await start_discussion(h)
+    await h.command("digest schedule monday 09:00 UTC #digest")
+    h.clock.current = datetime(2026, 11, 9, 9, 0, tzinfo=UTC)
+    real_post = h.platform.post_digest
+    calls = 0
+
+    async def failing(*args: object) -> list[str]:
+        nonlocal calls
+        calls += 1
+        raise ConnectionError("platform down")
+
+    h.platform.post_digest = failing  # type: ignore[method-assign]
+    await h.services.scheduler.run_once()
+    assert calls == 1 and digests_in(h.platform) == []
+    h.platform.post_digest = real_post  # type: ignore[method-assign]
+    h.clock.advance(timedelta(minutes=1))
+    await h.services.scheduler.run_once()
+    assert len(digests_in(h.platform)) == 1

@@ -47,6 +47,15 @@ class Collector:
             _log.debug("reply %s arrived twice", event.message_id)
 
     async def reply_edited(self, event: ReplyEdited) -> None:
+        reply = await self._store.get_reply(event.community, event.message_id)
+        if reply is None:
+            return
+        prefs = await self._store.get_prefs(event.community.platform, reply.author_id)
+        if prefs.opted_out:
+            # New words of an opted-out member are never stored, and the old
+            # ones are no longer what they said: the reply goes.
+            await self._store.delete_reply(event.community, event.message_id)
+            return
         # An edit replaces the text: the old words are not kept anywhere.
         await self._store.edit_reply(
             event.community, event.message_id, clean(event.text)[:MAX_REPLY_LENGTH], event.edited_at

@@ -6,6 +6,7 @@ import re
 from zoneinfo import ZoneInfo
 
 from bot.digest import Digest, DiscussionSummary
+from bot.text import count
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
 
@@ -13,10 +14,6 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
 def escape(text: str) -> str:
     """Make untrusted text literal in Markdown (no links, emphasis or HTML)."""
     return _MD_SPECIAL.sub(r"\\\1", text)
-
-
-def count(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 def link_target(url: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from bot.clock import Clock
@@ -13,6 +13,7 @@ from bot.models import Article, ArticleDraft, Community, Discussion
 from bot.platform import ChatPlatform, PlatformError
 from bot.prompts import DEFAULT_PROMPT, render_prompt
 from bot.store import Store
+from bot.text import neutralize_mentions
 
 _log = logging.getLogger(__name__)
 
@@ -39,6 +40,16 @@ def draft_key(draft: ArticleDraft) -> str:
         site = urlsplit(draft.url).hostname if draft.url else None
         guid = f"{site or draft.source}#{guid}"
     return article_key(guid, draft.url, f"{draft.title}\n{draft.summary}")
+
+
+def _shown(article: Article) -> Article:
+    """The article as members see it: its words unable to ping anyone."""
+    return replace(
+        article,
+        title=neutralize_mentions(article.title),
+        summary=neutralize_mentions(article.summary),
+        source=neutralize_mentions(article.source),
+    )
 
 
 class Publisher:
@@ -91,7 +102,7 @@ class Publisher:
             existing = await self._existing(article, community, channel_id)
             return Published(article, existing, new=False)
         try:
-            posted = await platform.post_discussion(community, channel_id, article, text)
+            posted = await platform.post_discussion(community, channel_id, _shown(article), text)
         except PlatformError as exc:
             await self._store.abandon_discussion(pending.id)
             raise PublishError(str(exc)) from exc

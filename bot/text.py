@@ -15,7 +15,7 @@ _ZWSP = "\u200b"
 
 # Mass pings and raw mention markup of the platforms threadcast speaks to.
 # Neutralised by a zero-width space so the text still reads the same.
-_MASS_PING = re.compile(r"@(everyone|here|channel)\b", re.IGNORECASE)
+_MASS_PING = re.compile(r"@(everyone|here|channel)", re.IGNORECASE)  # even inside a word
 _MARKUP_MENTION = re.compile(r"<([@#!])")
 
 
@@ -60,3 +60,8 @@ def shorten(text: str, limit: int) -> str:
 def safe(text: str, limit: int, *, keep_newlines: bool = False) -> str:
     """Everything a piece of untrusted text needs before the bot writes it."""
     return shorten(neutralize_mentions(clean(text, keep_newlines=keep_newlines)), limit)
+
+
+def count(n: int, one: str, many: str | None = None) -> str:
+    """'1 reply', '2 replies'."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"

@@ -372,9 +372,18 @@ class SQLiteStore:
         async with self._tx() as db:
             cursor = await db.execute(
                 "INSERT INTO discussions (article_id, platform, community_id, channel_id, prompt,"
-                " state, feed_id, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)"
+                " state, feed_id, from_feed, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)"
                 " ON CONFLICT DO NOTHING",
-                (article_id, community.platform, community.id, channel_id, prompt, feed_id, _ts(now)),
+                (
+                    article_id,
+                    community.platform,
+                    community.id,
+                    channel_id,
+                    prompt,
+                    feed_id,
+                    feed_id is not None,
+                    _ts(now),
+                ),
             )
             if cursor.rowcount == 0:
                 return None
@@ -729,6 +738,7 @@ class SQLiteStore:
                 f"SELECT {label} AS label, count(DISTINCT d.id), count(r.id),"
                 " count(DISTINCT r.author_id)"
                 " FROM discussions d LEFT JOIN feeds f ON f.id = d.feed_id"
+                " JOIN articles a ON a.id = d.article_id"
                 " LEFT JOIN (SELECT r.* FROM replies r LEFT JOIN member_prefs p"
                 "   ON p.platform = ?1 AND p.user_id = r.author_id"
                 "   WHERE coalesce(p.opted_out, 0) = 0) r ON r.discussion_id = d.id"
@@ -737,7 +747,13 @@ class SQLiteStore:
             )
 
         params = (community.platform, community.id, _ts(since))
-        per_feed = await self._all(query("coalesce(f.title, f.url, 'posted by hand')"), params)
+        per_feed = await self._all(
+            query(
+                "CASE WHEN f.id IS NOT NULL THEN coalesce(f.title, f.url)"
+                " WHEN d.from_feed THEN a.source || ' (feed removed)' ELSE 'posted by hand' END"
+            ),
+            params,
+        )
         per_prompt = await self._all(query("d.prompt"), params)
         return (
             [StatsRow(r[0], r[1], r[2], r[3]) for r in per_feed],

@@ -24,6 +24,13 @@ def register(registry: CommandRegistry, services: Services) -> None:
         url = require_web_url(str(ctx.options["url"]))
         prompt = checked_prompt(ctx.options.get("prompt"))
         backlog = int(ctx.options.get("backlog", 0))
+        target = normalize_url(url)
+        for existing in await store.list_feeds(ctx.community):
+            if existing.channel_id == ctx.channel_id and normalize_url(existing.url) == target:
+                return Answer(
+                    f"{channel_label(ctx.channel_id)} already follows {existing.url} (feed {existing.id}).",
+                    ok=False,
+                )
         # Fetch before subscribing: a URL that is not a feed changes nothing.
         try:
             result = await poller.fetch(url)

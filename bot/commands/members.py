@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bot.commands.registry import Answer, Attachment, CommandContext, CommandRegistry
+from bot.text import count
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -50,7 +51,10 @@ def register(registry: CommandRegistry, services: Services) -> None:
         replies, reactions = await store.forget_member(ctx.community.platform, ctx.event.caller.id)
         prefs = await store.get_prefs(ctx.community.platform, ctx.event.caller.id)
         kept = " Your opt-out stays, so nothing new is kept." if prefs.opted_out else ""
-        return Answer(f"Deleted {replies} stored replies, {reactions} reactions and your preferences.{kept}")
+        return Answer(
+            f"Deleted {count(replies, 'stored reply', 'stored replies')}, {count(reactions, 'reaction')}"
+            f" and your preferences.{kept}"
+        )
 
     async def my_data(ctx: CommandContext) -> Answer:
         platform, user = ctx.community.platform, ctx.event.caller.id
@@ -77,7 +81,7 @@ def register(registry: CommandRegistry, services: Services) -> None:
         }
         content = json.dumps(data, ensure_ascii=False, indent=2).encode()
         return Answer(
-            f"threadcast keeps {len(rows)} replies of yours; they are in the attached file.",
+            f"threadcast keeps {count(len(rows), 'reply', 'replies')} of yours; see the attached file.",
             attachment=Attachment("threadcast-my-data.json", content),
         )
 

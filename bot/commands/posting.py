@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.commands.common import channel_label, checked_prompt
 from bot.commands.registry import Answer, CommandContext, CommandRegistry, Kind, Option
-from bot.models import Article, ArticleDraft
+from bot.models import Article
 from bot.prompts import render_prompt
 from bot.publisher import PublishError
+from bot.sources import load_article
 from bot.sources.errors import SourceError
-from bot.sources.files import read_article_file
-from bot.sources.http import Fetcher
-from bot.sources.pages import fetch_page
-from bot.sources.plaintext import article_from_text
 from bot.text import safe
 
 if TYPE_CHECKING:
@@ -28,30 +23,16 @@ _SAMPLE = Article(
 )  # fmt: skip
 
 
-def _existing_file(ref: str) -> Path | None:
-    path = Path(ref).expanduser()
-    return path if path.is_file() else None
-
-
-async def load(fetcher: Fetcher, ref: str, *, local: bool) -> ArticleDraft:
-    """A URL is fetched; a path is read only for a caller at this machine;
-    anything else is the article's text itself."""
-    if ref.startswith(("http://", "https://")):
-        return await fetch_page(fetcher, ref)
-    if local and len(ref) < 4096 and "\n" not in ref:
-        path = await asyncio.to_thread(_existing_file, ref)
-        if path is not None:
-            return await read_article_file(path)
-    return article_from_text(ref, source="posted by hand")
-
-
 def register(registry: CommandRegistry, services: Services) -> None:
     store, publisher = services.store, services.publisher
 
     async def post(ctx: CommandContext) -> Answer:
         prompt = checked_prompt(ctx.options.get("prompt"))
         try:
-            draft = await load(services.fetcher, str(ctx.options["article"]), local=ctx.event.local)
+            # Only a caller at this machine may name a local file.
+            draft = await load_article(
+                services.fetcher, str(ctx.options["article"]), allow_files=ctx.event.local
+            )
         except SourceError as exc:
             return Answer(f"Could not read the article: {exc}", ok=False)
         try:
@@ -83,7 +64,7 @@ def register(registry: CommandRegistry, services: Services) -> None:
     registry.add(
         "post", post, help="post one article now (a URL or the text itself)",
         options=(
-            Option("article", Kind.WORD, "article URL, or its text in quotes", max_length=100_000),
+            Option("article", Kind.ARTICLE, "article URL, or its text in quotes", max_length=100_000),
             Option("channel", Kind.CHANNEL, "channel to post in (default: this one)", required=False),
             Option("prompt", Kind.TEXT, "prompt for this post", required=False, max_length=500),
         ),

@@ -10,7 +10,6 @@ from __future__ import annotations
 import enum
 import logging
 import re
-import shlex
 import typing
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 class Kind(enum.StrEnum):
     TEXT = "text"
     WORD = "word"  # one token when typed (quotes make several words one)
+    ARTICLE = "article"  # a URL, a file path, or quoted text
     INTEGER = "integer"
     CHANNEL = "channel"
     MESSAGE = "message"
@@ -180,51 +180,92 @@ def convert(option: Option, raw: object) -> object:
     return text
 
 
+@dataclass(frozen=True, slots=True)
+class Token:
+    value: str  # without its quotes
+    raw: str  # as typed
+    quoted: bool
+
+
+# Double quotes (straight or typographic) group words; a single quote is an
+# apostrophe far more often than a quote, so it is left alone.
+_TOKEN = re.compile(r'"([^"]*)"|“([^”]*)”|(\S+)')
+
+
+def tokenize(text: str) -> list[Token]:
+    tokens = []
+    for match in _TOKEN.finditer(text):
+        if match[3] is not None:
+            if '"' in match[3] or "“" in match[3]:
+                raise UsageError("cannot read the arguments (a quote is not closed); check the quotes")
+            tokens.append(Token(match[3], match[3], quoted=False))
+        else:
+            value = match[1] if match[1] is not None else match[2]
+            tokens.append(Token(value, match[0], quoted=True))
+    return tokens
+
+
+def _looks_like_reference(token: Token) -> bool:
+    """A URL or a file path, as opposed to the first word of some text."""
+    value = token.value
+    return (
+        "://" in value
+        or value.startswith(("/", "./", "../", "~"))
+        or bool(re.search(r"\.(txt|md|markdown|html?)$", value, re.IGNORECASE))
+    )
+
+
 def parse_text(command: Command, text: str) -> dict[str, object]:
     """Parse the words after a command into its options.
 
     Keyword options ("backlog 5" or "backlog=5") may stand anywhere; an
-    optional channel is recognised by its form (#name or <#C123|name>) at
-    its place in the order or at the very end; a text option takes the rest.
+    optional channel is recognised by its form (#name or <#C123|name>) at its
+    place in the order or as the very last word; a text option takes the rest
+    as typed, apostrophes and inner quotes included.
     """
-    try:
-        tokens = shlex.split(text)
-    except ValueError as exc:
-        raise UsageError(f"cannot read the arguments ({exc}); check the quotes") from None
+    tokens = tokenize(text)
     values: dict[str, object] = {}
     for option in command.options:
         if not option.keyword:
             continue
         for i, token in enumerate(tokens):
-            lowered = token.lower()
-            if lowered == option.name and i + 1 < len(tokens):
-                values[option.name] = convert(option, tokens[i + 1])
+            lowered = token.value.lower()
+            if token.quoted:
+                continue
+            if lowered == option.name:
+                if i + 1 == len(tokens):
+                    raise UsageError(f"{option.name} needs a value")
+                values[option.name] = convert(option, tokens[i + 1].value)
                 del tokens[i : i + 2]
                 break
             if lowered.startswith(option.name + "="):
-                values[option.name] = convert(option, token.split("=", 1)[1])
+                values[option.name] = convert(option, token.value.split("=", 1)[1])
                 del tokens[i]
                 break
     positional = [o for o in command.options if not o.keyword]
-    for index, option in enumerate(positional):
-        later = positional[index + 1 :]
-        if option.kind is Kind.CHANNEL and not option.required:
-            if tokens and _channel(tokens[0]):
-                values[option.name] = convert(option, tokens.pop(0))
+    channel_option = next((o for o in positional if o.kind is Kind.CHANNEL and not o.required), None)
+    if channel_option and tokens and not tokens[-1].quoted and _channel(tokens[-1].value):
+        values[channel_option.name] = convert(channel_option, tokens.pop().value)
+    for option in positional:
+        if option.name in values:
+            continue
+        if option is channel_option:
+            if tokens and not tokens[0].quoted and _channel(tokens[0].value):
+                values[option.name] = convert(option, tokens.pop(0).value)
+            continue
+        if not tokens:
             continue
         if option.kind is Kind.TEXT:
-            # A channel written after the text belongs to a later option.
-            if tokens and any(o.kind is Kind.CHANNEL for o in later) and _channel(tokens[-1]):
-                channel_option = next(o for o in later if o.kind is Kind.CHANNEL)
-                values[channel_option.name] = convert(channel_option, tokens.pop())
-            if tokens:
-                values[option.name] = convert(option, " ".join(tokens))
-                tokens = []
+            rest = tokens[0].value if len(tokens) == 1 else " ".join(t.raw for t in tokens)
+            values[option.name] = convert(option, rest)
+            tokens = []
             continue
-        if tokens:
-            values[option.name] = convert(option, tokens.pop(0))
+        token = tokens.pop(0)
+        if option.kind is Kind.ARTICLE and not token.quoted and not _looks_like_reference(token) and tokens:
+            raise UsageError('put the article text in quotes: post "Its text…" [#channel] [prompt]')
+        values[option.name] = convert(option, token.value)
     if tokens:
-        raise UsageError(f"unexpected {' '.join(tokens)[:60]!r}")
+        raise UsageError(f"unexpected {' '.join(t.raw for t in tokens)[:60]!r}")
     return values
 
 

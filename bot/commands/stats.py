@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from bot.commands.registry import Answer, CommandContext, CommandRegistry, Kind, Option
 from bot.models import StatsRow
-from bot.text import safe
+from bot.text import count, safe
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -17,8 +17,9 @@ def _table(title: str, rows: list[StatsRow]) -> list[str]:
     lines = [title]
     for row in rows:
         lines.append(
-            f"  {safe(row.label, 70)}: {row.articles} articles, {row.replies} replies,"
-            f" {row.participants} participants, {row.reply_rate:.1f} replies per article"
+            f"  {safe(row.label, 70)}: {count(row.articles, 'article')},"
+            f" {count(row.replies, 'reply', 'replies')}, {count(row.participants, 'participant')},"
+            f" {row.reply_rate:.1f} replies per article"
         )
     return lines
 
@@ -32,7 +33,7 @@ def register(registry: CommandRegistry, services: Services) -> None:
             return Answer(f"No articles posted in the last {days} days.")
         articles = sum(r.articles for r in per_feed)
         replies = sum(r.replies for r in per_feed)
-        lines = [f"Last {days} days: {articles} articles, {replies} replies."]
+        lines = [f"Last {days} days: {count(articles, 'article')}, {count(replies, 'reply', 'replies')}."]
         lines += _table("Per feed:", per_feed)
         lines += _table("Per prompt:", per_prompt)
         return Answer("\n".join(lines))

@@ -1,0 +1,70 @@
+"""Where articles come from: feeds, web pages, local files and text typed by hand.
+
+Every source returns ``ArticleDraft`` records and raises ``SourceError`` (or a
+subclass) with a message fit to show a moderator. Network access goes through
+an injected ``Fetcher``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+from bot.models import ArticleDraft
+
+from .errors import FeedError, SourceError
+from .feeds import FeedResult, fetch_feed, parse_feed
+from .files import read_article_file
+from .http import AiohttpFetcher, Fetcher, FetchError, HttpResponse
+from .pages import fetch_page
+from .plaintext import article_from_text
+
+__all__ = (
+    "AiohttpFetcher",
+    "FeedError",
+    "FeedResult",
+    "FetchError",
+    "Fetcher",
+    "HttpResponse",
+    "SourceError",
+    "article_from_text",
+    "fetch_feed",
+    "fetch_page",
+    "load_article",
+    "parse_feed",
+    "read_article_file",
+)
+
+HAND_SOURCE = "posted by hand"
+
+_HTTP_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+_OTHER_URL = re.compile(r"[a-z][a-z0-9+.-]*://\S*", re.IGNORECASE)
+_MAX_PATH_LENGTH = 4096
+
+
+async def load_article(fetcher: Fetcher, ref: str, *, allow_files: bool = True) -> ArticleDraft:
+    """The article ``ref`` points to: an http(s) URL, a local file, or else the article's own text.
+
+    Pass ``allow_files=False`` where ``ref`` comes from chat rather than the
+    operator's shell, so a moderator cannot make the bot read its host's files.
+    """
+    ref = ref.strip()
+    if not ref:
+        raise SourceError("nothing to post: give a link, a file or the article's text")
+    if _HTTP_URL.fullmatch(ref):
+        return await fetch_page(fetcher, ref)
+    if _OTHER_URL.fullmatch(ref):
+        raise SourceError(f"{ref}: only http:// and https:// links can be posted")
+    if allow_files and await asyncio.to_thread(_is_existing_path, ref):
+        return await read_article_file(ref)
+    return article_from_text(ref, source=HAND_SOURCE)
+
+
+def _is_existing_path(ref: str) -> bool:
+    if "\n" in ref or len(ref) > _MAX_PATH_LENGTH:
+        return False
+    try:
+        return Path(ref).exists()
+    except (OSError, ValueError):  # a name too long for the OS, or a NUL byte
+        return False

@@ -1,0 +1,226 @@
+"""The network boundary of the sources: a small Fetcher protocol and its aiohttp implementation.
+
+Sources take a Fetcher instead of opening connections themselves, so the
+composition root owns the one HTTP client and tests hand in a real fetcher
+pointed at a local server.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Protocol, Self
+
+import aiohttp
+from yarl import URL
+
+from .errors import SourceError
+
+_log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 20.0
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+DEFAULT_MAX_REDIRECTS = 5
+PROJECT_URL = "https://github.com/threadcast/threadcast"
+
+_CHUNK_SIZE = 64 * 1024
+# Only what aiohttp can always inflate; brotli/zstd depend on optional packages.
+_ACCEPT_ENCODING = "gzip, deflate"
+
+
+def default_user_agent() -> str:
+    try:
+        version = importlib.metadata.version("threadcast")
+    except importlib.metadata.PackageNotFoundError:  # running from a checkout
+        version = "dev"
+    return f"threadcast/{version} (+{PROJECT_URL})"
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    """A complete response. ``headers`` has lower-case names; repeated headers are joined by ", "."""
+
+    status: int
+    url: str  # the final URL, after redirects
+    headers: Mapping[str, str]
+    body: bytes
+
+    @property
+    def media_type(self) -> str | None:
+        """The Content-Type without parameters, lower-cased ("text/html")."""
+        value = self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        return value or None
+
+    @property
+    def charset(self) -> str | None:
+        """The charset parameter of the Content-Type, if any."""
+        for param in self.headers.get("content-type", "").split(";")[1:]:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "charset" and value.strip(" \"'"):
+                return value.strip(" \"'")
+        return None
+
+
+class FetchError(SourceError):
+    """A URL could not be fetched; the message names the URL and the cause."""
+
+    def __init__(self, url: str, reason: str, *, status: int | None = None) -> None:
+        self.url = url
+        self.reason = reason
+        self.status = status  # the HTTP status when the server answered with an error
+        super().__init__(f"{display_url(url)}: {reason}")
+
+
+class Fetcher(Protocol):
+    async def get(self, url: str, headers: Mapping[str, str] | None = None) -> HttpResponse:
+        """GET ``url`` following redirects; 304 is a normal response, other 4xx/5xx raise FetchError."""
+        ...
+
+
+def display_url(url: str) -> str:
+    """``url`` without a password, for messages and logs."""
+    try:
+        parsed = URL(url)
+    except (ValueError, TypeError):
+        return url
+    return str(parsed.with_password(None)) if parsed.password else url
+
+
+def host_label(url: str) -> str:
+    """The host of ``url`` without "www.", to name a source that names no site ("" if none)."""
+    try:
+        host = URL(url).host or ""
+    except (ValueError, TypeError):
+        return ""
+    return host.removeprefix("www.")
+
+
+def _human_size(size: int) -> str:
+    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= scale:
+            return f"{size / scale:g} {unit}"
+    return f"{size} bytes"
+
+
+class AiohttpFetcher:
+    """Fetcher on aiohttp with a total timeout, a body size cap and a redirect limit.
+
+    Pass ``session`` to share a ClientSession owned elsewhere (it must keep
+    aiohttp's default automatic decompression); otherwise the fetcher creates
+    its own on first use and closes it in ``close()`` or at ``async with`` exit.
+    """
+
+    def __init__(
+        self,
+        *,
+        user_agent: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_redirects: int = DEFAULT_MAX_REDIRECTS,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self.user_agent = user_agent or default_user_agent()
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self.max_redirects = max_redirects
+        self._session = session
+        self._owns_session = session is None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._owns_session and self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
+    def _client(self) -> aiohttp.ClientSession:
+        # Created lazily: a ClientSession must be made inside the running loop.
+        if self._session is None or self._session.closed:
+            if not self._owns_session:
+                raise RuntimeError("the ClientSession given to AiohttpFetcher is closed")
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    async def get(self, url: str, headers: Mapping[str, str] | None = None) -> HttpResponse:
+        url = url.strip()
+        _check_fetchable(url)
+        request_headers = {"User-Agent": self.user_agent, "Accept-Encoding": _ACCEPT_ENCODING}
+        request_headers.update(headers or {})
+        try:
+            async with self._client().get(
+                url,
+                headers=request_headers,
+                # aiohttp refuses the Nth redirect itself; ours counts redirects followed.
+                max_redirects=self.max_redirects + 1,
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+            ) as response:
+                if response.status >= 400:
+                    reason = f"HTTP {response.status}" + (f" {response.reason}" if response.reason else "")
+                    raise FetchError(url, reason, status=response.status)
+                body = await self._read_body(url, response)
+                headers_out: dict[str, str] = {}
+                for name, value in response.headers.items():
+                    key = name.lower()
+                    headers_out[key] = f"{headers_out[key]}, {value}" if key in headers_out else value
+                _log.debug("GET %s -> %d, %d bytes", display_url(url), response.status, len(body))
+                return HttpResponse(response.status, str(response.url), headers_out, body)
+        except TimeoutError:
+            raise FetchError(url, f"timed out after {self.timeout:g} s") from None
+        except aiohttp.TooManyRedirects:
+            raise FetchError(url, f"too many redirects (more than {self.max_redirects})") from None
+        except aiohttp.RedirectClientError as exc:
+            raise FetchError(url, f"redirected to an address that cannot be fetched ({exc})") from None
+        except aiohttp.InvalidURL:
+            raise FetchError(url, "not a valid URL") from None
+        except aiohttp.ClientConnectorDNSError:
+            raise FetchError(url, "cannot connect (the host name could not be resolved)") from None
+        except aiohttp.ClientSSLError as exc:
+            raise FetchError(url, f"secure connection failed ({exc})") from None
+        except aiohttp.ClientConnectorError as exc:
+            raise FetchError(url, f"cannot connect ({exc.strerror or exc.os_error})") from None
+        except aiohttp.ClientPayloadError:
+            raise FetchError(url, "the response was cut short or could not be decompressed") from None
+        except aiohttp.ClientError as exc:
+            raise FetchError(url, f"request failed ({type(exc).__name__}: {exc})") from None
+
+    async def _read_body(self, url: str, response: aiohttp.ClientResponse) -> bytes:
+        too_large = f"response larger than {_human_size(self.max_bytes)}"
+        try:
+            declared = response.content_length
+        except ValueError:  # a malformed Content-Length: count while reading instead
+            declared = None
+        if declared is not None and declared > self.max_bytes:
+            raise FetchError(url, too_large)
+        # aiohttp inflates gzip/deflate as it streams, so these are the bytes
+        # after decompression: a small compressed body cannot sneak past the cap.
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_chunked(_CHUNK_SIZE):
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise FetchError(url, too_large)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _check_fetchable(url: str) -> None:
+    try:
+        parsed = URL(url)
+    except (ValueError, TypeError):
+        raise FetchError(url, "not a valid URL") from None
+    if parsed.scheme not in ("http", "https"):
+        raise FetchError(url, "only http:// and https:// URLs can be fetched")
+    if not parsed.host:
+        raise FetchError(url, "the URL has no host name")

@@ -8,7 +8,7 @@ unnamed, mentions neutralised). Platforms only lay it out.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.models import Community, DiscussionActivity, PeriodCounts, ReplyView
@@ -71,7 +71,6 @@ class Digest:
     late: tuple[DiscussionSummary, ...] = ()
     waiting: tuple[WaitingArticle, ...] = ()
     note: str | None = None
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:

@@ -57,7 +57,9 @@ class DigestJobs:
         """The digest `digest now` would post at this moment, and where it would go."""
         schedules = [s for s in await self._store.digest_schedules(community) if s.enabled]
         now = self._clock.now()
-        starts = [s.last_run_at for s in schedules if s.last_run_at]
+        # Where the scheduled digest's period would begin: its last run, else
+        # the schedule's previous slot, else a week back.
+        starts = [s.last_run_at or previous_run(s.weekday, s.at, s.timezone, now) for s in schedules]
         start = max(starts) if starts else now - DEFAULT_PERIOD
         timezone = schedules[0].timezone if schedules else "UTC"
         return await self._builder.build(community, start, now, timezone=timezone), schedules

@@ -8,20 +8,24 @@ other item as seen, so subscribing to a feed with 700 items posts 0 by default.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.clock import Clock
 from bot.models import ArticleDraft, Feed
+from bot.platform import ChatPlatform
 from bot.publisher import Publisher, PublishError, draft_key
 from bot.sources.errors import SourceError
 from bot.sources.feeds import FeedResult, fetch_feed
 from bot.sources.http import Fetcher
 from bot.store import Store
+from bot.text import safe
 
 _log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=6)
+NOTIFY_AFTER = 3  # consecutive failures before moderators are told, once
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,7 @@ class FeedPoller:
         fetcher: Fetcher,
         publisher: Publisher,
         clock: Clock,
+        platforms: Mapping[str, ChatPlatform],
         *,
         max_posts_per_poll: int = 5,
     ) -> None:
@@ -52,6 +57,7 @@ class FeedPoller:
         self._fetcher = fetcher
         self._publisher = publisher
         self._clock = clock
+        self._platforms = platforms
         self._max_posts = max_posts_per_poll
 
     async def fetch(
@@ -71,6 +77,8 @@ class FeedPoller:
                 "feed %s failed (%d in a row), next try in %s: %s", feed.url, feed.failures + 1, delay, exc
             )
             await self._store.record_feed_failure(feed.id, error=str(exc), next_poll_at=now + delay, now=now)
+            if feed.failures + 1 == NOTIFY_AFTER:
+                await self._tell_moderators(feed, str(exc), delay)
             return PollReport(error=str(exc))
         report = PollReport() if result.not_modified else await self._take_items(feed, result.items)
         now = self._clock.now()
@@ -111,3 +119,19 @@ class FeedPoller:
             await self._store.remember_items(feed.id, [key], self._clock.now())
             posted += 1
         return PollReport(posted, remembered, waiting)
+
+    async def _tell_moderators(self, feed: Feed, error: str, delay: timedelta) -> None:
+        """Nothing is disabled silently: the channel the feed posts in hears about it once."""
+        platform = self._platforms.get(feed.community.platform)
+        if platform is None:
+            return
+        text = (
+            f"⚠️ The feed {safe(feed.title or feed.url, 120)} (feed {feed.id}) has failed"
+            f" {NOTIFY_AFTER} times in a row: {safe(error, 300)}\n"
+            f"threadcast keeps trying, now every {int(delay.total_seconds() // 60)} min."
+            f" Check the address, or a moderator can `feed remove {feed.id}`."
+        )
+        try:
+            await platform.notify(feed.community, feed.channel_id, text)
+        except Exception:
+            _log.exception("could not tell %s about failing feed %s", feed.channel_id, feed.url)

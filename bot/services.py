@@ -44,7 +44,7 @@ def build_core(
     from bot.commands import register_all
 
     publisher = Publisher(store, platforms, clock, default_prompt=settings.default_prompt)
-    poller = FeedPoller(store, fetcher, publisher, clock)
+    poller = FeedPoller(store, fetcher, publisher, clock, platforms)
     digests = DigestJobs(store, DigestBuilder(store, platforms), platforms, clock)
     scheduler = Scheduler(store, poller, digests, clock, platforms, tick_seconds=settings.tick_seconds)
     services = Services(settings, store, clock, fetcher, platforms, publisher, poller, digests, scheduler)

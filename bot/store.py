@@ -222,8 +222,8 @@ class Store(Protocol):
         with those replies (not deleted) and their authors' preferences."""
 
     async def period_counts(self, community: Community, start: datetime, end: datetime) -> PeriodCounts:
-        """Articles posted, visible replies and distinct repliers in [start, end),
-        leaving out opted-out members."""
+        """Articles posted, replies and distinct repliers in [start, end),
+        leaving out opted-out members (hidden replies count: they are only not quoted)."""
 
     async def first_reply_times(
         self, community: Community, author_ids: Iterable[str]

@@ -175,13 +175,17 @@ class SQLiteStore:
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
         )
-        applied = {row[0] for row in await db.execute_fetchall("SELECT version FROM schema_migrations")}
         for migration in migrations.load("sqlite"):
-            if migration.version in applied:
-                continue
-            _log.info("applying migration %04d_%s", migration.version, migration.name)
             # DDL is transactional in SQLite: a failing migration leaves nothing behind.
             await db.execute("BEGIN IMMEDIATE")
+            # Asked inside the write lock: another process may have just applied it.
+            done = await db.execute_fetchall(
+                "SELECT 1 FROM schema_migrations WHERE version = ?", (migration.version,)
+            )
+            if list(done):
+                await db.execute("COMMIT")
+                continue
+            _log.info("applying migration %04d_%s", migration.version, migration.name)
             try:
                 for statement in _statements(migration.sql):
                     await db.execute(statement)
@@ -208,16 +212,25 @@ class SQLiteStore:
     async def _tx(self) -> AsyncIterator[aiosqlite.Connection]:
         async with self._lock:
             db = self._conn
-            await db.execute("BEGIN IMMEDIATE")
             try:
-                yield db
-            except BaseException:
-                await db.execute("ROLLBACK")
-                raise
-            await db.execute("COMMIT")
+                await db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                except BaseException:
+                    await db.execute("ROLLBACK")
+                    raise
+                await db.execute("COMMIT")
+            except sqlite3.IntegrityError as exc:
+                raise DuplicateError(str(exc)) from exc
+            except sqlite3.Error as exc:
+                # Locked, read-only, full or corrupt: the core sees a StoreError, never sqlite3.
+                raise StoreError(f"database {self._path}: {exc}") from exc
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
-        return list(await self._conn.execute_fetchall(sql, params))
+        try:
+            return list(await self._conn.execute_fetchall(sql, params))
+        except sqlite3.Error as exc:
+            raise StoreError(f"database {self._path}: {exc}") from exc
 
     async def _one(self, sql: str, params: Sequence[Any] = ()) -> Sequence[Any] | None:
         rows = await self._all(sql, params)
@@ -225,12 +238,9 @@ class SQLiteStore:
 
     async def _write(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement in its own transaction; returns rows changed."""
-        try:
-            async with self._tx() as db:
-                cursor = await db.execute(sql, params)
-                return cursor.rowcount
-        except sqlite3.IntegrityError as exc:
-            raise DuplicateError(str(exc)) from exc
+        async with self._tx() as db:
+            cursor = await db.execute(sql, params)
+            return cursor.rowcount
 
     # -- articles ---------------------------------------------------------------
     async def save_article(self, key: str, draft: ArticleDraft, now: datetime) -> Article:
@@ -269,7 +279,7 @@ class SQLiteStore:
                      interval_seconds, _ts(now), _ts(now)),
                 )  # fmt: skip
                 feed_id = cursor.lastrowid
-        except sqlite3.IntegrityError as exc:
+        except DuplicateError as exc:
             raise DuplicateError(f"{channel_id} already follows {url}") from exc
         assert feed_id is not None
         feed = await self.get_feed(feed_id)
@@ -288,7 +298,15 @@ class SQLiteStore:
         return [_feed(r) for r in rows]
 
     async def remove_feed(self, feed_id: int) -> bool:
-        return await self._write("DELETE FROM feeds WHERE id = ?", (feed_id,)) > 0
+        async with self._tx() as db:
+            # Its discussions keep the feed's name, so stats still say where they came from.
+            await db.execute(
+                "UPDATE discussions SET removed_feed ="
+                " (SELECT coalesce(title, url) FROM feeds WHERE id = ?) WHERE feed_id = ?",
+                (feed_id, feed_id),
+            )
+            cursor = await db.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
+            return cursor.rowcount > 0
 
     async def due_feeds(self, now: datetime) -> list[Feed]:
         rows = await self._all(
@@ -372,18 +390,9 @@ class SQLiteStore:
         async with self._tx() as db:
             cursor = await db.execute(
                 "INSERT INTO discussions (article_id, platform, community_id, channel_id, prompt,"
-                " state, feed_id, from_feed, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)"
+                " state, feed_id, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)"
                 " ON CONFLICT DO NOTHING",
-                (
-                    article_id,
-                    community.platform,
-                    community.id,
-                    channel_id,
-                    prompt,
-                    feed_id,
-                    feed_id is not None,
-                    _ts(now),
-                ),
+                (article_id, community.platform, community.id, channel_id, prompt, feed_id, _ts(now)),
             )
             if cursor.rowcount == 0:
                 return None
@@ -738,7 +747,6 @@ class SQLiteStore:
                 f"SELECT {label} AS label, count(DISTINCT d.id), count(r.id),"
                 " count(DISTINCT r.author_id)"
                 " FROM discussions d LEFT JOIN feeds f ON f.id = d.feed_id"
-                " JOIN articles a ON a.id = d.article_id"
                 " LEFT JOIN (SELECT r.* FROM replies r LEFT JOIN member_prefs p"
                 "   ON p.platform = ?1 AND p.user_id = r.author_id"
                 "   WHERE coalesce(p.opted_out, 0) = 0) r ON r.discussion_id = d.id"
@@ -748,10 +756,7 @@ class SQLiteStore:
 
         params = (community.platform, community.id, _ts(since))
         per_feed = await self._all(
-            query(
-                "CASE WHEN f.id IS NOT NULL THEN coalesce(f.title, f.url)"
-                " WHEN d.from_feed THEN a.source || ' (feed removed)' ELSE 'posted by hand' END"
-            ),
+            query("coalesce(f.title, f.url, d.removed_feed || ' (removed feed)', 'posted by hand')"),
             params,
         )
         per_prompt = await self._all(query("d.prompt"), params)

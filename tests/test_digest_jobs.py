@@ -143,3 +143,46 @@ async def test_a_failed_digest_post_is_not_recorded_and_is_retried(harness: Harn
     h.clock.advance(timedelta(minutes=1))
     await h.services.scheduler.run_once()
     assert len(digests_in(h.platform)) == 1
+
+
+async def test_a_failing_feed_backs_off_and_tells_its_channel_once(harness: Harness) -> None:
+    from aiohttp import web
+
+    h = harness
+    state = {"fail": False}
+
+    async def feed(request: web.Request) -> web.Response:
+        if state["fail"]:
+            return web.Response(status=503)
+        body = (
+            '<?xml version="1.0"?><rss version="2.0"><channel><title>Town news</title>'
+            "<item><title>One</title><link>https://example.org/1</link><guid>1</guid></item>"
+            "</channel></rss>"
+        )
+        return web.Response(body=body.encode(), content_type="application/rss+xml")
+
+    app = web.Application()
+    app.router.add_get("/feed", feed)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/feed"
+    try:
+        assert (await h.command(f"feed add {url} #news")).ok
+        state["fail"] = True
+        delays = []
+        for _ in range(5):
+            (feed_row,) = await h.store.list_feeds(COMMUNITY)
+            h.clock.current = feed_row.next_poll_at
+            await h.services.scheduler.run_once()
+            (after,) = await h.store.list_feeds(COMMUNITY)
+            delays.append(after.next_poll_at - h.clock.now())
+        assert after.failures == 5 and "503" in (after.last_error or "")
+        assert delays == sorted(delays) and delays[-1] > delays[0]  # backing off
+        notices = [m.text for m in h.platform.state.messages.values() if m.text.startswith("⚠️")]
+        assert len(notices) == 1 and "Town news" in notices[0] and "feed remove" in notices[0]
+        listing = (await h.command("feed list")).text
+        assert "failing (5 in a row)" in listing and "503" in listing
+    finally:
+        await runner.cleanup()

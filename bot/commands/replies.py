@@ -33,6 +33,9 @@ def register(registry: CommandRegistry, services: Services) -> None:
                     " (or its author opted out).",
                     ok=False,
                 )
+            reply = await services.store.get_reply(ctx.community, message)
+            if reply is not None and reply.hidden and word in ("feature", "unfeature"):
+                return Answer(f"{done} It is hidden, though: `reply show` lets digests quote it again.")
             return Answer(done)
 
         handler.__qualname__ = f"reply_{word}"

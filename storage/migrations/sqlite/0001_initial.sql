@@ -64,7 +64,7 @@ CREATE TABLE discussions (
     prompt TEXT NOT NULL,
     state TEXT NOT NULL CHECK (state IN ('pending', 'posted', 'failed')),
     feed_id INTEGER REFERENCES feeds (id) ON DELETE SET NULL,
-    from_feed INTEGER NOT NULL DEFAULT 0,  -- stays 1 after its feed is removed
+    removed_feed TEXT,  -- the feed's name, kept when the feed is removed
     created_at TEXT NOT NULL,
     posted_at TEXT,
     anonymous_replies INTEGER NOT NULL DEFAULT 0,

@@ -1,0 +1,1196 @@
+"""The `Store` contract: one suite that every backend must pass.
+
+The tests speak only the protocol of `bot.store` (no SQL, no private
+attributes), so they hold for any implementation. A backend is one entry of
+`BACKENDS`: an async context manager that prepares an empty database and yields
+a factory of new, unopened stores over it (a second store over the same
+database is how a test sees a restart). Today only SQLite is there; the
+PostgreSQL backend adds one entry, e.g.
+
+    @asynccontextmanager
+    async def _postgres(tmp_path: Path) -> AsyncIterator[StoreFactory]:
+        url = os.environ.get("THREADCAST_TEST_POSTGRES_URL")
+        if not url:
+            pytest.skip("THREADCAST_TEST_POSTGRES_URL is not set")
+        ...  # create a fresh schema/database, yield lambda: PostgresStore(...), drop it
+
+    BACKENDS["postgres"] = _postgres
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.models import (
+    ArticleDraft,
+    Community,
+    DigestSchedule,
+    Discussion,
+    DiscussionState,
+    Feed,
+    MemberPrefs,
+    PeriodCounts,
+    Reply,
+    StatsRow,
+)
+from bot.store import DuplicateError, Store, StoreError
+from storage.sqlite import SQLiteStore
+from tests.conftest import T0
+
+StoreFactory = Callable[[], Store]
+
+
+@asynccontextmanager
+async def _sqlite(tmp_path: Path) -> AsyncIterator[StoreFactory]:
+    path = tmp_path / "contract.db"
+    yield lambda: SQLiteStore(path)
+
+
+BACKENDS: dict[str, Callable[[Path], AbstractAsyncContextManager[StoreFactory]]] = {
+    "sqlite": _sqlite,
+}
+
+
+@pytest.fixture(params=list(BACKENDS))
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreFactory]:
+    async with BACKENDS[request.param](tmp_path) as make_store:
+        yield make_store
+
+
+@pytest.fixture
+async def contract_store(backend: StoreFactory) -> AsyncIterator[Store]:
+    store = backend()
+    await store.open()
+    yield store
+    await store.close()
+
+
+# -- shared fixtures of data ------------------------------------------------------
+
+C1 = Community("discord", "guild-1")
+C2 = Community("discord", "guild-2")
+S1 = Community("slack", "guild-1")  # same id as C1, other platform
+H = timedelta(hours=1)
+D = timedelta(days=1)
+
+
+def draft(key: str, **changes: object) -> ArticleDraft:
+    fields: dict[str, object] = {
+        "title": f"Title of {key}",
+        "url": f"https://news.example/{key}",
+        "summary": f"Summary of {key}",
+        "source": "News Example",
+        "published_at": None,
+        "guid": None,
+    }
+    fields.update(changes)
+    return ArticleDraft(**fields)  # type: ignore[arg-type]
+
+
+async def posted(
+    store: Store,
+    key: str,
+    *,
+    community: Community = C1,
+    channel: str = "news",
+    at: datetime = T0,
+    prompt: str = "What do you think?",
+    feed_id: int | None = None,
+) -> Discussion:
+    """An article posted and confirmed: thread id `t-<key>-<channel>`."""
+    article = await store.save_article(key, draft(key), at)
+    pending = await store.begin_discussion(
+        article.id, community, channel, prompt=prompt, feed_id=feed_id, now=at
+    )
+    assert pending is not None
+    return await store.confirm_discussion(pending.id, f"m-{key}-{channel}", f"t-{key}-{channel}", at)
+
+
+async def reply(
+    store: Store,
+    discussion: Discussion,
+    message_id: str,
+    author: str = "u1",
+    at: datetime = T0,
+    text: str | None = None,
+) -> None:
+    added = await store.add_reply(
+        discussion.id,
+        message_id=message_id,
+        author_id=author,
+        author_name=f"Name {author}",
+        text=text if text is not None else f"{author} says {message_id}",
+        created_at=at,
+    )
+    assert added
+
+
+async def must_reply(store: Store, community: Community, message_id: str) -> Reply:
+    found = await store.get_reply(community, message_id)
+    assert found is not None, message_id
+    return found
+
+
+# -- lifecycle ----------------------------------------------------------------------
+
+
+async def test_schema_version_is_positive_after_open(contract_store: Store) -> None:
+    assert await contract_store.schema_version() >= 1
+
+
+async def test_data_survives_a_restart(backend: StoreFactory, contract_store: Store) -> None:
+    article = await contract_store.save_article("k1", draft("k1"), T0)
+    version = await contract_store.schema_version()
+    await contract_store.close()
+
+    again = backend()
+    await again.open()
+    try:
+        assert await again.get_article(article.id) == article
+        assert await again.schema_version() == version
+    finally:
+        await again.close()
+
+
+async def test_stores_can_open_a_new_database_at_once(backend: StoreFactory) -> None:
+    """Processes starting together (the bot, a CLI command) on an empty database all get in."""
+    stores = [backend() for _ in range(8)]
+    opened = await asyncio.gather(*(s.open() for s in stores), return_exceptions=True)
+    try:
+        assert [o for o in opened if o is not None] == []
+        assert len({await s.schema_version() for s in stores}) == 1
+        article = await stores[0].save_article("k1", draft("k1"), T0)
+        assert await stores[-1].get_article(article.id) == article
+    finally:
+        for store in stores:
+            await store.close()
+
+
+# -- articles -------------------------------------------------------------------------
+
+
+async def test_save_article_returns_the_stored_row(contract_store: Store) -> None:
+    paris = ZoneInfo("Europe/Paris")
+    published = datetime(2026, 10, 30, 8, 15, 30, 123456, tzinfo=paris)
+    saved = await contract_store.save_article("guid:1", draft("a1", published_at=published), T0)
+
+    assert saved.key == "guid:1"
+    assert (saved.title, saved.url, saved.summary, saved.source) == (
+        "Title of a1", "https://news.example/a1", "Summary of a1", "News Example",
+    )  # fmt: skip
+    assert saved.published_at == published  # same instant, whatever zone it comes back in
+    assert saved.created_at == T0
+    assert await contract_store.get_article(saved.id) == saved
+    assert await contract_store.get_article(saved.id + 1000) is None
+
+
+async def test_save_article_keeps_optional_fields_empty(contract_store: Store) -> None:
+    saved = await contract_store.save_article("hash:x", draft("x", url=None, published_at=None), T0)
+    assert saved.url is None
+    assert saved.published_at is None
+    assert await contract_store.get_article(saved.id) == saved
+
+
+async def test_save_article_is_idempotent_on_key(contract_store: Store) -> None:
+    first = await contract_store.save_article("k", draft("first"), T0)
+    again = await contract_store.save_article("k", draft("second", url=None), T0 + D)
+    assert again == first  # the stored row, not the new draft
+    other = await contract_store.save_article("k2", draft("second"), T0 + D)
+    assert other.id != first.id
+    assert await contract_store.get_article(first.id) == first
+
+
+# -- feeds ------------------------------------------------------------------------------
+
+
+async def add_feed(
+    store: Store, url: str = "https://news.example/feed", *, community: Community = C1,
+    channel: str = "news", at: datetime = T0, prompt: str | None = None,
+) -> Feed:  # fmt: skip
+    return await store.add_feed(
+        community, channel, url, prompt=prompt, backlog=3, interval_seconds=900, now=at
+    )
+
+
+async def test_add_feed_returns_the_stored_feed(contract_store: Store) -> None:
+    feed = await add_feed(contract_store, prompt="Your take on {title}?")
+    assert feed.community == C1
+    assert (feed.channel_id, feed.url, feed.prompt) == (
+        "news", "https://news.example/feed", "Your take on {title}?",
+    )  # fmt: skip
+    assert (feed.backlog, feed.interval_seconds) == (3, 900)
+    assert feed.title is None and feed.etag is None and feed.last_modified is None
+    assert feed.last_success_at is None and feed.last_error is None and feed.last_error_at is None
+    assert (feed.failures, feed.items_posted, feed.primed) == (0, 0, False)
+    assert feed.created_at == T0
+    assert await contract_store.get_feed(feed.id) == feed
+    assert await contract_store.get_feed(feed.id + 1000) is None
+    # a new feed is polled at once
+    assert [f.id for f in await contract_store.due_feeds(T0)] == [feed.id]
+
+
+async def test_add_feed_twice_in_one_channel_is_a_duplicate(contract_store: Store) -> None:
+    feed = await add_feed(contract_store)
+    with pytest.raises(DuplicateError):
+        await add_feed(contract_store, at=T0 + H)
+    assert await contract_store.list_feeds(C1) == [feed]  # nothing changed
+
+    # the same URL elsewhere is another subscription
+    in_other_channel = await add_feed(contract_store, channel="other")
+    in_other_community = await add_feed(contract_store, community=C2)
+    on_other_platform = await add_feed(contract_store, community=S1)
+    ids = {feed.id, in_other_channel.id, in_other_community.id, on_other_platform.id}
+    assert len(ids) == 4
+
+
+async def test_list_feeds_keeps_communities_apart(contract_store: Store) -> None:
+    a = await add_feed(contract_store, "https://a.example/feed")
+    b = await add_feed(contract_store, "https://b.example/feed", channel="other")
+    c = await add_feed(contract_store, "https://c.example/feed", community=C2)
+    s = await add_feed(contract_store, "https://a.example/feed", community=S1)
+
+    assert await contract_store.list_feeds(C1) == [a, b]  # in the order they were added
+    assert await contract_store.list_feeds(C2) == [c]
+    assert await contract_store.list_feeds(S1) == [s]
+    assert await contract_store.list_feeds(Community("discord", "nobody")) == []
+
+
+async def test_remove_feed_forgets_it_and_its_seen_items(contract_store: Store) -> None:
+    feed = await add_feed(contract_store)
+    keeper = await add_feed(contract_store, "https://keep.example/feed")
+    keys = [f"item-{i}" for i in range(10)]
+    await contract_store.remember_items(feed.id, keys, T0)
+    await contract_store.remember_items(keeper.id, keys, T0)
+
+    assert await contract_store.remove_feed(feed.id) is True
+    assert await contract_store.get_feed(feed.id) is None
+    assert await contract_store.list_feeds(C1) == [keeper]
+    assert await contract_store.remove_feed(feed.id) is False
+    assert await contract_store.unseen_item_keys(feed.id, keys) == set(keys)
+    assert await contract_store.unseen_item_keys(keeper.id, keys) == set()
+
+    # subscribing again starts afresh, even if the backend reuses the id
+    again = await add_feed(contract_store, at=T0 + H)
+    assert again.primed is False
+    assert await contract_store.unseen_item_keys(again.id, keys) == set(keys)
+
+
+async def test_remove_feed_keeps_the_discussions_it_posted(contract_store: Store) -> None:
+    feed = await add_feed(contract_store)
+    discussion = await posted(contract_store, "a1", feed_id=feed.id)
+    await reply(contract_store, discussion, "r1")
+
+    assert await contract_store.remove_feed(feed.id) is True
+    kept = await contract_store.get_discussion(discussion.id)
+    assert kept is not None
+    assert (kept.article_id, kept.state, kept.thread_id) == (
+        discussion.article_id,
+        discussion.state,
+        "t-a1-news",
+    )
+    assert (await must_reply(contract_store, C1, "r1")).discussion_id == discussion.id
+
+
+async def test_due_feeds_by_time(contract_store: Store) -> None:
+    a = await add_feed(contract_store, "https://a.example/feed")
+    b = await add_feed(contract_store, "https://b.example/feed")
+    c = await add_feed(contract_store, "https://c.example/feed", community=C2, at=T0 + 3 * H)
+
+    await contract_store.record_feed_success(
+        a.id, title=None, etag=None, last_modified=None, next_poll_at=T0 + H, now=T0
+    )
+    await contract_store.record_feed_failure(
+        b.id, error="timeout", next_poll_at=T0 + timedelta(minutes=10), now=T0
+    )
+
+    async def due(at: datetime) -> set[int]:
+        return {f.id for f in await contract_store.due_feeds(at)}
+
+    assert await due(T0 + timedelta(minutes=5)) == set()
+    assert await due(T0 + timedelta(minutes=10)) == {b.id}  # the boundary is due
+    assert await due(T0 + H) == {a.id, b.id}
+    assert await due(T0 + 3 * H) == {a.id, b.id, c.id}  # every community
+
+
+async def test_feed_success_sets_state_and_resets_failures(contract_store: Store) -> None:
+    feed = await add_feed(contract_store)
+    for attempt in range(3):
+        await contract_store.record_feed_failure(
+            feed.id, error=f"boom {attempt}", next_poll_at=T0 + (attempt + 1) * H, now=T0 + attempt * H
+        )
+    await contract_store.record_feed_success(
+        feed.id, title="Village Gazette", etag='"v1"', last_modified="Mon, 02 Nov 2026 15:00:00 GMT",
+        next_poll_at=T0 + 4 * H, now=T0 + 3 * H,
+    )  # fmt: skip
+    got = await contract_store.get_feed(feed.id)
+    assert got is not None
+    assert got.failures == 0
+    assert got.primed is True
+    assert (got.title, got.etag, got.last_modified) == (
+        "Village Gazette", '"v1"', "Mon, 02 Nov 2026 15:00:00 GMT",
+    )  # fmt: skip
+    assert got.last_success_at == T0 + 3 * H
+    assert got.next_poll_at == T0 + 4 * H
+
+    # a 304 brings no title: the known one stays; validators follow the response
+    await contract_store.record_feed_success(
+        feed.id, title=None, etag=None, last_modified=None, next_poll_at=T0 + 5 * H, now=T0 + 4 * H
+    )
+    got = await contract_store.get_feed(feed.id)
+    assert got is not None
+    assert got.title == "Village Gazette"
+    assert (got.etag, got.last_modified) == (None, None)
+    assert got.last_success_at == T0 + 4 * H
+
+
+async def test_feed_failure_counts_and_reschedules(contract_store: Store) -> None:
+    feed = await add_feed(contract_store)
+    other = await add_feed(contract_store, "https://other.example/feed")
+    await contract_store.record_feed_failure(feed.id, error="HTTP 500", next_poll_at=T0 + H, now=T0)
+    await contract_store.record_feed_failure(feed.id, error="timed out", next_poll_at=T0 + 3 * H, now=T0 + H)
+    got = await contract_store.get_feed(feed.id)
+    assert got is not None
+    assert got.failures == 2
+    assert got.last_error == "timed out"
+    assert got.last_error_at == T0 + H
+    assert got.next_poll_at == T0 + 3 * H
+    assert got.last_success_at is None
+    assert got.primed is False
+    assert await contract_store.get_feed(other.id) == other
+
+
+async def test_unseen_and_remember_items(contract_store: Store) -> None:
+    feed = await add_feed(contract_store)
+    other = await add_feed(contract_store, "https://other.example/feed")
+    assert await contract_store.unseen_item_keys(feed.id, []) == set()
+    assert await contract_store.unseen_item_keys(feed.id, ["a", "b", "a"]) == {"a", "b"}
+    await contract_store.remember_items(feed.id, [], T0)  # nothing to remember is fine
+
+    await contract_store.remember_items(feed.id, ["a"], T0)
+    await contract_store.remember_items(feed.id, iter(["a", "c"]), T0 + H)  # again, and any iterable
+    assert await contract_store.unseen_item_keys(feed.id, ["a", "b", "c", "b"]) == {"b"}
+    assert await contract_store.unseen_item_keys(other.id, ["a", "b", "c"]) == {"a", "b", "c"}
+
+
+async def test_unseen_and_remember_many_items(contract_store: Store) -> None:
+    """More keys than one query can bind: the backend has to split them."""
+    feed = await add_feed(contract_store)
+    known = [f"https://news.example/item/{i:05d}" for i in range(1, 2400, 2)]  # 1,200 odd numbers
+    await contract_store.remember_items(feed.id, (k for k in known), T0)
+
+    asked = [f"https://news.example/item/{i:05d}" for i in range(2400)]  # 2,400, half of them new
+    unseen = await contract_store.unseen_item_keys(feed.id, asked)
+    assert unseen == {f"https://news.example/item/{i:05d}" for i in range(0, 2400, 2)}
+    assert await contract_store.unseen_item_keys(feed.id, known) == set()
+
+
+async def test_count_feed_post(contract_store: Store) -> None:
+    feed = await add_feed(contract_store)
+    other = await add_feed(contract_store, "https://other.example/feed")
+    await contract_store.count_feed_post(feed.id)
+    await contract_store.count_feed_post(feed.id)
+    got = await contract_store.get_feed(feed.id)
+    assert got is not None and got.items_posted == 2
+    got_other = await contract_store.get_feed(other.id)
+    assert got_other is not None and got_other.items_posted == 0
+
+
+# -- channel settings ---------------------------------------------------------------------
+
+
+async def test_channel_prompt_set_get_clear(contract_store: Store) -> None:
+    assert await contract_store.get_channel_settings(C1, "news") is None
+
+    await contract_store.set_channel_prompt(C1, "news", "Seen {title}? Tell us.")
+    settings = await contract_store.get_channel_settings(C1, "news")
+    assert settings is not None
+    assert (settings.community, settings.channel_id, settings.prompt) == (
+        C1,
+        "news",
+        "Seen {title}? Tell us.",
+    )
+
+    await contract_store.set_channel_prompt(C1, "news", "Second prompt")
+    settings = await contract_store.get_channel_settings(C1, "news")
+    assert settings is not None and settings.prompt == "Second prompt"
+
+    # other channels, communities and platforms are untouched
+    assert await contract_store.get_channel_settings(C1, "other") is None
+    assert await contract_store.get_channel_settings(C2, "news") is None
+    assert await contract_store.get_channel_settings(S1, "news") is None
+
+    await contract_store.set_channel_prompt(C1, "news", None)
+    cleared = await contract_store.get_channel_settings(C1, "news")
+    assert cleared is None or cleared.prompt is None
+
+
+# -- discussions -------------------------------------------------------------------------------
+
+
+async def test_begin_discussion_records_a_pending_post(contract_store: Store) -> None:
+    feed = await add_feed(contract_store)
+    article = await contract_store.save_article("a1", draft("a1"), T0)
+    pending = await contract_store.begin_discussion(
+        article.id, C1, "news", prompt="What do you think?", feed_id=feed.id, now=T0 + H
+    )
+    assert pending is not None
+    assert pending.state == DiscussionState.PENDING
+    assert (pending.article_id, pending.community, pending.channel_id) == (article.id, C1, "news")
+    assert (pending.prompt, pending.feed_id) == ("What do you think?", feed.id)
+    assert pending.message_id is None and pending.thread_id is None and pending.posted_at is None
+    assert pending.created_at == T0 + H
+    assert pending.anonymous_replies == 0
+    assert await contract_store.get_discussion(pending.id) == pending
+    assert await contract_store.get_discussion(pending.id + 1000) is None
+    assert await contract_store.pending_discussions() == [pending]
+
+
+async def test_an_article_gets_one_discussion_per_channel(contract_store: Store) -> None:
+    article = await contract_store.save_article("a1", draft("a1"), T0)
+
+    async def begin(community: Community = C1, channel: str = "news") -> Discussion | None:
+        return await contract_store.begin_discussion(
+            article.id, community, channel, prompt="p", feed_id=None, now=T0
+        )
+
+    first = await begin()
+    assert first is not None
+    assert await begin() is None  # while pending
+    await contract_store.confirm_discussion(first.id, "m1", "t1", T0 + H)
+    assert await begin() is None  # and once posted
+    assert await contract_store.find_discussion(article.id, C1, "news") is not None
+
+    elsewhere = [await begin(C1, "other"), await begin(C2), await begin(S1)]
+    assert all(d is not None for d in elsewhere)
+    assert len({d.id for d in elsewhere if d is not None} | {first.id}) == 4
+
+
+async def test_confirm_discussion(contract_store: Store) -> None:
+    article = await contract_store.save_article("a1", draft("a1"), T0)
+    pending = await contract_store.begin_discussion(article.id, C1, "news", prompt="p", feed_id=None, now=T0)
+    assert pending is not None
+
+    confirmed = await contract_store.confirm_discussion(pending.id, "msg-1", "thread-1", T0 + H)
+    assert confirmed.state == DiscussionState.POSTED
+    assert (confirmed.message_id, confirmed.thread_id) == ("msg-1", "thread-1")
+    assert confirmed.posted_at == T0 + H
+    assert confirmed.created_at == T0
+    assert (confirmed.id, confirmed.article_id, confirmed.prompt) == (pending.id, article.id, "p")
+    assert await contract_store.get_discussion(pending.id) == confirmed
+    assert await contract_store.pending_discussions() == []
+
+
+async def test_confirm_an_unknown_discussion_is_an_error(contract_store: Store) -> None:
+    with pytest.raises(StoreError):
+        await contract_store.confirm_discussion(4242, "m", "t", T0)
+    assert await contract_store.get_discussion(4242) is None
+
+
+async def test_abandon_forgets_only_a_pending_discussion(contract_store: Store) -> None:
+    article = await contract_store.save_article("a1", draft("a1"), T0)
+    pending = await contract_store.begin_discussion(article.id, C1, "news", prompt="p", feed_id=None, now=T0)
+    assert pending is not None
+    await contract_store.abandon_discussion(pending.id)
+    assert await contract_store.get_discussion(pending.id) is None
+    assert await contract_store.find_discussion(article.id, C1, "news") is None
+    assert await contract_store.pending_discussions() == []
+
+    retry = await contract_store.begin_discussion(
+        article.id, C1, "news", prompt="p", feed_id=None, now=T0 + H
+    )
+    assert retry is not None  # it can be tried again
+    confirmed = await contract_store.confirm_discussion(retry.id, "m", "t", T0 + H)
+    await contract_store.abandon_discussion(confirmed.id)
+    assert await contract_store.get_discussion(confirmed.id) == confirmed  # a posted one stays
+
+
+async def test_find_discussion(contract_store: Store) -> None:
+    discussion = await posted(contract_store, "a1")
+    assert await contract_store.find_discussion(discussion.article_id, C1, "news") == discussion
+    assert await contract_store.find_discussion(discussion.article_id, C1, "other") is None
+    assert await contract_store.find_discussion(discussion.article_id, C2, "news") is None
+    assert await contract_store.find_discussion(discussion.article_id, S1, "news") is None
+    assert await contract_store.find_discussion(discussion.article_id + 1000, C1, "news") is None
+
+
+async def test_discussion_for_thread(contract_store: Store) -> None:
+    mine = await posted(contract_store, "a1")
+    theirs = await posted(contract_store, "a1", community=C2)  # same thread id in another community
+    assert mine.thread_id == theirs.thread_id == "t-a1-news"
+    assert await contract_store.discussion_for_thread(C1, "t-a1-news") == mine
+    assert await contract_store.discussion_for_thread(C2, "t-a1-news") == theirs
+    assert await contract_store.discussion_for_thread(S1, "t-a1-news") is None
+    assert await contract_store.discussion_for_thread(C1, "t-unknown") is None
+
+
+async def test_pending_discussions_lists_every_community(contract_store: Store) -> None:
+    await posted(contract_store, "done")
+    waiting = []
+    for key, community in (("a1", C1), ("a2", C2), ("a3", S1)):
+        article = await contract_store.save_article(key, draft(key), T0)
+        pending = await contract_store.begin_discussion(
+            article.id, community, "news", prompt="p", feed_id=None, now=T0
+        )
+        assert pending is not None
+        waiting.append(pending)
+    assert sorted(await contract_store.pending_discussions(), key=lambda d: d.id) == waiting
+
+
+async def test_recent_discussions(contract_store: Store) -> None:
+    old = await posted(contract_store, "old", at=T0 - D)
+    at_since = await posted(contract_store, "edge", at=T0)
+    new = await posted(contract_store, "new", at=T0 + H)
+    await posted(contract_store, "theirs", community=C2, at=T0 + H)
+    article = await contract_store.save_article("pending", draft("pending"), T0 + H)
+    await contract_store.begin_discussion(article.id, C1, "news", prompt="p", feed_id=None, now=T0 + H)
+
+    recent = await contract_store.recent_discussions(C1, T0)
+    assert {d.id for d in recent} == {at_since.id, new.id}
+    assert old.id not in {d.id for d in recent}
+    assert all(d.state == DiscussionState.POSTED for d in recent)
+
+
+async def test_count_anonymous_reply(contract_store: Store) -> None:
+    discussion = await posted(contract_store, "a1")
+    other = await posted(contract_store, "a2")
+    await contract_store.count_anonymous_reply(discussion.id)
+    await contract_store.count_anonymous_reply(discussion.id)
+    got = await contract_store.get_discussion(discussion.id)
+    assert got is not None and got.anonymous_replies == 2
+    assert await contract_store.get_discussion(other.id) == other
+
+
+# -- replies -------------------------------------------------------------------------------------
+
+
+async def test_add_reply_is_idempotent(contract_store: Store) -> None:
+    discussion = await posted(contract_store, "a1")
+    created = T0 + timedelta(minutes=5, microseconds=42)
+    assert await contract_store.add_reply(
+        discussion.id, message_id="r1", author_id="u1", author_name="Ann", text="We had that too.",
+        created_at=created,
+    )  # fmt: skip
+    assert not await contract_store.add_reply(
+        discussion.id, message_id="r1", author_id="u1", author_name="Ann", text="a second delivery",
+        created_at=created + H,
+    )  # fmt: skip
+    got = await must_reply(contract_store, C1, "r1")
+    assert (got.discussion_id, got.message_id, got.author_id, got.author_name) == (
+        discussion.id, "r1", "u1", "Ann",
+    )  # fmt: skip
+    assert got.text == "We had that too."
+    assert got.created_at == created
+    assert got.edited_at is None
+    assert (got.featured, got.hidden, got.reactions) == (False, False, 0)
+    assert await contract_store.get_reply(C1, "unknown") is None
+
+
+async def test_edit_reply_replaces_the_text(contract_store: Store) -> None:
+    discussion = await posted(contract_store, "a1")
+    await reply(contract_store, discussion, "r1", text="first words")
+    await reply(contract_store, discussion, "r2", text="untouched")
+
+    assert await contract_store.edit_reply(C1, "r1", "second words", T0 + H) is True
+    assert await contract_store.edit_reply(C1, "r1", "third words", T0 + 2 * H) is True
+    got = await must_reply(contract_store, C1, "r1")
+    assert got.text == "third words"
+    assert got.edited_at == T0 + 2 * H
+    assert got.created_at == T0
+    assert (await must_reply(contract_store, C1, "r2")).text == "untouched"
+    assert await contract_store.edit_reply(C1, "unknown", "x", T0) is False
+    assert await contract_store.edit_reply(C2, "r1", "x", T0) is False
+
+
+async def test_delete_reply(contract_store: Store) -> None:
+    discussion = await posted(contract_store, "a1")
+    await reply(contract_store, discussion, "r1")
+    await reply(contract_store, discussion, "r2")
+    await contract_store.set_reaction(C1, "r1", "u2", "👍", True)
+
+    assert await contract_store.delete_reply(C2, "r1") is False  # not in that community
+    assert await contract_store.delete_reply(C1, "r1") is True
+    assert await contract_store.get_reply(C1, "r1") is None
+    assert await contract_store.delete_reply(C1, "r1") is False
+    assert await contract_store.set_reaction(C1, "r1", "u3", "👍", True) is False
+    assert await contract_store.get_reply(C1, "r2") is not None
+    # a message that comes back (an event replayed) starts with no reactions
+    await reply(contract_store, discussion, "r1")
+    assert (await must_reply(contract_store, C1, "r1")).reactions == 0
+
+
+async def test_delete_thread_replies(contract_store: Store) -> None:
+    gone = await posted(contract_store, "a1")
+    kept = await posted(contract_store, "a2")
+    for i in range(3):
+        await reply(contract_store, gone, f"g{i}")
+    await reply(contract_store, kept, "k1")
+
+    assert await contract_store.delete_thread_replies(gone.id) == 3
+    assert all([await contract_store.get_reply(C1, f"g{i}") is None for i in range(3)])
+    assert await contract_store.get_reply(C1, "k1") is not None
+    assert await contract_store.delete_thread_replies(gone.id) == 0
+    assert await contract_store.get_discussion(gone.id) == gone  # the discussion itself stays
+
+
+async def test_reactions_are_counted_once_per_user_and_emoji(contract_store: Store) -> None:
+    discussion = await posted(contract_store, "a1")
+    await reply(contract_store, discussion, "r1")
+    await reply(contract_store, discussion, "r2")
+
+    assert await contract_store.set_reaction(C1, "r1", "u2", "👍", True)
+    assert await contract_store.set_reaction(C1, "r1", "u2", "👍", True)  # the event came twice
+    assert await contract_store.set_reaction(C1, "r1", "u2", "❤️", True)
+    assert await contract_store.set_reaction(C1, "r1", "u3", "👍", True)
+    assert (await must_reply(contract_store, C1, "r1")).reactions == 3
+    assert (await must_reply(contract_store, C1, "r2")).reactions == 0
+
+    assert await contract_store.set_reaction(C1, "r1", "u2", "👍", False)
+    assert await contract_store.set_reaction(C1, "r1", "u2", "👍", False)  # removing twice is harmless
+    assert await contract_store.set_reaction(C1, "r1", "u9", "🎉", False)  # never added
+    assert (await must_reply(contract_store, C1, "r1")).reactions == 2
+
+    assert await contract_store.set_reaction(C1, "unknown", "u2", "👍", True) is False
+    assert await contract_store.set_reaction(C2, "r1", "u2", "👍", True) is False
+    assert await contract_store.set_reaction(S1, "r1", "u2", "👍", False) is False
+    assert (await must_reply(contract_store, C1, "r1")).reactions == 2
+
+
+async def test_set_reply_flags(contract_store: Store) -> None:
+    discussion = await posted(contract_store, "a1")
+    await reply(contract_store, discussion, "r1")
+    await reply(contract_store, discussion, "r2")
+
+    assert await contract_store.set_reply_flags(C1, "r1", featured=True) is True
+    got = await must_reply(contract_store, C1, "r1")
+    assert (got.featured, got.hidden) == (True, False)
+
+    assert await contract_store.set_reply_flags(C1, "r1", hidden=True) is True  # featured stays
+    got = await must_reply(contract_store, C1, "r1")
+    assert (got.featured, got.hidden) == (True, True)
+
+    assert await contract_store.set_reply_flags(C1, "r1", featured=False) is True  # hidden stays
+    got = await must_reply(contract_store, C1, "r1")
+    assert (got.featured, got.hidden) == (False, True)
+
+    assert await contract_store.set_reply_flags(C1, "r1", featured=True, hidden=False) is True
+    got = await must_reply(contract_store, C1, "r1")
+    assert (got.featured, got.hidden) == (True, False)
+
+    other = await must_reply(contract_store, C1, "r2")
+    assert (other.featured, other.hidden) == (False, False)
+    assert await contract_store.set_reply_flags(C1, "unknown", featured=True) is False
+    assert await contract_store.set_reply_flags(C2, "r2", hidden=True) is False
+    assert (await must_reply(contract_store, C1, "r2")).hidden is False
+
+
+async def test_the_same_message_id_in_two_communities_stays_apart(contract_store: Store) -> None:
+    """Message ids are unique only within one platform (and we do not trust even that)."""
+    places = {C1: await posted(contract_store, "a1"), C2: await posted(contract_store, "a1", community=C2),
+              S1: await posted(contract_store, "a1", community=S1)}  # fmt: skip
+    for community, discussion in places.items():
+        await reply(contract_store, discussion, "m-42", author="u1", text=f"said in {community.key}")
+
+    assert await contract_store.edit_reply(C1, "m-42", "edited in C1", T0 + H)
+    assert await contract_store.set_reaction(C2, "m-42", "u2", "👍", True)
+    assert await contract_store.set_reply_flags(S1, "m-42", hidden=True, featured=True)
+
+    in_c1, in_c2, in_s1 = [await must_reply(contract_store, c, "m-42") for c in (C1, C2, S1)]
+    assert (in_c1.discussion_id, in_c2.discussion_id, in_s1.discussion_id) == (
+        places[C1].id, places[C2].id, places[S1].id,
+    )  # fmt: skip
+    assert (in_c1.text, in_c1.edited_at, in_c1.reactions, in_c1.hidden) == ("edited in C1", T0 + H, 0, False)
+    assert (in_c2.text, in_c2.edited_at, in_c2.reactions, in_c2.hidden) == (
+        f"said in {C2.key}", None, 1, False,
+    )  # fmt: skip
+    assert (in_s1.text, in_s1.reactions, in_s1.hidden, in_s1.featured) == (f"said in {S1.key}", 0, True, True)
+
+    assert await contract_store.delete_reply(C2, "m-42")
+    assert await contract_store.get_reply(C2, "m-42") is None
+    assert await contract_store.get_reply(C1, "m-42") == in_c1
+    assert await contract_store.get_reply(S1, "m-42") == in_s1
+
+
+# -- members -----------------------------------------------------------------------------------------
+
+
+async def test_prefs_default_set_and_get(contract_store: Store) -> None:
+    assert await contract_store.get_prefs("discord", "u1") == MemberPrefs("discord", "u1")
+    await contract_store.set_prefs(MemberPrefs("discord", "u1", opted_out=True))
+    assert await contract_store.get_prefs("discord", "u1") == MemberPrefs("discord", "u1", opted_out=True)
+    await contract_store.set_prefs(MemberPrefs("discord", "u1", opted_out=False, anonymous=True))
+    assert await contract_store.get_prefs("discord", "u1") == MemberPrefs("discord", "u1", anonymous=True)
+    # the same user id on another platform is another person
+    assert await contract_store.get_prefs("slack", "u1") == MemberPrefs("slack", "u1")
+    assert await contract_store.get_prefs("discord", "u2") == MemberPrefs("discord", "u2")
+
+
+async def test_member_replies(contract_store: Store) -> None:
+    d1 = await posted(contract_store, "a1")
+    d2 = await posted(contract_store, "a2", community=C2)
+    ds = await posted(contract_store, "a1", community=S1)
+    await reply(contract_store, d1, "r1", author="u1", at=T0 + H)
+    await reply(contract_store, d2, "r2", author="u1", at=T0 + 2 * H)
+    await reply(contract_store, d1, "r3", author="u2", at=T0 + H)
+    await reply(contract_store, ds, "r4", author="u1", at=T0 + H)
+
+    mine = await contract_store.member_replies("discord", "u1")
+    assert sorted((r.message_id, a.key) for r, a in mine) == [("r1", "a1"), ("r2", "a2")]
+    for stored_reply, article in mine:
+        assert stored_reply.author_id == "u1"
+        assert await contract_store.get_article(article.id) == article
+    assert [(r.message_id, a.key) for r, a in await contract_store.member_replies("slack", "u1")] == [
+        ("r4", "a1")
+    ]
+    assert await contract_store.member_replies("discord", "nobody") == []
+
+
+async def test_forget_member_deletes_replies_and_reactions(contract_store: Store) -> None:
+    d1 = await posted(contract_store, "a1")
+    d2 = await posted(contract_store, "a2", community=C2)
+    ds = await posted(contract_store, "a1", community=S1)
+    await reply(contract_store, d1, "mine-1", author="u1")
+    await reply(contract_store, d2, "mine-2", author="u1")
+    await reply(contract_store, d1, "theirs-1", author="u2")
+    await reply(contract_store, d2, "theirs-2", author="u2")
+    await reply(contract_store, ds, "slack-1", author="u1")  # the same id on Slack: someone else
+    await reply(contract_store, ds, "slack-2", author="u2")
+
+    await contract_store.set_reaction(C1, "theirs-1", "u1", "👍", True)
+    await contract_store.set_reaction(C1, "theirs-1", "u1", "❤️", True)
+    await contract_store.set_reaction(C2, "theirs-2", "u1", "👍", True)
+    await contract_store.set_reaction(C1, "mine-1", "u1", "👍", True)  # on their own reply
+    await contract_store.set_reaction(C1, "theirs-1", "u3", "👍", True)
+    await contract_store.set_reaction(S1, "slack-2", "u1", "👍", True)
+    await contract_store.set_prefs(MemberPrefs("discord", "u1", opted_out=True, anonymous=True))
+    await contract_store.set_prefs(MemberPrefs("slack", "u1", anonymous=True))
+
+    replies, reactions = await contract_store.forget_member("discord", "u1")
+    assert (replies, reactions) == (2, 4)
+
+    assert await contract_store.get_reply(C1, "mine-1") is None
+    assert await contract_store.get_reply(C2, "mine-2") is None
+    assert await contract_store.member_replies("discord", "u1") == []
+    assert (await must_reply(contract_store, C1, "theirs-1")).reactions == 1  # u3's stays
+    assert (await must_reply(contract_store, C2, "theirs-2")).reactions == 0
+    # the opt-out is kept, so forgetting does not start storing again; the rest is gone
+    assert await contract_store.get_prefs("discord", "u1") == MemberPrefs("discord", "u1", opted_out=True)
+
+    # Slack's u1 is another person
+    assert (await must_reply(contract_store, S1, "slack-1")).author_id == "u1"
+    assert (await must_reply(contract_store, S1, "slack-2")).reactions == 1
+    assert await contract_store.get_prefs("slack", "u1") == MemberPrefs("slack", "u1", anonymous=True)
+
+    assert await contract_store.forget_member("discord", "u1") == (0, 0)
+
+
+async def test_forget_member_without_opt_out_removes_every_pref(contract_store: Store) -> None:
+    discussion = await posted(contract_store, "a1")
+    await reply(contract_store, discussion, "r1", author="u1")
+    await contract_store.set_prefs(MemberPrefs("discord", "u1", anonymous=True))
+    assert await contract_store.forget_member("discord", "u1") == (1, 0)
+    assert await contract_store.get_prefs("discord", "u1") == MemberPrefs("discord", "u1")
+    assert await contract_store.forget_member("discord", "nobody") == (0, 0)
+
+
+# -- digest schedules and claims ---------------------------------------------------------------------
+
+
+def schedule(
+    channel: str = "digest", *, community: Community = C1, weekday: int = 0, at: time = time(9, 0),
+    timezone: str = "UTC", enabled: bool = True, next_run_at: datetime | None = T0 + D,
+    last_run_at: datetime | None = None,
+) -> DigestSchedule:  # fmt: skip
+    return DigestSchedule(community, channel, weekday, at, timezone, enabled, next_run_at, last_run_at)
+
+
+async def test_set_digest_schedule_replaces_the_channels_schedule(contract_store: Store) -> None:
+    first = schedule()
+    await contract_store.set_digest_schedule(first)
+    assert await contract_store.digest_schedules(C1) == [first]
+
+    replaced = schedule(weekday=4, at=time(17, 30), timezone="Europe/Paris", next_run_at=T0 + 4 * D,
+                        last_run_at=T0 - 3 * D)  # fmt: skip
+    await contract_store.set_digest_schedule(replaced)
+    assert await contract_store.digest_schedules(C1) == [replaced]
+
+    second_channel = schedule("weekly", weekday=2, next_run_at=None)
+    theirs = schedule(community=C2)
+    await contract_store.set_digest_schedule(second_channel)
+    await contract_store.set_digest_schedule(theirs)
+    assert sorted(await contract_store.digest_schedules(C1), key=lambda s: s.channel_id) == [
+        replaced, second_channel,
+    ]  # fmt: skip
+    assert await contract_store.digest_schedules(C2) == [theirs]
+    assert await contract_store.digest_schedules(S1) == []
+
+
+async def test_disable_digests(contract_store: Store) -> None:
+    await contract_store.set_digest_schedule(schedule("a"))
+    await contract_store.set_digest_schedule(schedule("b"))
+    await contract_store.set_digest_schedule(schedule("c", enabled=False))
+    await contract_store.set_digest_schedule(schedule("a", community=C2))
+
+    assert await contract_store.disable_digests(C1) == 2
+    assert [s.enabled for s in await contract_store.digest_schedules(C1)] == [False, False, False]
+    assert [s.enabled for s in await contract_store.digest_schedules(C2)] == [True]
+    assert await contract_store.disable_digests(C1) == 0
+    assert {s.community for s in await contract_store.due_digest_schedules(T0 + 2 * D)} == {C2}
+
+
+async def test_advance_digest_schedule(contract_store: Store) -> None:
+    await contract_store.set_digest_schedule(schedule("a"))
+    await contract_store.set_digest_schedule(schedule("b"))
+    await contract_store.set_digest_schedule(schedule("a", community=C2))
+
+    await contract_store.advance_digest_schedule(C1, "a", T0 + D, T0 + 8 * D)
+    by_channel = {s.channel_id: s for s in await contract_store.digest_schedules(C1)}
+    assert (by_channel["a"].last_run_at, by_channel["a"].next_run_at) == (T0 + D, T0 + 8 * D)
+    assert by_channel["a"].enabled and by_channel["a"].at == time(9, 0)
+    assert by_channel["b"] == schedule("b")
+    assert await contract_store.digest_schedules(C2) == [schedule("a", community=C2)]
+
+
+async def test_due_digest_schedules(contract_store: Store) -> None:
+    soon = schedule("soon", next_run_at=T0 + H)
+    later = schedule("later", next_run_at=T0 + D)
+    off = schedule("off", enabled=False, next_run_at=T0)
+    unplanned = schedule("unplanned", next_run_at=None)
+    theirs = schedule("soon", community=S1, next_run_at=T0 + 2 * H)
+    for s in (soon, later, off, unplanned, theirs):
+        await contract_store.set_digest_schedule(s)
+
+    async def due(at: datetime) -> list[DigestSchedule]:
+        return sorted(await contract_store.due_digest_schedules(at), key=lambda s: s.next_run_at or T0)
+
+    assert await due(T0) == []
+    assert await due(T0 + H) == [soon]  # the boundary is due
+    assert await due(T0 + 3 * H) == [soon, theirs]
+    assert await due(T0 + 2 * D) == [soon, theirs, later]
+
+
+async def test_claim_digest_once_per_period(backend: StoreFactory, contract_store: Store) -> None:
+    start, end = T0 - 7 * D, T0
+
+    async def claim(store: Store = contract_store, community: Community = C1, channel: str = "digest",
+                    period: tuple[datetime, datetime] = (start, end)) -> bool:  # fmt: skip
+        return await store.claim_digest(community, channel, period[0], period[1], T0)
+
+    assert await claim() is True
+    assert await claim() is False
+    assert await claim() is False
+    # another destination or period is another digest
+    assert await claim(channel="other") is True
+    assert await claim(community=C2) is True
+    assert await claim(community=S1) is True
+    assert await claim(period=(end, end + 7 * D)) is True
+
+    # even across a restart
+    again = backend()
+    await again.open()
+    try:
+        assert await claim(again) is False
+    finally:
+        await again.close()
+
+
+async def test_release_digest_only_if_not_confirmed(contract_store: Store) -> None:
+    start, end = T0 - 7 * D, T0
+    assert await contract_store.claim_digest(C1, "digest", start, end, T0)
+    await contract_store.release_digest(C1, "digest", end)
+    assert await contract_store.claim_digest(C1, "digest", start, end, T0 + H)  # free again
+
+    await contract_store.confirm_digest(C1, "digest", end, ["msg-1", "msg-2"])
+    await contract_store.release_digest(C1, "digest", end)
+    assert await contract_store.claim_digest(C1, "digest", start, end, T0 + 2 * H) is False
+
+    # releasing touches only its own destination
+    assert await contract_store.claim_digest(C1, "other", start, end, T0)
+    assert await contract_store.claim_digest(C2, "digest", start, end, T0)
+    await contract_store.release_digest(C1, "other", end)
+    assert await contract_store.claim_digest(C1, "other", start, end, T0)
+    assert await contract_store.claim_digest(C2, "digest", start, end, T0) is False
+
+
+# -- activity, counts, first replies -------------------------------------------------------------------
+
+START = T0
+END = T0 + 7 * D
+
+
+@dataclass
+class World:
+    quiet: Discussion  # posted before the period, replies only before it
+    late: Discussion  # posted before the period, replies in it
+    fresh: Discussion  # posted in the period, replies in it
+    at_start: Discussion  # posted exactly at the start, no replies
+    at_end: Discussion  # posted exactly at the end: outside
+    theirs: Discussion  # another community, in the period
+    pending: Discussion  # begun in the period, never confirmed
+
+
+async def make_world(store: Store) -> World:
+    """u1 and u2 reply; u9 has opted out; u2 is quoted anonymously."""
+    quiet = await posted(store, "quiet", at=START - 10 * D)
+    late = await posted(store, "late", at=START - 3 * D, prompt="Late prompt")
+    fresh = await posted(store, "fresh", at=START + D)
+    at_start = await posted(store, "at-start", at=START)
+    at_end = await posted(store, "at-end", at=END)
+    theirs = await posted(store, "fresh", community=C2, at=START + D)
+    article = await store.save_article("pending", draft("pending"), START + D)
+    pending = await store.begin_discussion(article.id, C1, "news", prompt="p", feed_id=None, now=START + D)
+    assert pending is not None
+
+    await reply(store, quiet, "q1", "u1", START - 9 * D)
+    await reply(store, late, "l1", "u2", START - H)  # before
+    await reply(store, late, "l2", "u1", START)  # at the start: in
+    await reply(store, fresh, "f1", "u2", START + D + H)
+    await reply(store, fresh, "f2", "u1", START + 2 * D)
+    await reply(store, fresh, "f3", "u9", START + 2 * D + H)  # opted out
+    await reply(store, fresh, "f4", "u4", START + 3 * D)  # deleted below
+    await reply(store, fresh, "f5", "u3", END)  # at the end: out
+    await reply(store, at_end, "e1", "u1", END + H)
+    await reply(store, theirs, "x1", "u1", START + 2 * D)
+    await reply(store, theirs, "x2", "u5", START + 2 * D)
+
+    assert await store.delete_reply(C1, "f4")
+    await store.set_reply_flags(C1, "f2", hidden=True)
+    await store.set_reply_flags(C1, "f1", featured=True)
+    await store.set_reaction(C1, "f1", "u1", "👍", True)
+    await store.set_reaction(C1, "f1", "u3", "👍", True)
+    await store.set_prefs(MemberPrefs("discord", "u9", opted_out=True))
+    await store.set_prefs(MemberPrefs("discord", "u2", anonymous=True))
+    await store.count_anonymous_reply(fresh.id)
+    return World(quiet, late, fresh, at_start, at_end, theirs, pending)
+
+
+async def test_activity_holds_the_periods_discussions_and_replies(contract_store: Store) -> None:
+    world = await make_world(contract_store)
+    activity = await contract_store.activity(C1, START, END)
+    by_id = {item.discussion.id: item for item in activity}
+    assert set(by_id) == {world.late.id, world.fresh.id, world.at_start.id}
+
+    late = by_id[world.late.id]
+    assert [v.reply.message_id for v in late.replies] == ["l2"]
+    assert late.replies_ever == 2
+    assert late.article.key == "late" and late.article.id == world.late.article_id
+    assert late.discussion.prompt == "Late prompt"
+
+    fresh = by_id[world.fresh.id]
+    views = {v.reply.message_id: v for v in fresh.replies}
+    assert set(views) == {"f1", "f2", "f3"}  # not the deleted one, not the one at the end
+    assert fresh.replies_ever == 4
+    assert fresh.discussion.anonymous_replies == 1
+    assert fresh.discussion.state == DiscussionState.POSTED
+    assert fresh.discussion.posted_at == START + D
+    # the store joins the facts; the core decides what to show
+    assert (views["f1"].anonymous, views["f1"].opted_out) == (True, False)
+    assert (views["f1"].reply.featured, views["f1"].reply.reactions) == (True, 2)
+    assert views["f1"].reply.author_name == "Name u2"
+    assert (views["f2"].anonymous, views["f2"].opted_out, views["f2"].reply.hidden) == (False, False, True)
+    assert (views["f3"].anonymous, views["f3"].opted_out) == (False, True)
+    assert views["f3"].reply.text == "u9 says f3"
+
+    at_start = by_id[world.at_start.id]
+    assert (at_start.replies, at_start.replies_ever) == ([], 0)
+
+
+async def test_activity_keeps_communities_apart(contract_store: Store) -> None:
+    world = await make_world(contract_store)
+    theirs = await contract_store.activity(C2, START, END)
+    assert [item.discussion.id for item in theirs] == [world.theirs.id]
+    assert {v.reply.message_id for v in theirs[0].replies} == {"x1", "x2"}
+    assert await contract_store.activity(S1, START, END) == []
+
+
+async def test_activity_of_an_empty_period(contract_store: Store) -> None:
+    await make_world(contract_store)
+    assert await contract_store.activity(C1, END + 30 * D, END + 37 * D) == []
+
+
+async def test_period_counts_leave_out_opted_out_members(contract_store: Store) -> None:
+    await make_world(contract_store)
+    # articles: fresh and at-start; replies: l2, f1, f2 (f3 opted out, f4 deleted, f5 at the end)
+    assert await contract_store.period_counts(C1, START, END) == PeriodCounts(
+        articles=2, replies=3, participants=2
+    )
+    assert await contract_store.period_counts(C2, START, END) == PeriodCounts(1, 2, 2)
+    assert await contract_store.period_counts(S1, START, END) == PeriodCounts(0, 0, 0)
+    # the period before: late was posted in it, and l1 written (quiet and q1 are older)
+    assert await contract_store.period_counts(C1, START - 7 * D, START) == PeriodCounts(1, 1, 1)
+
+
+async def test_first_reply_times(contract_store: Store) -> None:
+    await make_world(contract_store)
+    assert await contract_store.first_reply_times(C1, ["u1", "u2", "nobody"]) == {
+        "u1": START - 9 * D,
+        "u2": START - H,
+    }
+    # in C2, u1's first reply is the one there; u5 never replied in C1
+    assert await contract_store.first_reply_times(C2, ["u1", "u5"]) == {
+        "u1": START + 2 * D,
+        "u5": START + 2 * D,
+    }
+    assert await contract_store.first_reply_times(C1, ["u5"]) == {}
+    assert await contract_store.first_reply_times(C1, []) == {}
+
+
+async def test_first_reply_times_for_many_authors(contract_store: Store) -> None:
+    discussion = await posted(contract_store, "a1")
+    await reply(contract_store, discussion, "r-early", "author-00007", T0 + H)
+    await reply(contract_store, discussion, "r-late", "author-01190", T0 + 2 * H)
+    await reply(contract_store, discussion, "r-again", "author-01190", T0 + 3 * H)
+    authors = (f"author-{i:05d}" for i in range(1200))  # any iterable, more than one query binds
+    assert await contract_store.first_reply_times(C1, authors) == {
+        "author-00007": T0 + H,
+        "author-01190": T0 + 2 * H,
+    }
+
+
+# -- stats and export -------------------------------------------------------------------------------------
+
+
+async def test_stats_per_feed_and_per_prompt(contract_store: Store) -> None:
+    since = T0
+    gazette = await add_feed(contract_store, "https://gazette.example/feed", at=T0 - 30 * D)
+    await contract_store.record_feed_success(
+        gazette.id, title="Village Gazette", etag=None, last_modified=None, next_poll_at=T0, now=T0 - 30 * D
+    )
+    untitled = await add_feed(contract_store, "https://untitled.example/feed", at=T0 - 30 * D)
+    theirs = await add_feed(contract_store, "https://gazette.example/feed", community=C2, at=T0 - 30 * D)
+
+    d1 = await posted(contract_store, "a1", at=T0 + H, prompt="P1", feed_id=gazette.id)
+    d2 = await posted(contract_store, "a2", at=T0 + 2 * H, prompt="P2", feed_id=gazette.id)
+    await posted(contract_store, "a3", at=T0 + 3 * H, prompt="P1", feed_id=untitled.id)
+    d4 = await posted(contract_store, "a4", at=T0 + 4 * H, prompt="P2", feed_id=None)
+    d0 = await posted(contract_store, "a0", at=T0 - D, prompt="P1", feed_id=gazette.id)  # before since
+    dx = await posted(contract_store, "a1", community=C2, at=T0 + H, prompt="P1", feed_id=theirs.id)
+    article = await contract_store.save_article("a5", draft("a5"), T0 + H)
+    await contract_store.begin_discussion(
+        article.id, C1, "news", prompt="P1", feed_id=untitled.id, now=T0 + H
+    )
+
+    for message, discussion, author in (
+        ("r1", d1, "u1"), ("r2", d1, "u2"), ("r3", d1, "u1"), ("r4", d1, "u9"),
+        ("r5", d2, "u3"), ("r6", d4, "u1"), ("r0", d0, "u1"), ("rx", dx, "u7"),
+    ):  # fmt: skip
+        await reply(contract_store, discussion, message, author, T0 + 5 * H)
+    await contract_store.set_prefs(MemberPrefs("discord", "u9", opted_out=True))
+
+    per_feed, per_prompt = await contract_store.stats(C1, since)
+
+    def table(rows: list[StatsRow]) -> dict[str, tuple[int, int, int]]:
+        assert len({r.label for r in rows}) == len(rows), rows
+        return {r.label: (r.articles, r.replies, r.participants) for r in rows}
+
+    assert table(per_feed) == {
+        "Village Gazette": (2, 4, 3),
+        "https://untitled.example/feed": (1, 0, 0),
+        "posted by hand": (1, 1, 1),
+    }
+    assert table(per_prompt) == {"P1": (2, 3, 2), "P2": (2, 2, 2)}
+
+    their_feed, their_prompt = await contract_store.stats(C2, since)
+    assert table(their_feed) == {"https://gazette.example/feed": (1, 1, 1)}  # that one has no title
+    assert table(their_prompt) == {"P1": (1, 1, 1)}
+    assert await contract_store.stats(S1, since) == ([], [])
+    assert await contract_store.stats(C1, T0 + 30 * D) == ([], [])
+
+
+async def test_stats_still_name_a_removed_feed(contract_store: Store) -> None:
+    """Removing a feed stops new posts; what it posted is still its own, not "posted by hand"."""
+    feed = await add_feed(contract_store, "https://gazette.example/feed", at=T0 - D)
+    await contract_store.record_feed_success(
+        feed.id, title="Village Gazette", etag=None, last_modified=None, next_poll_at=T0, now=T0 - D
+    )
+    from_feed = await posted(contract_store, "a1", at=T0 + H, feed_id=feed.id)
+    await posted(contract_store, "a2", at=T0 + H, feed_id=None)
+    await reply(contract_store, from_feed, "r1", "u1", T0 + 2 * H)
+    assert await contract_store.remove_feed(feed.id)
+
+    per_feed, _ = await contract_store.stats(C1, T0)
+    rows = {r.label: (r.articles, r.replies, r.participants) for r in per_feed}
+    assert rows.pop("posted by hand", None) == (1, 0, 0), per_feed
+    assert len(rows) == 1, per_feed
+    [(label, counts)] = rows.items()
+    assert "Village Gazette" in label
+    assert counts == (1, 1, 1)
+
+
+async def test_export_one_community_or_all(contract_store: Store) -> None:
+    world = await make_world(contract_store)
+    slack = await posted(contract_store, "slack", community=S1, at=START + D)
+    await reply(contract_store, slack, "s1", "u1", START + D)
+
+    everything = await contract_store.export(None)
+    posted_ids = {world.quiet.id, world.late.id, world.fresh.id, world.at_start.id, world.at_end.id,
+                  world.theirs.id, slack.id}  # fmt: skip
+    assert {d.id for d, _, _ in everything} == posted_ids  # never the pending one
+    assert len(everything) == len(posted_ids)
+    for discussion, article, replies in everything:
+        assert article.id == discussion.article_id
+        assert all(v.reply.discussion_id == discussion.id for v in replies)
+
+    mine = await contract_store.export(C1)
+    assert {d.id for d, _, _ in mine} == posted_ids - {world.theirs.id, slack.id}
+    assert all(d.community == C1 for d, _, _ in mine)
+    fresh = next(replies for d, _, replies in mine if d.id == world.fresh.id)
+    views = {v.reply.message_id: v for v in fresh}
+    assert set(views) == {"f1", "f2", "f3", "f5"}  # every stored reply; not the deleted one
+    assert views["f1"].anonymous and views["f1"].reply.featured and views["f1"].reply.reactions == 2
+    assert views["f2"].reply.hidden
+    assert views["f3"].opted_out
+    assert not views["f5"].opted_out and not views["f5"].anonymous
+
+    assert {d.id for d, _, _ in await contract_store.export(C2)} == {world.theirs.id}
+    assert [d.id for d, _, _ in await contract_store.export(S1)] == [slack.id]
+    assert await contract_store.export(Community("discord", "empty")) == []
+
+
+# -- concurrent callers ---------------------------------------------------------------------------------
+# Events arrive twice and tasks overlap; two processes may share one database.
+
+
+async def test_concurrent_duplicates_are_stored_once(contract_store: Store) -> None:
+    articles = await asyncio.gather(*(contract_store.save_article("k", draft(f"v{i}"), T0) for i in range(5)))
+    assert len({a.id for a in articles}) == 1
+
+    begun = await asyncio.gather(
+        *(contract_store.begin_discussion(articles[0].id, C1, "news", prompt="p", feed_id=None, now=T0)
+          for _ in range(5))
+    )  # fmt: skip
+    winners = [d for d in begun if d is not None]
+    assert len(winners) == 1
+    discussion = await contract_store.confirm_discussion(winners[0].id, "m", "t", T0)
+
+    added = await asyncio.gather(
+        *(contract_store.add_reply(discussion.id, message_id="r1", author_id="u1", author_name="U",
+                                   text="hi", created_at=T0)
+          for _ in range(5))
+    )  # fmt: skip
+    assert sorted(added) == [False, False, False, False, True]
+
+    await asyncio.gather(*(contract_store.set_reaction(C1, "r1", "u2", "👍", True) for _ in range(5)))
+    assert (await must_reply(contract_store, C1, "r1")).reactions == 1
+
+
+async def test_a_period_is_claimed_once_by_concurrent_callers(
+    backend: StoreFactory, contract_store: Store
+) -> None:
+    other = backend()  # another process on the same database
+    await other.open()
+    try:
+        claims = await asyncio.gather(
+            *(store.claim_digest(C1, "digest", T0 - 7 * D, T0, T0)
+              for store in (contract_store, other) * 4)
+        )  # fmt: skip
+    finally:
+        await other.close()
+    assert sorted(claims) == [False] * 7 + [True]

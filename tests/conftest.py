@@ -24,6 +24,7 @@ from bot.platform import ChatPlatform
 from bot.services import Services, build_core
 from bot.sources.http import AiohttpFetcher
 from storage.sqlite import SQLiteStore
+from tests.sources_server import SourcesServer
 
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)  # a Monday
 
@@ -134,6 +135,19 @@ async def harness(tmp_path: Path, store: SQLiteStore, clock: FakeClock) -> Async
     yield Harness(app, services, store, platform, clock, out)
     await app.shutdown()
     await fetcher.close()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[SourcesServer]:
+    """A local HTTP server whose routes a test sets (for sources and feeds)."""
+    async with SourcesServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+async def fetcher() -> AsyncIterator[AiohttpFetcher]:
+    async with AiohttpFetcher(timeout=5) as f:
+        yield f
 
 
 @pytest.fixture

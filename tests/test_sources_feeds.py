@@ -6,7 +6,6 @@ import asyncio
 import re
 import socket
 import unicodedata
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -76,18 +75,6 @@ ATOM_WITHOUT_TITLES = """<?xml version="1.0" encoding="utf-8"?>
   </entry>
 </feed>
 """
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[SourcesServer]:
-    async with SourcesServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-async def fetcher() -> AsyncIterator[AiohttpFetcher]:
-    async with AiohttpFetcher(timeout=5) as f:
-        yield f
 
 
 # --- parsing ----------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,18 +29,6 @@ def page(head: str, body: str = STORY_PARAGRAPHS) -> str:
         f"<article><h1>Heading in the body</h1>{body}</article>"
         f"<footer>Copyright 2024 Example Media. All rights reserved.</footer></body></html>"
     )
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[SourcesServer]:
-    async with SourcesServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-async def fetcher() -> AsyncIterator[AiohttpFetcher]:
-    async with AiohttpFetcher(timeout=5) as f:
-        yield f
 
 
 # --- pages ------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,8 +86,18 @@ async def run_console(
         stop = asyncio.Event()
         # Held here, not in the app's task set: `drain` waits for finite work only.
         ticker = asyncio.create_task(rt.services.scheduler.run(stop), name="scheduler")
+        session = asyncio.create_task(
+            shell.run(lines or stdin_lines(shell, interactive), echo=not interactive), name="console"
+        )
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, session.cancel)
         try:
-            await shell.run(lines or stdin_lines(shell, interactive), echo=not interactive)
+            await session
+        except asyncio.CancelledError:
+            platform.print("· stopping")
         finally:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)
             stop.set()
             await ticker

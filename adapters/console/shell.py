@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import stat
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
@@ -313,15 +315,31 @@ class ConsoleShell:
 
 
 async def stdin_lines(shell: ConsoleShell, interactive: bool) -> AsyncIterator[str]:
-    """Lines from the terminal (with a prompt) or a piped script, read off the event loop."""
-    while True:
-        if interactive:
-            try:
-                line = await asyncio.to_thread(input, shell.prompt)
-            except EOFError:
+    """Lines from the terminal (with a prompt) or a piped script.
+
+    A terminal or pipe is read through the event loop, so a signal can stop
+    the console mid-wait; a regular file never makes a read wait, so it is
+    read line by line in a worker thread.
+    """
+    if stat.S_ISREG(os.fstat(sys.stdin.fileno()).st_mode):
+        while line := await asyncio.to_thread(sys.stdin.readline):
+            yield line
+        return
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    fd = sys.stdin.fileno()
+    # A duplicate, so closing the transport leaves the process's stdin open.
+    pipe = os.fdopen(os.dup(fd), "rb", buffering=0)
+    transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
+    try:
+        while True:
+            if interactive:
+                sys.stdout.write(shell.prompt)
+                sys.stdout.flush()
+            raw = await reader.readline()
+            if not raw:
                 return
-        else:
-            line = await asyncio.to_thread(sys.stdin.readline)
-            if not line:
-                return
-        yield line
+            yield raw.decode("utf-8", "replace")
+    finally:
+        os.set_blocking(fd, True)  # the flag is shared with the terminal's shell: put it back
+        transport.close()

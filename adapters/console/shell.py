@@ -206,15 +206,13 @@ class ConsoleShell:
 
     async def _do_thread(self, arg: str) -> None:
         if not arg:
-            openers = [
-                m
-                for m in self._platform.state.messages.values()
-                if m.opens_thread and m.channel == self.channel
-            ]
+            # The latest discussion here, else the latest anywhere.
+            openers = [m for m in self._platform.state.messages.values() if m.opens_thread]
+            here = [m for m in openers if m.channel == self.channel]
             if not openers:
-                self.say(f"! no discussion threads in #{self.channel} yet")
+                self.say("! no discussion threads yet; /post an article first")
                 return
-            arg = openers[-1].id
+            arg = (here or openers)[-1].id
         message = self._find(arg)
         if message is None:
             return

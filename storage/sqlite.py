@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -34,14 +35,14 @@ from storage import migrations
 
 _log = logging.getLogger(__name__)
 
-_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _IN_CHUNK = 500  # stay well under SQLite's bound-parameter limit
 
 
 def _ts(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError("naive datetime given to the store")
-    return value.astimezone(UTC).strftime(_TIME_FORMAT)
+    # isoformat pads the year to four digits (strftime does not below 1000), so text order is time order.
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def _ts_or_none(value: datetime | None) -> str | None:
@@ -51,7 +52,7 @@ def _ts_or_none(value: datetime | None) -> str | None:
 def _dt(value: str | None) -> datetime | None:
     if value is None:
         return None
-    return datetime.strptime(value, _TIME_FORMAT).replace(tzinfo=UTC)
+    return datetime.fromisoformat(value.removesuffix("Z")).replace(tzinfo=UTC)
 
 
 def _dt_req(value: str) -> datetime:
@@ -216,10 +217,13 @@ class SQLiteStore:
                 await db.execute("BEGIN IMMEDIATE")
                 try:
                     yield db
+                    await db.execute("COMMIT")
                 except BaseException:
-                    await db.execute("ROLLBACK")
+                    # Also when COMMIT itself failed: never leave the shared connection mid-transaction.
+                    if db.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            await db.execute("ROLLBACK")
                     raise
-                await db.execute("COMMIT")
             except sqlite3.IntegrityError as exc:
                 raise DuplicateError(str(exc)) from exc
             except sqlite3.Error as exc:
@@ -477,14 +481,16 @@ class SQLiteStore:
             (discussion_id,),
         )
 
+    # Led by the message id (indexed), then one check of its discussion.
     _REPLY_IN_COMMUNITY = (
-        "message_id = ? AND discussion_id IN"
-        " (SELECT id FROM discussions WHERE platform = ? AND community_id = ?)"
+        "message_id = ? AND EXISTS (SELECT 1 FROM discussions d WHERE d.id = replies.discussion_id"
+        " AND d.platform = ? AND d.community_id = ?)"
     )
 
     async def edit_reply(self, community: Community, message_id: str, text: str, edited_at: datetime) -> bool:
         changed = await self._write(
-            f"UPDATE replies SET text = ?, edited_at = ? WHERE {self._REPLY_IN_COMMUNITY}",
+            # A moderator featured the words they read; new words must earn it again.
+            f"UPDATE replies SET text = ?, edited_at = ?, featured = 0 WHERE {self._REPLY_IN_COMMUNITY}",
             (text, _ts(edited_at), message_id, community.platform, community.id),
         )
         return changed > 0
@@ -686,19 +692,9 @@ class SQLiteStore:
             " ORDER BY d.posted_at",
             params,
         )
-        replies = await self._all(
-            f"SELECT {_REPLY_COLS}, coalesce(p.opted_out, 0), coalesce(p.anonymous, 0)"
-            " FROM replies r JOIN discussions d ON d.id = r.discussion_id"
-            " LEFT JOIN member_prefs p ON p.platform = d.platform AND p.user_id = r.author_id"
-            " WHERE d.platform = ? AND d.community_id = ? AND r.created_at >= ? AND r.created_at < ?"
-            " ORDER BY r.created_at",
-            params,
+        by_discussion = await self._reply_views(
+            "d.platform = ? AND d.community_id = ? AND r.created_at >= ? AND r.created_at < ?", params
         )
-        by_discussion: dict[int, list[ReplyView]] = {}
-        for row in replies:
-            reply = _reply(row[:11])
-            view = ReplyView(reply, opted_out=bool(row[11]), anonymous=bool(row[12]))
-            by_discussion.setdefault(reply.discussion_id, []).append(view)
         return [
             DiscussionActivity(
                 discussion=_discussion(row[:13]),
@@ -708,6 +704,23 @@ class SQLiteStore:
             )
             for row in discussions
         ]
+
+    async def _reply_views(self, where: str, params: Sequence[Any]) -> dict[int, list[ReplyView]]:
+        """Replies matching `where` with their authors' preferences, by discussion, oldest first."""
+        rows = await self._all(
+            f"SELECT {_REPLY_COLS}, coalesce(p.opted_out, 0), coalesce(p.anonymous, 0)"
+            " FROM replies r JOIN discussions d ON d.id = r.discussion_id"
+            " LEFT JOIN member_prefs p ON p.platform = d.platform AND p.user_id = r.author_id"
+            f" WHERE {where} ORDER BY r.created_at, r.id",
+            params,
+        )
+        grouped: dict[int, list[ReplyView]] = {}
+        for row in rows:
+            reply = _reply(row[:11])
+            grouped.setdefault(reply.discussion_id, []).append(
+                ReplyView(reply, opted_out=bool(row[11]), anonymous=bool(row[12]))
+            )
+        return grouped
 
     async def period_counts(self, community: Community, start: datetime, end: datetime) -> PeriodCounts:
         params = (community.platform, community.id, _ts(start), _ts(end))
@@ -747,9 +760,9 @@ class SQLiteStore:
                 f"SELECT {label} AS label, count(DISTINCT d.id), count(r.id),"
                 " count(DISTINCT r.author_id)"
                 " FROM discussions d LEFT JOIN feeds f ON f.id = d.feed_id"
-                " LEFT JOIN (SELECT r.* FROM replies r LEFT JOIN member_prefs p"
-                "   ON p.platform = ?1 AND p.user_id = r.author_id"
-                "   WHERE coalesce(p.opted_out, 0) = 0) r ON r.discussion_id = d.id"
+                # The opt-out test sits in the join so each discussion probes its own replies.
+                " LEFT JOIN replies r ON r.discussion_id = d.id AND NOT EXISTS (SELECT 1 FROM"
+                "   member_prefs p WHERE p.platform = ?1 AND p.user_id = r.author_id AND p.opted_out = 1)"
                 " WHERE d.platform = ?1 AND d.community_id = ?2 AND d.state = 'posted'"
                 " AND d.posted_at >= ?3 GROUP BY label ORDER BY count(r.id) DESC, label"
             )
@@ -775,19 +788,7 @@ class SQLiteStore:
             " ORDER BY d.posted_at, d.id",
             params,
         )
-        replies = await self._all(
-            f"SELECT {_REPLY_COLS}, coalesce(p.opted_out, 0), coalesce(p.anonymous, 0)"
-            " FROM replies r JOIN discussions d ON d.id = r.discussion_id"
-            " LEFT JOIN member_prefs p ON p.platform = d.platform AND p.user_id = r.author_id"
-            f" WHERE 1 = 1{where} ORDER BY r.created_at, r.id",
-            params,
-        )
-        by_discussion: dict[int, list[ReplyView]] = {}
-        for row in replies:
-            reply = _reply(row[:11])
-            by_discussion.setdefault(reply.discussion_id, []).append(
-                ReplyView(reply, opted_out=bool(row[11]), anonymous=bool(row[12]))
-            )
+        by_discussion = await self._reply_views(f"1 = 1{where}", params)
         return [(_discussion(r[:13]), _article(r[13:21]), by_discussion.get(r[0], [])) for r in discussions]
 
 

@@ -50,7 +50,6 @@ class Article:
 class DiscussionState(enum.StrEnum):
     PENDING = "pending"  # recorded in the outbox, not yet confirmed by the platform
     POSTED = "posted"
-    FAILED = "failed"
 
 
 @dataclass(frozen=True, slots=True)

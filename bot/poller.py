@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
 
 from bot.clock import Clock
 from bot.models import ArticleDraft, Feed
@@ -25,6 +26,7 @@ from bot.text import safe
 _log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=6)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 NOTIFY_AFTER = 3  # consecutive failures before moderators are told, once
 
 
@@ -70,27 +72,35 @@ class FeedPoller:
             result = prefetched or await self.fetch(
                 feed.url, etag=feed.etag, last_modified=feed.last_modified
             )
+            report = PollReport() if result.not_modified else await self._take_items(feed, result.items)
         except SourceError as exc:
-            now = self._clock.now()
-            delay = backoff(feed)
-            _log.warning(
-                "feed %s failed (%d in a row), next try in %s: %s", feed.url, feed.failures + 1, delay, exc
-            )
-            await self._store.record_feed_failure(feed.id, error=str(exc), next_poll_at=now + delay, now=now)
-            if feed.failures + 1 == NOTIFY_AFTER:
-                await self._tell_moderators(feed, str(exc), delay)
-            return PollReport(error=str(exc))
-        report = PollReport() if result.not_modified else await self._take_items(feed, result.items)
+            return await self._failed(feed, str(exc))
+        except Exception as exc:  # a bug or a storage fault must back off too, not retry every tick
+            _log.exception("polling %s failed", feed.url)
+            return await self._failed(feed, f"internal error ({type(exc).__name__}); see the bot's log")
+        # With items left to post, fetch in full next time: a 304 would hide them.
+        complete = report.waiting == 0 and report.error is None
         now = self._clock.now()
         await self._store.record_feed_success(
             feed.id,
             title=result.title,
-            etag=result.etag,
-            last_modified=result.last_modified,
+            etag=result.etag if complete else None,
+            last_modified=result.last_modified if complete else None,
             next_poll_at=now + timedelta(seconds=feed.interval_seconds),
             now=now,
         )
         return report
+
+    async def _failed(self, feed: Feed, error: str) -> PollReport:
+        now = self._clock.now()
+        delay = backoff(feed)
+        _log.warning(
+            "feed %s failed (%d in a row), next try in %s: %s", feed.url, feed.failures + 1, delay, error
+        )
+        await self._store.record_feed_failure(feed.id, error=error, next_poll_at=now + delay, now=now)
+        if feed.failures + 1 == NOTIFY_AFTER:
+            await self._tell_moderators(feed, error, delay)
+        return PollReport(error=error)
 
     async def _take_items(self, feed: Feed, items: list[ArticleDraft]) -> PollReport:
         keyed: dict[str, ArticleDraft] = {}
@@ -98,6 +108,9 @@ class FeedPoller:
             keyed.setdefault(draft_key(item), item)
         unseen = await self._store.unseen_item_keys(feed.id, list(keyed))
         new = [(key, item) for key, item in keyed.items() if key in unseen]
+        if all(item.published_at for _, item in new):
+            # Dates beat document order: some feeds list oldest first.
+            new.sort(key=lambda pair: pair[1].published_at or _EPOCH, reverse=True)
         if not feed.primed:
             to_post, old = new[: feed.backlog], new[feed.backlog :]
             await self._store.remember_items(feed.id, [key for key, _ in old], self._clock.now())
@@ -115,7 +128,7 @@ class FeedPoller:
             except PublishError as exc:
                 # Not remembered: the item is tried again at the next poll.
                 _log.warning("feed %s: could not post %r: %s", feed.url, item.title, exc)
-                return PollReport(posted, remembered, waiting + len(to_post) - posted, str(exc))
+                return PollReport(posted, remembered, len(to_post) - posted, str(exc))
             await self._store.remember_items(feed.id, [key], self._clock.now())
             posted += 1
         return PollReport(posted, remembered, waiting)
@@ -126,7 +139,7 @@ class FeedPoller:
         if platform is None:
             return
         text = (
-            f"⚠️ The feed {safe(feed.title or feed.url, 120)} (feed {feed.id}) has failed"
+            f"⚠️ The feed {safe(feed.title or _public(feed.url), 120)} (feed {feed.id}) has failed"
             f" {NOTIFY_AFTER} times in a row: {safe(error, 300)}\n"
             f"threadcast keeps trying, now every {int(delay.total_seconds() // 60)} min."
             f" Check the address, or a moderator can `feed remove {feed.id}`."
@@ -135,3 +148,9 @@ class FeedPoller:
             await platform.notify(feed.community, feed.channel_id, text)
         except Exception:
             _log.exception("could not tell %s about failing feed %s", feed.channel_id, feed.url)
+
+
+def _public(url: str) -> str:
+    """A feed's address fit for a public channel: no credentials, query or fragment."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", ""))

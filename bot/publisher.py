@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from bot.clock import Clock
 from bot.identity import article_key
-from bot.models import Article, ArticleDraft, Community, Discussion
+from bot.models import Article, ArticleDraft, Community, Discussion, DiscussionState
 from bot.platform import ChatPlatform, PlatformError
 from bot.prompts import DEFAULT_PROMPT, render_prompt
 from bot.store import Store
 from bot.text import neutralize_mentions
 
 _log = logging.getLogger(__name__)
+
+# A post is sent within seconds of being recorded; one older than this was cut off.
+STALE_PENDING = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +115,10 @@ class Publisher:
             await self._store.abandon_discussion(pending.id)
             _log.exception("posting %r to %s failed", article.title, channel_id)
             raise PublishError(f"the platform failed: {type(exc).__name__}") from exc
+        except BaseException:
+            # Cancelled (shutdown): take the record back even while being cancelled.
+            await asyncio.shield(self._store.abandon_discussion(pending.id))
+            raise
         discussion = await self._store.confirm_discussion(
             pending.id, posted.message_id, posted.thread_id, self._clock.now()
         )
@@ -120,6 +129,21 @@ class Publisher:
 
     async def _existing(self, article: Article, community: Community, channel_id: str) -> Discussion:
         found = await self._store.find_discussion(article.id, community, channel_id)
-        if found is None:  # removed between the two calls
-            raise PublishError(f"{article.title!r} could not be posted to {channel_id}; try again")
+        if found is None or found.state is not DiscussionState.POSTED:
+            # Another task is posting it right now (or a crash left it half done):
+            # not "already posted", so a feed does not count it as done.
+            raise PublishError(f"“{article.title}” is being posted to {channel_id} already; try again later")
         return found
+
+    async def recover_pending(self, older_than: timedelta = STALE_PENDING) -> int:
+        """Take back posts recorded but never confirmed (the process died in between),
+        so their articles can be posted again."""
+        cutoff = self._clock.now() - older_than
+        stale = [d for d in await self._store.pending_discussions() if d.created_at < cutoff]
+        for discussion in stale:
+            _log.warning(
+                "discussion %d in %s %s was never confirmed; it will be posted again",
+                discussion.id, discussion.community.key, discussion.channel_id,
+            )  # fmt: skip
+            await self._store.abandon_discussion(discussion.id)
+        return len(stale)

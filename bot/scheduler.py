@@ -9,6 +9,7 @@ from collections.abc import Container
 from bot.clock import Clock
 from bot.digest_jobs import DigestJobs
 from bot.poller import FeedPoller
+from bot.publisher import Publisher
 from bot.store import Store
 
 _log = logging.getLogger(__name__)
@@ -18,6 +19,7 @@ class Scheduler:
     def __init__(
         self,
         store: Store,
+        publisher: Publisher,
         poller: FeedPoller,
         digests: DigestJobs,
         clock: Clock,
@@ -27,6 +29,7 @@ class Scheduler:
         concurrency: int = 8,
     ) -> None:
         self._store = store
+        self._publisher = publisher
         self._poller = poller
         self._digests = digests
         self._clock = clock
@@ -35,7 +38,8 @@ class Scheduler:
         self._limit = asyncio.Semaphore(concurrency)
 
     async def run_once(self) -> None:
-        """Poll every due feed (a few at a time), then post due digests."""
+        """Recover cut-off posts, poll every due feed (a few at a time), post due digests."""
+        await self._publisher.recover_pending()
         feeds = [
             f
             for f in await self._store.due_feeds(self._clock.now())

@@ -46,7 +46,9 @@ def build_core(
     publisher = Publisher(store, platforms, clock, default_prompt=settings.default_prompt)
     poller = FeedPoller(store, fetcher, publisher, clock, platforms)
     digests = DigestJobs(store, DigestBuilder(store, platforms), platforms, clock)
-    scheduler = Scheduler(store, poller, digests, clock, platforms, tick_seconds=settings.tick_seconds)
+    scheduler = Scheduler(
+        store, publisher, poller, digests, clock, platforms, tick_seconds=settings.tick_seconds
+    )
     services = Services(settings, store, clock, fetcher, platforms, publisher, poller, digests, scheduler)
     app = App()
     Collector(store).register(app)

@@ -62,7 +62,7 @@ CREATE TABLE discussions (
     message_id TEXT,
     thread_id TEXT,
     prompt TEXT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('pending', 'posted', 'failed')),
+    state TEXT NOT NULL CHECK (state IN ('pending', 'posted')),
     feed_id INTEGER REFERENCES feeds (id) ON DELETE SET NULL,
     removed_feed TEXT,  -- the feed's name, kept when the feed is removed
     created_at TEXT NOT NULL,

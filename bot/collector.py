@@ -71,6 +71,8 @@ class Collector:
             _log.info("thread %s deleted: %d replies removed", event.thread_id, count)
 
     async def reaction_changed(self, event: ReactionChanged) -> None:
+        if (await self._store.get_prefs(event.community.platform, event.user_id)).opted_out:
+            return  # an opted-out member's reactions are not kept either
         await self._store.set_reaction(
             event.community, event.message_id, event.user_id, event.emoji[:64], event.added
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
@@ -68,6 +69,13 @@ class DigestJobs:
         platform = self._platforms[digest.community.platform]
         return await platform.post_digest(digest.community, channel_id, digest)
 
+    async def posted_by_hand(self, schedule: DigestSchedule, digest: Digest) -> None:
+        """After `digest now`, the scheduled digest starts where this one ended."""
+        assert schedule.next_run_at is not None
+        await self._store.advance_digest_schedule(
+            schedule.community, schedule.channel_id, digest.period_end, schedule.next_run_at
+        )
+
     async def run_due(self) -> int:
         """Post every scheduled digest that is due; returns how many were posted."""
         posted = 0
@@ -93,7 +101,8 @@ class DigestJobs:
                 "digest for %s %s due %s was missed by %s: skipped",
                 community.key, channel, end.isoformat(), overdue,
             )  # fmt: skip
-            await self._store.advance_digest_schedule(community, channel, end, following)
+            # last_run_at stays: the next digest covers the skipped week too.
+            await self._store.advance_digest_schedule(community, channel, start, following)
             return 0
         if not await self._store.claim_digest(community, channel, start, end, now):
             await self._store.advance_digest_schedule(community, channel, end, following)
@@ -101,11 +110,12 @@ class DigestJobs:
         note = None
         if overdue > LATE_NOTE_AFTER:
             note = "Posted late: the bot was offline at the scheduled time."
-        digest = await self._builder.build(community, start, end, timezone=schedule.timezone, note=note)
         try:
+            digest = await self._builder.build(community, start, end, timezone=schedule.timezone, note=note)
             ids = await self.post(digest, channel)
-        except Exception:
-            await self._store.release_digest(community, channel, end)
+        except BaseException:
+            # Not posted: free the period so the next tick tries again.
+            await asyncio.shield(self._store.release_digest(community, channel, end))
             raise
         await self._store.confirm_digest(community, channel, end, ids)
         await self._store.advance_digest_schedule(community, channel, end, following)

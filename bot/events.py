@@ -19,17 +19,18 @@ class ReplyPosted(Event):
     thread_id: str
     message_id: str
     author_id: str
-    author_name: str
-    text: str
-    created_at: datetime
+    # Members' words stay out of reprs, so they never reach a log line.
+    author_name: str = field(repr=False)
+    text: str = field(repr=False)
+    created_at: datetime = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class ReplyEdited(Event):
     thread_id: str
     message_id: str
-    text: str
-    edited_at: datetime
+    text: str = field(repr=False)
+    edited_at: datetime = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +71,7 @@ class CommandInvoked(Event):
     channel_id: str
     caller: Caller
     path: tuple[str, ...]
-    text: str = ""
-    options: Mapping[str, object] = field(default_factory=dict)
+    text: str = field(default="", repr=False)
+    options: Mapping[str, object] = field(default_factory=dict, repr=False)
     # The caller sits at this machine (console, CLI), so local files may be read.
     local: bool = False

@@ -27,6 +27,11 @@ def _author(view: ReplyView) -> str:
     return ANONYMOUS_NAME if view.anonymous else view.reply.author_name
 
 
+def _message_id(view: ReplyView) -> str:
+    # The platform's id would lead straight to an anonymous member's message.
+    return "" if view.anonymous else view.reply.message_id
+
+
 def to_data(rows: list[Row]) -> list[dict[str, Any]]:
     return [
         {
@@ -40,7 +45,7 @@ def to_data(rows: list[Row]) -> list[dict[str, Any]]:
             "article": {"title": a.title, "url": a.url, "source": a.source, "summary": a.summary},
             "replies": [
                 {
-                    "message_id": v.reply.message_id,
+                    "message_id": _message_id(v),
                     "author": _author(v),
                     "written_at": v.reply.created_at.isoformat(),
                     "edited_at": v.reply.edited_at.isoformat() if v.reply.edited_at else None,
@@ -79,7 +84,7 @@ def to_csv(rows: list[Row]) -> str:
         for v in shown:
             r = v.reply
             writer.writerow([_cell(x) for x in [
-                *base, r.message_id, _author(v), r.created_at.isoformat(),
+                *base, _message_id(v), _author(v), r.created_at.isoformat(),
                 r.edited_at.isoformat() if r.edited_at else "", r.reactions, r.featured, r.text,
             ]])  # fmt: skip
     return out.getvalue()

@@ -78,10 +78,27 @@ async def test_a_digest_missed_by_more_than_a_day_is_skipped_and_logged(
     assert any("missed" in r.getMessage() and "skipped" in r.getMessage() for r in caplog.records)
     schedule = (await h.store.digest_schedules(COMMUNITY))[0]
     assert schedule.next_run_at == datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
-    # The next period starts where the skipped one ended.
+    # The next digest covers the skipped week too: nothing said then is lost.
     h.clock.current = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
     await h.services.scheduler.run_once()
-    assert len(digests_in(h.platform)) == 1
+    (posted,) = digests_in(h.platform)
+    assert "A bridge reopened" in posted and "Mon 02 Nov 2026 09:00" in posted
+
+
+async def test_digest_now_moves_the_scheduled_period_on(harness: Harness) -> None:
+    h = harness
+    thread = await start_discussion(h)
+    await h.reply(thread, "ana", "Words for the hand-made digest.")
+    await h.command("digest schedule monday 09:00 UTC #digest")
+    h.clock.advance(timedelta(hours=1))
+    assert (await h.command("digest now")).ok
+    h.clock.advance(timedelta(hours=1))
+    await h.reply(thread, "ben", "Words said after it.")
+    h.clock.current = datetime(2026, 11, 9, 9, 0, tzinfo=UTC)
+    await h.services.scheduler.run_once()
+    by_hand, scheduled = digests_in(h.platform)
+    assert "Words for the hand-made digest" in by_hand
+    assert "Words said after it" in scheduled and "Words for the hand-made digest" not in scheduled
 
 
 async def test_one_digest_per_period_across_a_restart(tmp_path: Path, clock: FakeClock) -> None:

@@ -26,14 +26,18 @@ def register(registry: CommandRegistry, services: Services) -> None:
 
     async def digest_now(ctx: CommandContext) -> Answer:
         digest, schedules = await jobs.current(ctx.community)
-        channels = [s.channel_id for s in schedules] or [ctx.event.channel_id]
+        by_channel = {s.channel_id: s for s in schedules}
+        channels = list(by_channel) or [ctx.event.channel_id]
         posted, failed = [], []
         for channel in channels:
             try:
                 await jobs.post(digest, channel)
-                posted.append(channel_label(channel))
             except PlatformError as exc:
                 failed.append(f"{channel_label(channel)}: {exc}")
+                continue
+            posted.append(channel_label(channel))
+            if channel in by_channel:
+                await jobs.posted_by_hand(by_channel[channel], digest)
         lines = []
         if posted:
             lines.append(f"Posted the digest to {', '.join(posted)}.")

@@ -99,18 +99,14 @@ class Harness:
     async def command(
         self, line: str, *, user: str = "mod", moderator: bool | None = None, channel: str = "general"
     ) -> Answer:
-        command, _ = self.app.commands.resolve(line.split())
-        path = command.path if command else tuple(line.split()[:2])
-        text = line
-        for word in path:
-            text = text.strip()[len(word) :]
+        path, text = self.app.commands.split_line(line)
         answer = await self.app.dispatch(
             CommandInvoked(
                 community=COMMUNITY,
                 channel_id=channel,
                 caller=Caller(user, user, is_moderator=(user == "mod") if moderator is None else moderator),
                 path=path,
-                text=text.strip(),
+                text=text,
                 local=True,
             )
         )

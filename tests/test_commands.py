@@ -1272,7 +1272,7 @@ async def test_bad_arguments_get_a_usage_answer_and_change_nothing(
 ) -> None:
     h = world.h
     line = world.line(template)
-    command, _ = h.app.commands.resolve(line.split())
+    command = h.app.commands.get(h.app.commands.split_line(line)[0])
     assert command is not None
     user = "mod" if command.moderator else "ana"
     before = snapshot(h, world.db)

@@ -52,14 +52,6 @@ _STEP = timedelta(minutes=5)
 MAX_ADVANCE = timedelta(days=366)
 
 
-def split_command(line: str) -> tuple[list[str], str]:
-    """'/threadcast feed add url …' → (['feed', 'add', 'url', …] words, raw text after each)."""
-    body = line[1:].strip()
-    if body.lower().startswith("threadcast"):
-        body = body[len("threadcast") :].strip()
-    return body.split(), body
-
-
 class ConsoleShell:
     def __init__(
         self,
@@ -114,18 +106,13 @@ class ConsoleShell:
 
     # -- slash commands ---------------------------------------------------------
     async def _command(self, line: str) -> None:
-        words, body = split_command(line)
-        command, _ = self._app.commands.resolve(words)
-        path = command.path if command else tuple(words[:2])
-        text = body
-        for word in path:  # keep the raw text after the command words, quotes intact
-            text = re.sub(rf"^\s*{re.escape(word)}(?=\s|$)", "", text, count=1, flags=re.IGNORECASE)
+        path, text = self._app.commands.split_line(line)
         event = CommandInvoked(
             community=COMMUNITY,
             channel_id=self.channel,
             caller=Caller(self.user, self.user, is_moderator=self.user == self.moderator),
             path=path,
-            text=text.strip(),
+            text=text,
             local=True,
         )
         answer = await self._app.dispatch(event)

@@ -14,7 +14,9 @@ import typing
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import time
+from itertools import pairwise
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.events import CommandInvoked
@@ -133,7 +135,7 @@ def _channel(token: str) -> str | None:
 def _message(token: str) -> str:
     token = token.strip("<>")
     if "://" in token:  # a message link: its id is the last part of the path
-        token = token.rstrip("/").rsplit("/", 1)[-1]
+        token = urlsplit(token).path.rstrip("/").rsplit("/", 1)[-1]
     if not token or len(token) > 200:
         raise UsageError("that is not a message id or link")
     return token
@@ -183,8 +185,10 @@ def convert(option: Option, raw: object) -> object:
 @dataclass(frozen=True, slots=True)
 class Token:
     value: str  # without its quotes
-    raw: str  # as typed
     quoted: bool
+    index: int  # place among the line's tokens
+    start: int  # span in the line as typed
+    end: int
 
 
 # Double quotes (straight or typographic) group words; a single quote is an
@@ -194,15 +198,27 @@ _TOKEN = re.compile(r'"([^"]*)"|“([^”]*)”|(\S+)')
 
 def tokenize(text: str) -> list[Token]:
     tokens = []
-    for match in _TOKEN.finditer(text):
+    for index, match in enumerate(_TOKEN.finditer(text)):
         if match[3] is not None:
             if '"' in match[3] or "“" in match[3]:
                 raise UsageError("cannot read the arguments (a quote is not closed); check the quotes")
-            tokens.append(Token(match[3], match[3], quoted=False))
+            tokens.append(Token(match[3], False, index, match.start(), match.end()))
         else:
             value = match[1] if match[1] is not None else match[2]
-            tokens.append(Token(value, match[0], quoted=True))
+            tokens.append(Token(value, True, index, match.start(), match.end()))
     return tokens
+
+
+def _as_typed(text: str, tokens: list[Token]) -> str:
+    """The tokens' stretch of the line as typed (spacing, newlines, quotes kept);
+    a single quoted token gives its inside."""
+    if len(tokens) == 1 and tokens[0].quoted:
+        return tokens[0].value
+    parts = [text[tokens[0].start : tokens[0].end]]
+    for before, after in pairwise(tokens):
+        gap = text[before.end : after.start] if after.index == before.index + 1 else " "
+        parts.append(gap + text[after.start : after.end])
+    return "".join(parts)
 
 
 def _looks_like_reference(token: Token) -> bool:
@@ -218,30 +234,26 @@ def _looks_like_reference(token: Token) -> bool:
 def parse_text(command: Command, text: str) -> dict[str, object]:
     """Parse the words after a command into its options.
 
-    Keyword options ("backlog 5" or "backlog=5") may stand anywhere; an
-    optional channel is recognised by its form (#name or <#C123|name>) at its
-    place in the order or as the very last word; a text option takes the rest
-    as typed, apostrophes and inner quotes included.
+    A keyword option is written `name=value` anywhere, or `name value` as the
+    last two words (so "backlog 5" inside a prompt stays part of the prompt).
+    An optional channel is recognised by its form (#name or <#C123|name>) at
+    its place in the order or as the very last word. A text option takes the
+    rest as typed, apostrophes, inner quotes and newlines included.
     """
     tokens = tokenize(text)
     values: dict[str, object] = {}
-    for option in command.options:
-        if not option.keyword:
-            continue
+    for option in (o for o in command.options if o.keyword):
         for i, token in enumerate(tokens):
-            lowered = token.value.lower()
-            if token.quoted:
-                continue
-            if lowered == option.name:
-                if i + 1 == len(tokens):
-                    raise UsageError(f"{option.name} needs a value")
-                values[option.name] = convert(option, tokens[i + 1].value)
-                del tokens[i : i + 2]
-                break
-            if lowered.startswith(option.name + "="):
+            if not token.quoted and token.value.lower().startswith(option.name + "="):
                 values[option.name] = convert(option, token.value.split("=", 1)[1])
                 del tokens[i]
                 break
+        else:
+            if len(tokens) >= 2 and not tokens[-2].quoted and tokens[-2].value.lower() == option.name:
+                values[option.name] = convert(option, tokens[-1].value)
+                del tokens[-2:]
+            elif tokens and not tokens[-1].quoted and tokens[-1].value.lower() == option.name:
+                raise UsageError(f"{option.name} needs a value")
     positional = [o for o in command.options if not o.keyword]
     channel_option = next((o for o in positional if o.kind is Kind.CHANNEL and not o.required), None)
     if channel_option and tokens and not tokens[-1].quoted and _channel(tokens[-1].value):
@@ -256,8 +268,7 @@ def parse_text(command: Command, text: str) -> dict[str, object]:
         if not tokens:
             continue
         if option.kind is Kind.TEXT:
-            rest = tokens[0].value if len(tokens) == 1 else " ".join(t.raw for t in tokens)
-            values[option.name] = convert(option, rest)
+            values[option.name] = convert(option, _as_typed(text, tokens))
             tokens = []
             continue
         token = tokens.pop(0)
@@ -265,7 +276,7 @@ def parse_text(command: Command, text: str) -> dict[str, object]:
             raise UsageError('put the article text in quotes: post "Its text…" [#channel] [prompt]')
         values[option.name] = convert(option, token.value)
     if tokens:
-        raise UsageError(f"unexpected {' '.join(t.raw for t in tokens)[:60]!r}")
+        raise UsageError(f"unexpected {_as_typed(text, tokens)[:60]!r}")
     return values
 
 
@@ -299,14 +310,19 @@ class CommandRegistry:
     def get(self, path: tuple[str, ...]) -> Command | None:
         return self._commands.get(path)
 
-    def resolve(self, words: list[str]) -> tuple[Command | None, list[str]]:
-        """Find the longest command matching the first words; return it and the rest."""
-        lowered = [w.lower() for w in words]
+    def split_line(self, line: str) -> tuple[tuple[str, ...], str]:
+        """'feed add <url> …' (with or without a leading '/threadcast') → the
+        command's words and the rest of the line as typed, for `CommandInvoked`."""
+        body = line.strip().removeprefix("/").lstrip()
+        if body.lower().startswith("threadcast"):
+            body = body[len("threadcast") :].lstrip()
+        words = body.split(maxsplit=3)
+        lowered = tuple(w.lower() for w in words)
         for size in range(min(3, len(words)), 0, -1):
-            command = self._commands.get(tuple(lowered[:size]))
-            if command:
-                return command, words[size:]
-        return None, words
+            if lowered[:size] in self._commands:
+                rest = body.split(maxsplit=size)
+                return lowered[:size], rest[size] if len(rest) > size else ""
+        return lowered[:2], ""
 
     def help_text(self, *, moderator: bool) -> str:
         lines = ["threadcast commands:"]

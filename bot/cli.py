@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-import shlex
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Coroutine, Iterable
@@ -128,13 +127,6 @@ def demo(ctx: click.Context) -> None:
         _run(run_console(settings, _lines(lines), sys.stdout, interactive=False))
 
 
-def _console_command(ctx: click.Context, db: str | None, command: str) -> None:
-    from bot.wiring import run_console
-
-    settings = _settings(ctx, **_db_override(db))
-    _run(run_console(settings, _lines([command]), sys.stdout, interactive=False))
-
-
 @main.command()
 @click.argument("article")
 @click.option("--channel", default="general", show_default=True, help="Console channel to post in.")
@@ -143,10 +135,14 @@ def _console_command(ctx: click.Context, db: str | None, command: str) -> None:
 @click.pass_context
 def post(ctx: click.Context, article: str, channel: str, prompt: str | None, db: str | None) -> None:
     """Post one article (a file or a URL) on the console platform now."""
-    words = ["/post", _quote(article), "#" + channel.lstrip("#")]
+    from bot.wiring import run_console_command
+
+    settings = _settings(ctx, **_db_override(db))
+    options: dict[str, object] = {"article": article, "channel": channel.lstrip("#")}
     if prompt:
-        words.append(_quote(prompt))
-    _console_command(ctx, db, " ".join(words))
+        options["prompt"] = prompt
+    if not asyncio.run(run_console_command(settings, ("post",), options, sys.stdout)):
+        sys.exit(1)
 
 
 @main.command()
@@ -239,7 +235,3 @@ def export(ctx: click.Context, fmt: str, output: str | None, db: str | None) -> 
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=False)
-
-
-def _quote(text: str) -> str:
-    return shlex.quote(text)

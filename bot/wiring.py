@@ -13,7 +13,7 @@ import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot.app import App
 from bot.clock import Clock
@@ -21,6 +21,9 @@ from bot.config import Settings
 from bot.platform import ChatPlatform
 from bot.services import Services, build_core
 from bot.store import Store
+
+if TYPE_CHECKING:
+    from adapters.console.shell import ConsoleShell
 
 _log = logging.getLogger(__name__)
 
@@ -64,13 +67,12 @@ def console_state_file(settings: Settings) -> Path | None:
     return None if path in (None, ":memory:") else Path(f"{path}.console.json")
 
 
-async def run_console(
-    settings: Settings, lines: AsyncIterator[str] | None, out: TextIO, *, interactive: bool
-) -> None:
-    """The whole bot on the console platform, driven by `lines` (stdin when None)."""
+@contextlib.asynccontextmanager
+async def console(settings: Settings, out: TextIO) -> AsyncIterator[tuple[Runtime, ConsoleShell]]:
+    """The core over the console platform: the runtime and the shell that drives it."""
     from adapters.console.clock import ConsoleClock
     from adapters.console.platform import ConsolePlatform
-    from adapters.console.shell import ConsoleShell, stdin_lines
+    from adapters.console.shell import ConsoleShell
 
     clock = ConsoleClock()
     async with runtime(settings, clock) as rt:
@@ -80,8 +82,26 @@ async def run_console(
         shell = ConsoleShell(
             rt.app, platform, clock, rt.services.scheduler.run_once, moderator=settings.console_moderator
         )
+        yield rt, shell
+
+
+async def run_console_command(
+    settings: Settings, path: tuple[str, ...], options: dict[str, object], out: TextIO
+) -> bool:
+    """One command with typed options (from the CLI), as the console's moderator."""
+    async with console(settings, out) as (_, shell):
+        return await shell.invoke(path, options=options)
+
+
+async def run_console(
+    settings: Settings, lines: AsyncIterator[str] | None, out: TextIO, *, interactive: bool
+) -> None:
+    """The whole bot on the console platform, driven by `lines` (stdin when None)."""
+    from adapters.console.shell import stdin_lines
+
+    async with console(settings, out) as (rt, shell):
         if interactive:
-            platform.print("threadcast console — type .help for the console's commands, /help for the bot's.")
+            shell.say("threadcast console — type .help for the console's commands, /help for the bot's.")
         await rt.services.scheduler.run_once()  # feeds and digests that fell due while it was off
         stop = asyncio.Event()
         # Held here, not in the app's task set: `drain` waits for finite work only.
@@ -95,7 +115,7 @@ async def run_console(
         try:
             await session
         except asyncio.CancelledError:
-            platform.print("· stopping")
+            shell.say("· stopping")
         finally:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(signum)

@@ -13,7 +13,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import timedelta
 
 from adapters.console.clock import ConsoleClock
@@ -107,17 +107,26 @@ class ConsoleShell:
     # -- slash commands ---------------------------------------------------------
     async def _command(self, line: str) -> None:
         path, text = self._app.commands.split_line(line)
+        await self.invoke(path, text=text)
+
+    async def invoke(
+        self, path: tuple[str, ...], *, text: str = "", options: Mapping[str, object] | None = None
+    ) -> bool:
+        """Run a command as the current user, here, and show the answer; True if it went well."""
         event = CommandInvoked(
             community=COMMUNITY,
             channel_id=self.channel,
             caller=Caller(self.user, self.user, is_moderator=self.user == self.moderator),
             path=path,
             text=text,
-            local=True,
+            options=options or {},
+            local=True,  # the console's user sits at this machine
         )
         answer = await self._app.dispatch(event)
-        if answer is not None:
-            self.show_answer(answer)
+        if answer is None:
+            return False
+        self.show_answer(answer)
+        return answer.ok
 
     def show_answer(self, answer: Answer) -> None:
         mark = "✓" if answer.ok else "✗"

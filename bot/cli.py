@@ -5,17 +5,21 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import os
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Coroutine, Iterable
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from bot.config import ConfigError, Settings, describe, load_env, settings_from
+from bot.store import StoreError
+
+T = TypeVar("T")
 
 _log = logging.getLogger(__name__)
 
@@ -45,11 +49,14 @@ def _settings(ctx: click.Context, **overrides: str) -> Settings:
     return settings
 
 
-def _run(coro: Coroutine[Any, Any, None]) -> None:
+def _run(coro: Coroutine[Any, Any, T]) -> T | None:
     try:
-        asyncio.run(coro)
+        return asyncio.run(coro)
     except KeyboardInterrupt:
         click.echo("stopped", err=True)
+        return None
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 async def _lines(lines: Iterable[str]) -> AsyncIterator[str]:
@@ -141,7 +148,7 @@ def post(ctx: click.Context, article: str, channel: str, prompt: str | None, db:
     options: dict[str, object] = {"article": article, "channel": channel.lstrip("#")}
     if prompt:
         options["prompt"] = prompt
-    if not asyncio.run(run_console_command(settings, ("post",), options, sys.stdout)):
+    if not _run(run_console_command(settings, ("post",), options, sys.stdout)):
         sys.exit(1)
 
 
@@ -229,9 +236,22 @@ def export(ctx: click.Context, fmt: str, output: str | None, db: str | None) -> 
             await store.close()
         return to_json(rows) if fmt == "json" else to_csv(rows)
 
-    text = asyncio.run(dump())
+    text = _run(dump()) or ""
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+def entry() -> None:
+    """The console script: `main`, quiet when its reader goes away (`threadcast demo | head`)."""
+    try:
+        main()
+    except BrokenPipeError:
+        # Point stdout at nothing so the interpreter's final flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

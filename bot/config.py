@@ -137,8 +137,10 @@ def settings_from(env: Mapping[str, str]) -> Settings:
 
     database_url = get("THREADCAST_DATABASE_URL")
     if not database_url.startswith("sqlite:///") or database_url == "sqlite:///":
+        scheme = database_url.split(":", 1)[0][:20]  # never the rest: it may hold a password
         problems.append(
-            f"THREADCAST_DATABASE_URL must look like sqlite:///threadcast.db, not {database_url[:60]!r}"
+            f"THREADCAST_DATABASE_URL must look like sqlite:///threadcast.db (got a {scheme!r} URL;"
+            " PostgreSQL support is not in this release)"
         )
     timezone = get("THREADCAST_TIMEZONE")
     try:

@@ -70,6 +70,7 @@ class Digest:
     more_discussions: int = 0
     late: tuple[DiscussionSummary, ...] = ()
     waiting: tuple[WaitingArticle, ...] = ()
+    more_waiting: int = 0
     note: str | None = None
 
     @property
@@ -149,6 +150,7 @@ class DigestBuilder:
             more_discussions=max(0, len(ranked) - MAX_RANKED),
             late=tuple(late_ranked[:MAX_LATE]),
             waiting=tuple(waiting[:MAX_WAITING]),
+            more_waiting=max(0, len(waiting) - MAX_WAITING),
             note=note,
         )
 

@@ -95,6 +95,8 @@ def render(digest: Digest) -> str:
             title = f"[{title}]({link_target(item.article_url)})" if item.article_url else title
             first = f" — [be the first]({link_target(item.thread_link)})" if item.thread_link else ""
             out.append(f"- {title}{first}")
+        if digest.more_waiting:
+            out.append(f"…and {digest.more_waiting} more.")
     if digest.empty:
         out += ["", "A quiet week: no new articles or replies."]
     return "\n".join(out) + "\n"

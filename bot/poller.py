@@ -122,7 +122,7 @@ class FeedPoller:
         posted = 0
         for key, item in to_post[: self._max_posts]:
             try:
-                await self._publisher.publish(
+                published = await self._publisher.publish(
                     item, feed.community, feed.channel_id, prompt=feed.prompt, feed_id=feed.id
                 )
             except PublishError as exc:
@@ -130,7 +130,7 @@ class FeedPoller:
                 _log.warning("feed %s: could not post %r: %s", feed.url, item.title, exc)
                 return PollReport(posted, remembered, len(to_post) - posted, str(exc))
             await self._store.remember_items(feed.id, [key], self._clock.now())
-            posted += 1
+            posted += published.new  # another feed may have brought the same article here first
         return PollReport(posted, remembered, waiting)
 
     async def _tell_moderators(self, feed: Feed, error: str, delay: timedelta) -> None:

@@ -12,6 +12,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -78,6 +79,7 @@ async def console(settings: Settings, out: TextIO) -> AsyncIterator[tuple[Runtim
     async with runtime(settings, clock) as rt:
         platform = ConsolePlatform(out, state_file=console_state_file(settings))
         await platform.load()
+        clock.set_offset(timedelta(seconds=platform.state.time_offset))
         rt.platforms[platform.name] = platform
         shell = ConsoleShell(
             rt.app, platform, clock, rt.services.scheduler.run_once, moderator=settings.console_moderator

@@ -755,7 +755,7 @@ class SQLiteStore:
 
     # -- stats and export ---------------------------------------------------------------------------
     async def stats(self, community: Community, since: datetime) -> tuple[list[StatsRow], list[StatsRow]]:
-        def query(label: str) -> str:
+        def query(label: str, group: str) -> str:
             return (
                 f"SELECT {label} AS label, count(DISTINCT d.id), count(r.id),"
                 " count(DISTINCT r.author_id)"
@@ -764,15 +764,18 @@ class SQLiteStore:
                 " LEFT JOIN replies r ON r.discussion_id = d.id AND NOT EXISTS (SELECT 1 FROM"
                 "   member_prefs p WHERE p.platform = ?1 AND p.user_id = r.author_id AND p.opted_out = 1)"
                 " WHERE d.platform = ?1 AND d.community_id = ?2 AND d.state = 'posted'"
-                " AND d.posted_at >= ?3 GROUP BY label ORDER BY count(r.id) DESC, label"
+                f" AND d.posted_at >= ?3 GROUP BY {group} ORDER BY count(r.id) DESC, label"
             )
 
         params = (community.platform, community.id, _ts(since))
         per_feed = await self._all(
-            query("coalesce(f.title, f.url, d.removed_feed || ' (removed feed)', 'posted by hand')"),
+            query(
+                "coalesce(f.title, f.url, d.removed_feed || ' (removed feed)', 'posted by hand')",
+                "d.feed_id, label",  # two feeds with one title stay two rows
+            ),
             params,
         )
-        per_prompt = await self._all(query("d.prompt"), params)
+        per_prompt = await self._all(query("d.prompt", "label"), params)
         return (
             [StatsRow(r[0], r[1], r[2], r[3]) for r in per_feed],
             [StatsRow(r[0], r[1], r[2], r[3]) for r in per_prompt],

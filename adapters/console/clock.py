@@ -15,3 +15,10 @@ class ConsoleClock:
 
     def advance(self, delta: timedelta) -> None:
         self._offset += delta
+
+    @property
+    def offset(self) -> timedelta:
+        return self._offset
+
+    def set_offset(self, offset: timedelta) -> None:
+        self._offset = offset

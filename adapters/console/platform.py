@@ -41,6 +41,7 @@ class Message:
 @dataclass
 class ConsoleState:
     next_id: int = 1
+    time_offset: float = 0.0  # seconds `.advance` has added to the real clock
     channels: list[str] = field(default_factory=lambda: ["general"])
     messages: dict[str, Message] = field(default_factory=dict)
 
@@ -63,6 +64,7 @@ class ConsolePlatform:
             data = json.loads(raw)
             self.state = ConsoleState(
                 next_id=int(data["next_id"]),
+                time_offset=float(data.get("time_offset", 0.0)),
                 channels=list(data["channels"]),
                 messages={k: Message(**v) for k, v in data["messages"].items()},
             )
@@ -74,6 +76,7 @@ class ConsolePlatform:
             return
         data = {
             "next_id": self.state.next_id,
+            "time_offset": self.state.time_offset,
             "channels": self.state.channels,
             "messages": {k: asdict(v) for k, v in self.state.messages.items()},
         }
@@ -109,7 +112,7 @@ class ConsolePlatform:
         message.opens_thread = True
         await self.save()
         self.print(f"┌─ #{channel_id} · {message.id} · {BOT_NAME}")
-        for line in body:
+        for line in "\n".join(body).splitlines():
             self.print(f"│ {line}")
         self.print(f"└─ thread {message.id} opened — `.thread {message.id}` to reply there")
         return PostedMessage(message.id, message.id, self.link(channel_id, message.id))

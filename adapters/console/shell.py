@@ -29,6 +29,7 @@ from bot.events import (
     ReplyPosted,
 )
 from bot.markdown import render as render_markdown
+from bot.text import clean
 
 _log = logging.getLogger(__name__)
 
@@ -87,6 +88,8 @@ class ConsoleShell:
             try:
                 if not await self.handle(line):
                     break
+            except BrokenPipeError:
+                raise  # nobody is reading any more: stop, don't log it line after line
             except Exception:  # the console's own error boundary: one bad line, not the session
                 _log.exception("console line failed: %r", line[:200])
                 self.say("! that line failed; see the log")
@@ -146,7 +149,7 @@ class ConsoleShell:
     async def _message(self, text: str) -> None:
         message = self._platform.add_message(self.channel, self.user, text, self.thread)
         await self._platform.save()
-        self.say(f"[{message.id}] {self.user}: {text}")
+        self.say(f"[{message.id}] {self.user}: {clean(text, keep_newlines=False)}")
         if self.thread:
             await self._app.dispatch(
                 ReplyPosted(
@@ -302,6 +305,9 @@ class ConsoleShell:
             self._clock.advance(step)
             remaining -= step
             await self._run_due()
+        # Kept with the console's messages: the database now holds times this far ahead.
+        self._platform.state.time_offset = self._clock.offset.total_seconds()
+        await self._platform.save()
         self.say(f"· time is now {self._clock.now():%a %d %b %Y %H:%M} UTC")
 
     async def _do_tick(self, arg: str) -> None:

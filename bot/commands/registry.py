@@ -336,6 +336,10 @@ class CommandRegistry:
         command = self._commands.get(tuple(w.lower() for w in event.path))
         if command is None:
             wanted = " ".join(event.path)[:60] or "(nothing)"
+            group = [c for c in self._commands.values() if event.path and c.path[0] == event.path[0].lower()]
+            if group and (event.caller.is_moderator or not all(c.moderator for c in group)):
+                usages = "\n".join(f"  {c.usage} — {c.help}" for c in group)
+                return Answer(f"Unknown command {wanted!r}. Did you mean one of:\n{usages}", ok=False)
             return Answer(
                 f"Unknown command {wanted!r}.\n{self.help_text(moderator=event.caller.is_moderator)}",
                 ok=False,

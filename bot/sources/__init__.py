@@ -58,7 +58,13 @@ async def load_article(fetcher: Fetcher, ref: str, *, allow_files: bool = True) 
         raise SourceError(f"{ref}: only http:// and https:// links can be posted")
     if allow_files and await asyncio.to_thread(_is_existing_path, ref):
         return await read_article_file(ref)
-    return article_from_text(ref, source=HAND_SOURCE)
+    if allow_files and _PATH_LIKE.fullmatch(ref):
+        # One word that looks like a path is a mistyped file, not an article.
+        raise SourceError(f"{ref}: no such file")
+    return await asyncio.to_thread(article_from_text, ref, source=HAND_SOURCE)
+
+
+_PATH_LIKE = re.compile(r"(?:[~./]\S*|\S+\.(?:txt|md|markdown|html?))", re.IGNORECASE)
 
 
 def _is_existing_path(ref: str) -> bool:

@@ -236,6 +236,9 @@ class ConsoleShell:
 
     async def _own(self, arg: str) -> tuple[Message, str] | None:
         message_id, _, rest = arg.partition(" ")
+        if not message_id:
+            self.say("! give the message id, e.g. .edit m3 new text or .delete m3")
+            return None
         message = self._find(message_id)
         if message is None:
             return None

@@ -26,19 +26,19 @@ def _is_repeat(found: datetime) -> bool:
     return first.astimezone(UTC) != found.astimezone(UTC)
 
 
-def next_run(weekday: int, at: time, timezone: str, after: datetime) -> datetime:
-    """The first scheduled instant strictly after `after`, in UTC."""
-    walk = croniter(_expression(weekday, at), after.astimezone(ZoneInfo(timezone)))
+def _walk(weekday: int, at: time, timezone: str, start: datetime, *, forward: bool) -> datetime:
+    walk = croniter(_expression(weekday, at), start.astimezone(ZoneInfo(timezone)))
     while True:
-        found: datetime = walk.get_next(datetime)
+        found: datetime = walk.get_next(datetime) if forward else walk.get_prev(datetime)
         if not _is_repeat(found):
             return found.astimezone(UTC)
+
+
+def next_run(weekday: int, at: time, timezone: str, after: datetime) -> datetime:
+    """The first scheduled instant strictly after `after`, in UTC."""
+    return _walk(weekday, at, timezone, after, forward=True)
 
 
 def previous_run(weekday: int, at: time, timezone: str, before: datetime) -> datetime:
     """The last scheduled instant strictly before `before`, in UTC."""
-    walk = croniter(_expression(weekday, at), before.astimezone(ZoneInfo(timezone)))
-    while True:
-        found: datetime = walk.get_prev(datetime)
-        if not _is_repeat(found):
-            return found.astimezone(UTC)
+    return _walk(weekday, at, timezone, before, forward=False)

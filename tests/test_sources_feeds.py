@@ -17,9 +17,7 @@ from bot.sources import FeedError, SourceError
 from bot.sources.feeds import fetch_feed
 from bot.sources.http import PROJECT_URL, AiohttpFetcher, FetchError
 from tests.sources_server import SourcesServer
-
-# Only to list the corpus feeds at collection time; tests take the path from the `corpus` fixture.
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+from tests.test_corpus_feeds import ENTRIES
 
 RSS = """<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0">
@@ -470,7 +468,8 @@ def _corpus_counts(corpus: Path) -> dict[str, int]:
     return {m[1]: int(m[2]) for m in re.finditer(r"^\| ([\w.-]+\.(?:rss|atom)) \| (\d+) \|", readme, re.M)}
 
 
-CORPUS_FEEDS = sorted(p.name for p in (CORPUS / "feeds").glob("*")) if CORPUS.is_dir() else []
+# Named, not listed from disk, so a missing corpus shows as failures in CI rather than no tests.
+CORPUS_FEEDS = [*sorted(ENTRIES), "unrecognized.rss"]
 
 
 def test_corpus_readme_lists_every_feed(corpus: Path) -> None:

@@ -88,6 +88,9 @@ def main(ctx: click.Context, env_file: str) -> None:
 @click.pass_context
 def run(ctx: click.Context) -> None:
     """Start every configured platform over one store."""
+    from adapters.discord.platform import DiscordStartError
+    from bot.wiring import run_platforms
+
     settings = _settings(ctx)
     if not settings.platforms:
         raise click.ClickException(
@@ -95,10 +98,12 @@ def run(ctx: click.Context) -> None:
             " SLACK_SIGNING_SECRET (see .env.example).\nTo try threadcast without accounts, run"
             " `threadcast console` or `threadcast demo`."
         )
-    raise click.ClickException(
-        f"{' and '.join(settings.platforms)} configured, but this version of threadcast runs only the"
-        " console platform; the Discord and Slack adapters are not built yet."
-    )
+    if settings.platforms == ["slack"]:
+        raise click.ClickException("Slack is configured, but the Slack adapter is not built yet; Discord is.")
+    try:
+        _run(run_platforms(settings))
+    except DiscordStartError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()

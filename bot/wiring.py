@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from bot.app import App
-from bot.clock import Clock
+from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.platform import ChatPlatform
 from bot.services import Services, build_core
@@ -122,4 +122,49 @@ async def run_console(
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(signum)
             stop.set()
+            await ticker
+
+
+async def run_platforms(settings: Settings, *, ready: asyncio.Event | None = None) -> None:
+    """`threadcast run`: every configured platform in one process, over one store,
+    until SIGTERM/SIGINT. Raises if a platform cannot start for good."""
+    from adapters.discord.platform import DiscordPlatform, supervise
+
+    async with runtime(settings, SystemClock()) as rt:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        connections: list[asyncio.Task[None]] = []
+        discord_platform = None
+        if settings.discord_token:
+            marker = settings.sqlite_path
+            discord_platform = DiscordPlatform(
+                rt.app,
+                moderator_role=settings.discord_moderator_role,
+                guild_ids=settings.discord_guild_ids,
+                sync_marker=Path(f"{marker}.discord-commands") if marker and marker != ":memory:" else None,
+            )
+            rt.platforms[discord_platform.name] = discord_platform
+            connections.append(
+                asyncio.create_task(supervise(discord_platform, settings.discord_token, stop), name="discord")
+            )
+        await rt.services.scheduler.run_once()
+        ticker = asyncio.create_task(rt.services.scheduler.run(stop), name="scheduler")
+        if ready is not None:
+            ready.set()
+        waiter = asyncio.create_task(stop.wait(), name="stop")
+        try:
+            done, _ = await asyncio.wait([waiter, *connections], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not waiter:
+                    task.result()  # a platform that gave up for good: its error is the operator's
+        finally:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)
+            stop.set()
+            waiter.cancel()
+            if discord_platform is not None and not discord_platform.client.is_closed():
+                await discord_platform.client.close()
+            await asyncio.gather(*connections, return_exceptions=True)
             await ticker

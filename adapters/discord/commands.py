@@ -1,0 +1,116 @@
+"""The core's command table as Discord slash commands and message context menus.
+
+Each registry command becomes an app command whose parameters are the
+command's typed options; the callback turns them back into a
+`CommandInvoked` and shows the `Answer`. Moderator commands are hidden by
+default permissions, and checked again for every call (Discord lets server
+admins change who sees a command).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+import discord
+from discord import app_commands
+
+from bot.commands.registry import WEEKDAYS, Command, CommandRegistry, Kind, Option
+
+_log = logging.getLogger(__name__)
+
+Invoke = Callable[[discord.Interaction, tuple[str, ...], dict[str, object]], Awaitable[None]]
+MODERATOR_PERMISSIONS = discord.Permissions(manage_guild=True)
+CONTEXT_MENUS = (("Feature in digest", ("reply", "feature")), ("Hide from digest", ("reply", "hide")))
+
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+assert Weekday.__args__ == WEEKDAYS  # type: ignore[attr-defined]  # the two lists must agree
+
+
+def _annotation(option: Option) -> Any:
+    if option.kind is Kind.INTEGER:
+        low = option.minimum if option.minimum is not None else -(2**53)
+        high = option.maximum if option.maximum is not None else 2**53
+        return app_commands.Range[int, low, high]
+    if option.kind is Kind.CHANNEL:
+        return discord.TextChannel | discord.ForumChannel
+    if option.kind is Kind.WEEKDAY:
+        return Weekday
+    return app_commands.Range[str, 1, min(option.max_length, 6000)]
+
+
+def _value(option: Option, raw: object) -> object:
+    if isinstance(raw, discord.abc.Snowflake) and option.kind is Kind.CHANNEL:
+        return str(raw.id)
+    return raw
+
+
+def _callback(command: Command, invoke: Invoke) -> Callable[..., Awaitable[None]]:
+    async def callback(interaction: discord.Interaction, **given: object) -> None:
+        options = {o.name: _value(o, given[o.name]) for o in command.options if given.get(o.name) is not None}
+        await invoke(interaction, command.path, options)
+
+    parameters = [
+        inspect.Parameter(
+            "interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction
+        )
+    ]
+    for option in command.options:
+        parameters.append(
+            inspect.Parameter(
+                option.name,
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                annotation=_annotation(option),
+                default=inspect.Parameter.empty if option.required else None,
+            )
+        )
+    # discord.py reads the options from the callback's signature.
+    callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    callback.__discord_app_commands_param_description__ = {  # type: ignore[attr-defined]
+        o.name: o.help[:100] or o.name for o in command.options
+    }
+    # Name and qualname equal: discord.py takes a dotted qualname for a method and skips a "self".
+    callback.__name__ = callback.__qualname__ = "threadcast_" + "_".join(command.path).replace("-", "_")
+    return callback
+
+
+def build_tree(tree: app_commands.CommandTree[Any], registry: CommandRegistry, invoke: Invoke) -> None:
+    """Add every registry command to `tree`: groups for two-word commands."""
+    groups: dict[str, app_commands.Group] = {}
+    for command in registry:
+        permissions = MODERATOR_PERMISSIONS if command.moderator else None
+        slash: app_commands.Command[Any, ..., None] = app_commands.Command(
+            name=command.path[-1],
+            description=command.help[:100] or command.path[-1],
+            callback=_callback(command, invoke),  # type: ignore[arg-type]  # its signature is built at run time
+        )
+        if len(command.path) == 1:
+            slash.default_permissions = permissions
+            slash.guild_only = True
+            tree.add_command(slash)
+            continue
+        group = groups.get(command.path[0])
+        if group is None:
+            group = app_commands.Group(
+                name=command.path[0],
+                description=f"threadcast {command.path[0]} commands",
+                guild_only=True,
+                default_permissions=permissions,
+            )
+            groups[command.path[0]] = group
+            tree.add_command(group)
+        group.add_command(slash)
+    for name, path in CONTEXT_MENUS:
+        tree.add_command(_context_menu(name, path, invoke))
+
+
+def _context_menu(name: str, path: tuple[str, ...], invoke: Invoke) -> app_commands.ContextMenu:
+    async def callback(interaction: discord.Interaction, message: discord.Message) -> None:
+        await invoke(interaction, path, {"message": str(message.id)})
+
+    menu = app_commands.ContextMenu(name=name, callback=callback)
+    menu.default_permissions = MODERATOR_PERMISSIONS
+    menu.guild_only = True
+    return menu

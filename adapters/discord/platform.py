@@ -1,0 +1,368 @@
+"""threadcast on Discord: discord.py events in, core requests out.
+
+`DiscordPlatform` implements `ChatPlatform` over a discord.py client and
+translates the gateway's raw events (so messages outside discord.py's cache
+count too) into core events for `App.dispatch`. It holds no rules: who is a
+moderator is a platform fact it reports; what to do about it is the core's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import json
+import logging
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import discord
+from discord import app_commands
+
+from adapters.discord.commands import build_tree
+from adapters.discord.render import article_embed, digest_embeds, md, pack, split_content, thread_name
+from bot.app import App
+from bot.commands.registry import Answer
+from bot.digest import Digest
+from bot.events import (
+    Caller,
+    CommandInvoked,
+    Event,
+    ReactionChanged,
+    ReplyDeleted,
+    ReplyEdited,
+    ReplyPosted,
+    ThreadDeleted,
+)
+from bot.models import Article, Community, Discussion, PostedMessage
+from bot.platform import PlatformError
+from bot.text import neutralize_mentions
+
+_log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+NO_PINGS = discord.AllowedMentions.none()
+WEEK_IN_MINUTES: Literal[10080] = 10080  # the longest auto-archive Discord offers
+MESSAGE_CACHE = 200
+_CHANNEL_ID = re.compile(r"#(\d{15,21})\b")  # raw events do the work; a small cache is enough
+
+
+def intents() -> discord.Intents:
+    """Exactly what threadcast reads. Message Content is privileged: enable it in the portal."""
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    wanted.guild_messages = True
+    wanted.message_content = True
+    wanted.guild_reactions = True
+    return wanted
+
+
+def community(guild_id: int | None) -> Community | None:
+    return None if guild_id is None else Community(PLATFORM, str(guild_id))
+
+
+class DiscordPlatform:
+    name = PLATFORM
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        moderator_role: str = "",
+        guild_ids: Sequence[int] = (),
+        sync_marker: Path | None = None,
+        client: discord.Client | None = None,
+        guild_ready_timeout: float = 2.0,
+    ) -> None:
+        self._app = app
+        self._moderator_role = moderator_role
+        self._guild_ids = tuple(guild_ids)
+        self._sync_marker = sync_marker
+        self.client = client or discord.Client(
+            intents=intents(),
+            allowed_mentions=NO_PINGS,
+            max_messages=MESSAGE_CACHE,
+            guild_ready_timeout=guild_ready_timeout,
+        )
+        self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(self.client)
+        build_tree(self.tree, app.commands, self._invoke)
+        self.client.setup_hook = self._setup_hook  # type: ignore[method-assign]
+        for handler in (
+            self.on_message,
+            self.on_raw_message_edit,
+            self.on_raw_message_delete,
+            self.on_raw_bulk_message_delete,
+            self.on_raw_thread_delete,
+            self.on_raw_reaction_add,
+            self.on_raw_reaction_remove,
+        ):
+            self.client.event(handler)
+
+    # -- start-up ---------------------------------------------------------------
+    async def _setup_hook(self) -> None:
+        await self.sync_commands()
+
+    async def sync_commands(self) -> bool:
+        """Push the command set to Discord, only when it changed since the last push.
+
+        With `DISCORD_GUILD_IDS` the commands go to those servers (instant, for
+        development); otherwise globally.
+        """
+        payload = json.dumps([c.to_dict(self.tree) for c in self.tree.get_commands()], sort_keys=True)
+        digest = hashlib.sha256(f"{self._guild_ids}{payload}".encode()).hexdigest()
+        if self._sync_marker and self._sync_marker.exists() and self._sync_marker.read_text() == digest:
+            _log.info("slash commands unchanged; not syncing")
+            return False
+        if self._guild_ids:
+            for guild_id in self._guild_ids:
+                guild = discord.Object(id=guild_id)
+                self.tree.copy_global_to(guild=guild)
+                await self.tree.sync(guild=guild)
+        else:
+            await self.tree.sync()
+        if self._sync_marker:
+            self._sync_marker.write_text(digest)
+        _log.info(
+            "slash commands synced (%s)", "guilds " + str(self._guild_ids) if self._guild_ids else "global"
+        )
+        return True
+
+    # -- events in ----------------------------------------------------------------
+    async def _dispatch(self, event: Event) -> None:
+        await self._app.dispatch(event)
+
+    def _is_bot(self, user: discord.abc.User | None) -> bool:
+        return user is None or user.bot or (self.client.user is not None and user.id == self.client.user.id)
+
+    async def on_message(self, message: discord.Message) -> None:
+        where = community(message.guild.id if message.guild else None)
+        if where is None or self._is_bot(message.author) or not isinstance(message.channel, discord.Thread):
+            return
+        await self._dispatch(
+            ReplyPosted(
+                community=where,
+                thread_id=str(message.channel.id),
+                message_id=str(message.id),
+                author_id=str(message.author.id),
+                author_name=message.author.display_name,
+                text=message.content,
+                created_at=message.created_at,
+            )
+        )
+
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        where = community(payload.guild_id)
+        data: dict[str, Any] = dict(payload.data)
+        if where is None or "content" not in data:
+            return  # an embed unfurling, not an edit by a person
+        edited = data.get("edited_timestamp")
+        await self._dispatch(
+            ReplyEdited(
+                community=where,
+                thread_id=str(payload.channel_id),
+                message_id=str(payload.message_id),
+                text=str(data["content"]),
+                edited_at=discord.utils.parse_time(edited) if edited else discord.utils.utcnow(),
+            )
+        )
+
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        where = community(payload.guild_id)
+        if where is not None:
+            await self._dispatch(ReplyDeleted(where, str(payload.message_id), str(payload.channel_id)))
+
+    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        where = community(payload.guild_id)
+        if where is not None:
+            for message_id in payload.message_ids:
+                await self._dispatch(ReplyDeleted(where, str(message_id), str(payload.channel_id)))
+
+    async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:
+        where = community(payload.guild_id)
+        if where is not None:
+            await self._dispatch(ThreadDeleted(where, str(payload.thread_id)))
+
+    async def _reaction(self, payload: discord.RawReactionActionEvent, added: bool) -> None:
+        where = community(payload.guild_id)
+        if where is None or (self.client.user and payload.user_id == self.client.user.id):
+            return
+        if payload.member is not None and payload.member.bot:
+            return
+        await self._dispatch(
+            ReactionChanged(where, str(payload.message_id), str(payload.user_id), str(payload.emoji), added)
+        )
+
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        await self._reaction(payload, True)
+
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        await self._reaction(payload, False)
+
+    # -- commands -----------------------------------------------------------------------
+    def _is_moderator(self, interaction: discord.Interaction) -> bool:
+        """Checked on every call: Manage Server, or the configured moderator role."""
+        if interaction.permissions.manage_guild:
+            return True
+        roles = getattr(interaction.user, "roles", [])
+        return bool(self._moderator_role) and any(r.name == self._moderator_role for r in roles)
+
+    async def _invoke(
+        self, interaction: discord.Interaction, path: tuple[str, ...], options: dict[str, object]
+    ) -> None:
+        where = community(interaction.guild_id)
+        # Answer within Discord's 3 seconds; the work may take longer (feeds are fetched).
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if where is None:
+            await self._answer(
+                interaction, Answer("threadcast works in servers, not in direct messages.", ok=False)
+            )
+            return
+        event = CommandInvoked(
+            community=where,
+            channel_id=str(interaction.channel_id),
+            caller=Caller(
+                str(interaction.user.id),
+                interaction.user.display_name,
+                is_moderator=self._is_moderator(interaction),
+            ),
+            path=path,
+            options=options,
+        )
+        answer = await self._app.dispatch(event)
+        await self._answer(interaction, answer or Answer("Done."))
+
+    async def _answer(self, interaction: discord.Interaction, answer: Answer) -> None:
+        followup = interaction.followup
+        # Our own words, already safe; channel ids become Discord's channel links.
+        text = _CHANNEL_ID.sub(r"<#\1>", neutralize_mentions(answer.text))
+        parts = split_content(text) or ["Done."]
+        for text in parts:
+            await followup.send(text, ephemeral=answer.private, allowed_mentions=NO_PINGS)
+        if answer.digest is not None:
+            for part in pack(digest_embeds(answer.digest)):
+                await followup.send(embeds=part.embeds, ephemeral=answer.private, allowed_mentions=NO_PINGS)
+        if answer.attachment is not None:
+            file = discord.File(io.BytesIO(answer.attachment.content), filename=answer.attachment.filename)
+            await followup.send(file=file, ephemeral=answer.private)
+
+    # -- ChatPlatform ----------------------------------------------------------------------
+    async def _channel(self, channel_id: str) -> discord.abc.GuildChannel | discord.Thread:
+        try:
+            number = int(channel_id)
+        except ValueError:
+            raise PlatformError(f"{channel_id!r} is not a Discord channel; pick one from the list") from None
+        channel = self.client.get_channel(number)
+        if channel is None:
+            try:
+                channel = await self.client.fetch_channel(number)
+            except discord.NotFound:
+                raise PlatformError(
+                    f"channel {channel_id} does not exist (or the bot cannot see it)"
+                ) from None
+            except discord.Forbidden:
+                raise PlatformError(f"the bot may not view channel {channel_id}") from None
+        if isinstance(channel, discord.abc.PrivateChannel):
+            raise PlatformError("threadcast posts in server channels only")
+        return channel
+
+    async def post_discussion(
+        self, community: Community, channel_id: str, article: Article, prompt: str
+    ) -> PostedMessage:
+        channel = await self._channel(channel_id)
+        embed = article_embed(article)
+        content = md(prompt)[:2000]
+        try:
+            if isinstance(channel, discord.ForumChannel):
+                created = await channel.create_thread(
+                    name=thread_name(article.title),
+                    content=content,
+                    embed=embed,
+                    auto_archive_duration=WEEK_IN_MINUTES,
+                    allowed_mentions=NO_PINGS,
+                )
+                thread, message = created.thread, created.message
+            elif isinstance(channel, discord.TextChannel):
+                message = await channel.send(content=content, embed=embed, allowed_mentions=NO_PINGS)
+                thread = await message.create_thread(
+                    name=thread_name(article.title), auto_archive_duration=WEEK_IN_MINUTES
+                )
+            else:
+                raise PlatformError(f"#{getattr(channel, 'name', channel_id)} is not a text or forum channel")
+        except discord.Forbidden as exc:
+            raise PlatformError(
+                f"missing permission in #{channel.name}: the bot needs Send Messages, Embed Links and"
+                f" Create Public Threads there ({exc.text})"
+            ) from exc
+        except discord.HTTPException as exc:
+            raise PlatformError(f"Discord refused the post ({exc.status}: {exc.text})") from exc
+        return PostedMessage(str(message.id), str(thread.id), thread.jump_url)
+
+    async def post_digest(self, community: Community, channel_id: str, digest: Digest) -> list[str]:
+        channel = await self._channel(channel_id)
+        if not isinstance(channel, discord.TextChannel | discord.Thread):
+            raise PlatformError("digests go to a text channel")
+        ids = []
+        try:
+            for part in pack(digest_embeds(digest)):
+                message = await channel.send(embeds=part.embeds, allowed_mentions=NO_PINGS)
+                ids.append(str(message.id))
+        except discord.Forbidden as exc:
+            raise PlatformError(
+                f"missing permission to post the digest in #{channel.name} ({exc.text})"
+            ) from exc
+        except discord.HTTPException as exc:
+            raise PlatformError(f"Discord refused the digest ({exc.status}: {exc.text})") from exc
+        return ids
+
+    async def notify(self, community: Community, channel_id: str, text: str) -> None:
+        channel = await self._channel(channel_id)
+        if isinstance(channel, discord.TextChannel | discord.Thread):
+            for part in split_content(md(text)):
+                await channel.send(part, allowed_mentions=NO_PINGS)
+
+    def thread_link(self, discussion: Discussion) -> str | None:
+        if discussion.thread_id is None:
+            return None
+        return f"https://discord.com/channels/{discussion.community.id}/{discussion.thread_id}"
+
+
+class DiscordStartError(Exception):
+    """Discord refused to let the bot in; the message says what the operator must change."""
+
+
+async def supervise(platform: DiscordPlatform, token: str, stop: asyncio.Event) -> None:
+    """Keep the bot connected until `stop` is set.
+
+    discord.py reconnects by itself after ordinary drops; this loop covers what
+    ends `Client.start` for good (a malformed event, say) by starting again
+    with a growing delay. A refused token or intent is fatal: retrying
+    cannot help, the operator must act.
+    """
+    client = platform.client
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            await client.start(token)
+            if stop.is_set() or client.is_closed():
+                return
+        except discord.LoginFailure as exc:
+            raise DiscordStartError(
+                "Discord refused DISCORD_TOKEN: copy the token from the Bot page again"
+            ) from exc
+        except discord.PrivilegedIntentsRequired as exc:
+            raise DiscordStartError(
+                "Discord refused the Message Content intent: enable it under Bot → Privileged Gateway"
+                " Intents in the developer portal (threadcast needs it to read replies)"
+            ) from exc
+        except Exception:
+            _log.exception("the Discord connection ended; starting again in %.0f s", delay)
+        if not client.is_closed():
+            await client.close()
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+            return
+        except TimeoutError:
+            delay = min(delay * 2, 300.0)
+        client.clear()

@@ -53,6 +53,11 @@ class ReactionChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class PlatformReady(Event):
+    """The platform (re)connected to a community: time to read what was missed."""
+
+
+@dataclass(frozen=True, slots=True)
 class Caller:
     id: str
     name: str

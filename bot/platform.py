@@ -9,6 +9,7 @@ from bot.models import Article, Community, Discussion, PostedMessage
 
 if TYPE_CHECKING:
     from bot.digest import Digest
+    from bot.events import ReplyPosted
 
 
 class PlatformError(Exception):
@@ -28,6 +29,10 @@ class ChatPlatform(Protocol):
 
     async def notify(self, community: Community, channel_id: str, text: str) -> None:
         """Tell a channel something a person must act on (a failing feed, say)."""
+
+    async def replies_since(self, discussion: Discussion, after_message_id: str | None) -> list[ReplyPosted]:
+        """Replies in the discussion's thread after that message (all if None), oldest
+        first, as events; best effort, within the platform's reading limits."""
 
     def thread_link(self, discussion: Discussion) -> str | None:
         """A link members can follow to the discussion's thread, if the platform has one."""

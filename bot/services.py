@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.app import App
+from bot.catchup import CatchUp
 from bot.clock import Clock
 from bot.collector import Collector
 from bot.config import Settings
@@ -52,5 +53,6 @@ def build_core(
     services = Services(settings, store, clock, fetcher, platforms, publisher, poller, digests, scheduler)
     app = App()
     Collector(store).register(app)
+    CatchUp(app, store, platforms, clock).register(app)
     register_all(app.commands, services)
     return app, services

@@ -149,6 +149,9 @@ class Store(Protocol):
 
     async def count_anonymous_reply(self, discussion_id: int) -> None: ...
 
+    async def latest_reply_message_id(self, discussion_id: int) -> str | None:
+        """The message id of the newest stored reply of the discussion (by time written)."""
+
     async def edit_reply(
         self, community: Community, message_id: str, text: str, edited_at: datetime
     ) -> bool: ...

@@ -475,6 +475,14 @@ class SQLiteStore:
             )
             return cursor.rowcount > 0
 
+    async def latest_reply_message_id(self, discussion_id: int) -> str | None:
+        row = await self._one(
+            "SELECT message_id FROM replies WHERE discussion_id = ?"
+            " ORDER BY created_at DESC, id DESC LIMIT 1",
+            (discussion_id,),
+        )
+        return None if row is None else str(row[0])
+
     async def count_anonymous_reply(self, discussion_id: int) -> None:
         await self._write(
             "UPDATE discussions SET anonymous_replies = anonymous_replies + 1 WHERE id = ?",

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.digest import Digest
+from bot.events import ReplyPosted
 from bot.markdown import render as render_markdown
 from bot.models import Article, Community, Discussion, PostedMessage
 from bot.text import shorten
@@ -131,6 +132,9 @@ class ConsolePlatform:
         message = self.add_message(channel_id, BOT_NAME, text)
         await self.save()
         self.print(f"[#{channel_id} {message.id}] {BOT_NAME}: {text}")
+
+    async def replies_since(self, discussion: Discussion, after_message_id: str | None) -> list[ReplyPosted]:
+        return []  # the console never misses a message: it is the bot's own terminal
 
     def thread_link(self, discussion: Discussion) -> str | None:
         if discussion.thread_id is None:

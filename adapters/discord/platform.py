@@ -30,6 +30,7 @@ from bot.events import (
     Caller,
     CommandInvoked,
     Event,
+    PlatformReady,
     ReactionChanged,
     ReplyDeleted,
     ReplyEdited,
@@ -46,6 +47,7 @@ PLATFORM = "discord"
 NO_PINGS = discord.AllowedMentions.none()
 WEEK_IN_MINUTES: Literal[10080] = 10080  # the longest auto-archive Discord offers
 MESSAGE_CACHE = 200
+HISTORY_LIMIT = 1000  # per thread and reconnect: enough for a night away, bounded
 _CHANNEL_ID = re.compile(r"#(\d{15,21})\b")  # raw events do the work; a small cache is enough
 
 
@@ -90,6 +92,8 @@ class DiscordPlatform:
         build_tree(self.tree, app.commands, self._invoke)
         self.client.setup_hook = self._setup_hook  # type: ignore[method-assign]
         for handler in (
+            self.on_ready,
+            self.on_resumed,
             self.on_message,
             self.on_raw_message_edit,
             self.on_raw_message_delete,
@@ -136,21 +140,29 @@ class DiscordPlatform:
     def _is_bot(self, user: discord.abc.User | None) -> bool:
         return user is None or user.bot or (self.client.user is not None and user.id == self.client.user.id)
 
+    async def on_ready(self) -> None:
+        for guild in self.client.guilds:
+            await self._dispatch(PlatformReady(Community(PLATFORM, str(guild.id))))
+
+    async def on_resumed(self) -> None:
+        await self.on_ready()  # events lost during the gap are read back from history
+
+    def _reply(self, where: Community, message: discord.Message) -> ReplyPosted:
+        return ReplyPosted(
+            community=where,
+            thread_id=str(message.channel.id),
+            message_id=str(message.id),
+            author_id=str(message.author.id),
+            author_name=message.author.display_name,
+            text=message.content,
+            created_at=message.created_at,
+        )
+
     async def on_message(self, message: discord.Message) -> None:
         where = community(message.guild.id if message.guild else None)
         if where is None or self._is_bot(message.author) or not isinstance(message.channel, discord.Thread):
             return
-        await self._dispatch(
-            ReplyPosted(
-                community=where,
-                thread_id=str(message.channel.id),
-                message_id=str(message.id),
-                author_id=str(message.author.id),
-                author_name=message.author.display_name,
-                text=message.content,
-                created_at=message.created_at,
-            )
-        )
+        await self._dispatch(self._reply(where, message))
 
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
         where = community(payload.guild_id)
@@ -321,6 +333,26 @@ class DiscordPlatform:
         if isinstance(channel, discord.TextChannel | discord.Thread):
             for part in split_content(md(text)):
                 await channel.send(part, allowed_mentions=NO_PINGS)
+
+    async def replies_since(self, discussion: Discussion, after_message_id: str | None) -> list[ReplyPosted]:
+        if discussion.thread_id is None:
+            return []
+        try:
+            thread = await self._channel(discussion.thread_id)
+        except PlatformError:
+            return []  # the thread was deleted meanwhile
+        if not isinstance(thread, discord.Thread):
+            return []
+        # Snowflakes grow with time, so the thread's own id is "before every reply".
+        after = discord.Object(id=int(after_message_id or discussion.thread_id))
+        replies = []
+        try:
+            async for message in thread.history(limit=HISTORY_LIMIT, after=after, oldest_first=True):
+                if not self._is_bot(message.author):
+                    replies.append(self._reply(discussion.community, message))
+        except discord.HTTPException as exc:
+            _log.warning("reading thread %s stopped: %s", discussion.thread_id, exc)
+        return replies
 
     def thread_link(self, discussion: Discussion) -> str | None:
         if discussion.thread_id is None:

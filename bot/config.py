@@ -47,6 +47,11 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "THREADCAST_MAX_DOWNLOAD_BYTES", "largest feed or page accepted, in bytes", str(5 * 1024 * 1024)
     ),
+    Variable(
+        "THREADCAST_ALLOW_PRIVATE_URLS",
+        "true lets feeds and posts fetch loopback/private addresses (tests, intranets)",
+        "false",
+    ),
     Variable("THREADCAST_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR", "INFO"),
     Variable("THREADCAST_CONSOLE_MODERATOR", "the console user who has moderator rights", "mod"),
     Variable("DISCORD_TOKEN", "bot token; enables Discord", secret=True),
@@ -70,6 +75,7 @@ class Settings:
     default_prompt: str = DEFAULT_PROMPT
     http_timeout: float = 20.0
     max_download_bytes: int = 5 * 1024 * 1024
+    allow_private_urls: bool = False
     log_level: str = "INFO"
     console_moderator: str = "mod"
     discord_token: str = field(default="", repr=False)
@@ -128,6 +134,15 @@ def _number(
     return value
 
 
+def _flag(problems: list[str], env: Mapping[str, str], name: str) -> bool:
+    raw = (env.get(name) or _DEFAULTS[name]).strip().lower()
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw not in ("0", "false", "no", "off"):
+        problems.append(f"{name} must be true or false, not {raw[:20]!r}")
+    return False
+
+
 def settings_from(env: Mapping[str, str]) -> Settings:
     """Validate everything at once, so one run names every problem."""
     problems: list[str] = []
@@ -179,6 +194,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         max_download_bytes=int(
             _number(problems, env, "THREADCAST_MAX_DOWNLOAD_BYTES", int, 1024, 100 * 1024 * 1024)
         ),
+        allow_private_urls=_flag(problems, env, "THREADCAST_ALLOW_PRIVATE_URLS"),
         log_level=level,
         console_moderator=get("THREADCAST_CONSOLE_MODERATOR") or "mod",
         discord_token=get("DISCORD_TOKEN"),

@@ -52,7 +52,11 @@ async def runtime(settings: Settings, clock: Clock) -> AsyncIterator[Runtime]:
 
     store = make_store(settings)
     await store.open()
-    fetcher = AiohttpFetcher(timeout=settings.http_timeout, max_bytes=settings.max_download_bytes)
+    fetcher = AiohttpFetcher(
+        timeout=settings.http_timeout,
+        max_bytes=settings.max_download_bytes,
+        allow_private=settings.allow_private_urls,
+    )
     platforms: dict[str, ChatPlatform] = {}
     app, services = build_core(settings, store, clock, fetcher, platforms)
     try:

@@ -126,7 +126,7 @@ async def harness(tmp_path: Path, store: SQLiteStore, clock: FakeClock) -> Async
     out = io.StringIO()
     platform = ConsolePlatform(out)
     platforms: dict[str, ChatPlatform] = {platform.name: platform}
-    fetcher = AiohttpFetcher(timeout=5)
+    fetcher = AiohttpFetcher(allow_private=True, timeout=5)
     app, services = build_core(Settings(), store, clock, fetcher, platforms)
     yield Harness(app, services, store, platform, clock, out)
     await app.shutdown()
@@ -142,7 +142,7 @@ async def server() -> AsyncIterator[SourcesServer]:
 
 @pytest.fixture
 async def fetcher() -> AsyncIterator[AiohttpFetcher]:
-    async with AiohttpFetcher(timeout=5) as f:
+    async with AiohttpFetcher(allow_private=True, timeout=5) as f:
         yield f
 
 

@@ -111,7 +111,7 @@ async def test_one_digest_per_period_across_a_restart(tmp_path: Path, clock: Fak
         out = io.StringIO()
         platform = ConsolePlatform(out)
         platforms: dict[str, ChatPlatform] = {platform.name: platform}
-        fetcher = AiohttpFetcher(timeout=5)
+        fetcher = AiohttpFetcher(allow_private=True, timeout=5)
         app, services = build_core(Settings(), store, clock, fetcher, platforms)
         return Harness(app, services, store, platform, clock, out), fetcher
 

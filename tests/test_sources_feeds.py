@@ -321,9 +321,9 @@ async def test_redirect_limit_counts_redirects_followed(server: SourcesServer) -
     server.redirect("/r1", "/r2")
     server.redirect("/r2", "/r3")
     server.serve("/r3", RSS)
-    async with AiohttpFetcher(max_redirects=2) as two:
+    async with AiohttpFetcher(allow_private=True, max_redirects=2) as two:
         assert len((await fetch_feed(two, server.url("/r1"))).items) == 3
-    async with AiohttpFetcher(max_redirects=1) as one:
+    async with AiohttpFetcher(allow_private=True, max_redirects=1) as one:
         with pytest.raises(FetchError, match=r"too many redirects \(more than 1\)"):
             await fetch_feed(one, server.url("/r1"))
 
@@ -349,7 +349,7 @@ async def test_http_errors_name_the_url_and_status(
 
 async def test_oversize_body_with_content_length(server: SourcesServer) -> None:
     server.serve("/big", b"x" * 200_000)
-    async with AiohttpFetcher(max_bytes=64 * 1024) as small:
+    async with AiohttpFetcher(allow_private=True, max_bytes=64 * 1024) as small:
         with pytest.raises(FetchError, match=r"response larger than 64 KB"):
             await fetch_feed(small, server.url("/big"))
 
@@ -371,7 +371,7 @@ async def test_oversize_streamed_body_without_length(server: SourcesServer) -> N
         return response
 
     server.route("/stream", endless)
-    async with AiohttpFetcher(max_bytes=100_000) as small:
+    async with AiohttpFetcher(allow_private=True, max_bytes=100_000) as small:
         with pytest.raises(FetchError, match=r"response larger than 97.6562 KB"):
             await fetch_feed(small, server.url("/stream"))
     assert "content-length" not in server.requests_to("/stream")[0].headers
@@ -381,7 +381,7 @@ async def test_oversize_streamed_body_without_length(server: SourcesServer) -> N
 async def test_gzip_body_is_inflated_and_counted_after_inflation(server: SourcesServer) -> None:
     server.serve("/small.gz", RSS, gzipped=True)
     server.serve("/bomb.gz", b"<rss>" + b" " * 2_000_000, gzipped=True)  # ~2 KB on the wire
-    async with AiohttpFetcher(max_bytes=64 * 1024) as small:
+    async with AiohttpFetcher(allow_private=True, max_bytes=64 * 1024) as small:
         result = await fetch_feed(small, server.url("/small.gz"))
         assert [item.guid for item in result.items] == ["gazette-3", "gazette-2", None]
         with pytest.raises(FetchError, match=r"response larger than 64 KB"):
@@ -403,7 +403,7 @@ async def test_slow_server_times_out(server: SourcesServer) -> None:
 
     server.route("/stall", stalls)
     server.route("/drip", drips)
-    async with AiohttpFetcher(timeout=0.3) as impatient:
+    async with AiohttpFetcher(allow_private=True, timeout=0.3) as impatient:
         for path in ("/stall", "/drip"):
             started = asyncio.get_running_loop().time()
             with pytest.raises(FetchError, match=r"timed out after 0.3 s"):
@@ -423,7 +423,7 @@ async def test_connection_refused(fetcher: AiohttpFetcher) -> None:
 async def test_user_agent_is_sent(server: SourcesServer, fetcher: AiohttpFetcher) -> None:
     server.serve("/feed", RSS)
     await fetch_feed(fetcher, server.url("/feed"))
-    async with AiohttpFetcher(user_agent="custom-agent/1.0") as custom:
+    async with AiohttpFetcher(allow_private=True, user_agent="custom-agent/1.0") as custom:
         await fetch_feed(custom, server.url("/feed"))
     default, chosen = (r.headers["user-agent"] for r in server.requests_to("/feed"))
     assert re.fullmatch(rf"threadcast/\S+ \(\+{re.escape(PROJECT_URL)}\)", default)
@@ -454,7 +454,7 @@ async def test_shared_session_is_left_open(server: SourcesServer) -> None:
 
     server.serve("/feed", RSS)
     async with aiohttp.ClientSession() as session:
-        async with AiohttpFetcher(session=session) as shared:
+        async with AiohttpFetcher(allow_private=True, session=session) as shared:
             assert len((await fetch_feed(shared, server.url("/feed"))).items) == 3
         assert not session.closed
 

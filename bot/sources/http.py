@@ -7,14 +7,18 @@ pointed at a local server.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.metadata
+import ipaddress
 import logging
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self
 
 import aiohttp
+import aiohttp.abc
 from yarl import URL
 
 from .errors import SourceError
@@ -121,6 +125,7 @@ class AiohttpFetcher:
         max_bytes: int = DEFAULT_MAX_BYTES,
         max_redirects: int = DEFAULT_MAX_REDIRECTS,
         session: aiohttp.ClientSession | None = None,
+        allow_private: bool = False,
     ) -> None:
         self.user_agent = user_agent or default_user_agent()
         self.timeout = timeout
@@ -128,6 +133,9 @@ class AiohttpFetcher:
         self.max_redirects = max_redirects
         self._session = session
         self._owns_session = session is None
+        # URLs come from moderators on chat platforms: by default none may reach
+        # this machine, the local network or a cloud metadata address.
+        self.allow_private = allow_private
 
     async def __aenter__(self) -> Self:
         return self
@@ -150,46 +158,76 @@ class AiohttpFetcher:
         if self._session is None or self._session.closed:
             if not self._owns_session:
                 raise RuntimeError("the ClientSession given to AiohttpFetcher is closed")
-            self._session = aiohttp.ClientSession()
+            connector = None if self.allow_private else aiohttp.TCPConnector(resolver=_PublicResolver())
+            self._session = aiohttp.ClientSession(connector=connector)
         return self._session
 
     async def get(self, url: str, headers: Mapping[str, str] | None = None) -> HttpResponse:
         url = url.strip()
-        _check_fetchable(url)
+        _check_fetchable(url, self.allow_private)
         request_headers = {"User-Agent": self.user_agent, "Accept-Encoding": _ACCEPT_ENCODING}
         request_headers.update(headers or {})
+        return await self._follow(url, request_headers)
+
+    async def _follow(self, url: str, headers: Mapping[str, str]) -> HttpResponse:
+        """Redirects are followed here, not by aiohttp, so every hop is checked like the first."""
+        deadline = asyncio.get_running_loop().time() + self.timeout
+        current = url
+        for _ in range(self.max_redirects + 1):
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise FetchError(url, f"timed out after {self.timeout:g} s")
+            response = await self._get(current, headers, timeout=remaining, shown=url)
+            location = response.headers.get("location")
+            if response.status not in _REDIRECTS or not location:
+                return response
+            current = str(URL(current).join(URL(location)))
+            try:
+                _check_fetchable(current, self.allow_private)
+            except FetchError as exc:
+                raise FetchError(
+                    url, f"redirected to {display_url(current)}, which is refused: {exc.reason}"
+                ) from None
+        raise FetchError(url, f"too many redirects (more than {self.max_redirects})")
+
+    async def _get(
+        self,
+        url: str,
+        request_headers: Mapping[str, str],
+        *,
+        timeout: float | None = None,
+        shown: str | None = None,
+    ) -> HttpResponse:
+        """One request; errors name `shown` (the URL the caller asked for)."""
+        original = url
+        url = shown or url
         try:
             async with self._client().get(
-                url,
+                original,
                 headers=request_headers,
-                # aiohttp refuses the Nth redirect itself; ours counts redirects followed.
-                max_redirects=self.max_redirects + 1,
-                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=timeout or self.timeout),
             ) as response:
+                if response.status in _REDIRECTS:
+                    return HttpResponse(response.status, str(response.url), _headers(response), b"")
                 if response.status >= 400:
                     reason = f"HTTP {response.status}" + (f" {response.reason}" if response.reason else "")
                     raise FetchError(url, reason, status=response.status)
                 body = await self._read_body(url, response)
-                headers_out: dict[str, str] = {}
-                for name, value in response.headers.items():
-                    key = name.lower()
-                    headers_out[key] = f"{headers_out[key]}, {value}" if key in headers_out else value
-                _log.debug("GET %s -> %d, %d bytes", display_url(url), response.status, len(body))
-                return HttpResponse(response.status, str(response.url), headers_out, body)
+                _log.debug("GET %s -> %d, %d bytes", display_url(original), response.status, len(body))
+                return HttpResponse(response.status, str(response.url), _headers(response), body)
         except TimeoutError:
             raise FetchError(url, f"timed out after {self.timeout:g} s") from None
-        except aiohttp.TooManyRedirects:
-            raise FetchError(url, f"too many redirects (more than {self.max_redirects})") from None
-        except aiohttp.RedirectClientError as exc:
-            raise FetchError(url, f"redirected to an address that cannot be fetched ({exc})") from None
         except aiohttp.InvalidURL:
             raise FetchError(url, "not a valid URL") from None
-        except aiohttp.ClientConnectorDNSError:
-            raise FetchError(url, "cannot connect (the host name could not be resolved)") from None
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, PrivateAddressError):
+                raise FetchError(url, str(exc.os_error)) from None
+            if isinstance(exc, aiohttp.ClientConnectorDNSError):
+                raise FetchError(url, "cannot connect (the host name could not be resolved)") from None
+            raise FetchError(url, f"cannot connect ({exc.strerror or exc.os_error})") from None
         except aiohttp.ClientSSLError as exc:
             raise FetchError(url, f"secure connection failed ({exc})") from None
-        except aiohttp.ClientConnectorError as exc:
-            raise FetchError(url, f"cannot connect ({exc.strerror or exc.os_error})") from None
         except aiohttp.ClientPayloadError:
             raise FetchError(url, "the response was cut short or could not be decompressed") from None
         except aiohttp.ClientError as exc:
@@ -215,12 +253,69 @@ class AiohttpFetcher:
         return b"".join(chunks)
 
 
-def _check_fetchable(url: str) -> None:
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+PRIVATE_HINT = "set THREADCAST_ALLOW_PRIVATE_URLS=true to allow it"
+
+
+class PrivateAddressError(OSError):
+    """The host is this machine, the local network, or otherwise not on the public internet."""
+
+
+def is_public_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+class _PublicResolver(aiohttp.abc.AbstractResolver):
+    """Resolves names as usual, then refuses any that lead to a non-public address.
+
+    Checked where the connection is made, so a name that resolves differently
+    a second time (DNS rebinding) cannot slip through.
+    """
+
+    def __init__(self) -> None:
+        self._inner = aiohttp.ThreadedResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[aiohttp.abc.ResolveResult]:
+        found = await self._inner.resolve(host, port, family)
+        if not found or not all(is_public_address(r["host"]) for r in found):
+            raise PrivateAddressError(f"refused: {host} is not a public internet address ({PRIVATE_HINT})")
+        return found
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+def _headers(response: aiohttp.ClientResponse) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for name, value in response.headers.items():
+        key = name.lower()
+        merged[key] = f"{merged[key]}, {value}" if key in merged else value
+    return merged
+
+
+def _check_fetchable(url: str, allow_private: bool = True) -> None:
+    named = url
     try:
         parsed = URL(url)
     except (ValueError, TypeError):
-        raise FetchError(url, "not a valid URL") from None
+        raise FetchError(named, "not a valid URL") from None
     if parsed.scheme not in ("http", "https"):
-        raise FetchError(url, "only http:// and https:// URLs can be fetched")
+        raise FetchError(named, "only http:// and https:// URLs can be fetched")
     if not parsed.host:
-        raise FetchError(url, "the URL has no host name")
+        raise FetchError(named, "the URL has no host name")
+    if allow_private:
+        return
+    host = parsed.host.strip("[]")
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        raise FetchError(named, f"refused: {host} is this machine ({PRIVATE_HINT})")
+    try:
+        literal = is_public_address(host)
+    except ValueError:
+        return  # a name: the resolver checks where it leads
+    if not literal:
+        raise FetchError(named, f"refused: {host} is not a public internet address ({PRIVATE_HINT})")

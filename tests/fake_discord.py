@@ -790,9 +790,26 @@ class FakeDiscord:
         self._channel(channel_id)
         return await self._post(channel_id, author_id, {"content": content, "embeds": embeds or []})
 
+    def store_message(self, channel_id: int, author_id: int, content: str) -> Json:
+        """A message written while no bot was connected: kept in the channel's history (for
+        ``GET .../messages``) and never dispatched. Returns the message."""
+        self._channel(channel_id)
+        message = self._new_message(channel_id, author_id, {"content": content})
+        self._store(message)
+        self._changed()
+        return message
+
     async def user_edit(self, message_id: int, content: str) -> Json:
         message = self._message(message_id)
         self._edit(message, {"content": content})
+        await self._dispatch_message("MESSAGE_UPDATE", message)
+        return message
+
+    async def unfurl(self, message_id: int, embed: Json) -> Json:
+        """Discord adds a link preview to a message: MESSAGE_UPDATE with the whole message,
+        content included, and ``edited_timestamp`` unchanged (no one edited it)."""
+        message = self._message(message_id)
+        message["embeds"] = [*message["embeds"], {"type": "link", **embed}]
         await self._dispatch_message("MESSAGE_UPDATE", message)
         return message
 

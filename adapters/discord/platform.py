@@ -105,6 +105,23 @@ class DiscordPlatform:
             self.client.event(handler)
 
     # -- start-up ---------------------------------------------------------------
+    async def run(self, token: str) -> None:
+        """Log in and stay connected until the client is closed; raises what ends it otherwise.
+
+        May be called again after it returned or raised. discord.py's `Client.clear`
+        alone does not make a closed client startable: `close` unbinds it from the event
+        loop (only `async with client` binds it again, or no event is ever dispatched) and
+        closes the HTTP connector with the session (the next login would fail with
+        "Session is closed"; without one, discord.py makes a new connector).
+        """
+        client = self.client
+        if client.is_closed():
+            client.clear()
+            if client.http.connector is not discord.utils.MISSING and client.http.connector.closed:
+                client.http.connector = discord.utils.MISSING
+        async with client:
+            await client.start(token)
+
     async def _setup_hook(self) -> None:
         await self.sync_commands()
 
@@ -167,16 +184,21 @@ class DiscordPlatform:
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
         where = community(payload.guild_id)
         data: dict[str, Any] = dict(payload.data)
-        if where is None or "content" not in data:
-            return  # an embed unfurling, not an edit by a person
         edited = data.get("edited_timestamp")
+        if where is None or "content" not in data or not edited:
+            # Never edited: a link preview (an "unfurl"). Discord sends the whole message
+            # again for it, content included, so content alone does not make an edit.
+            return
+        cached = payload.cached_message
+        if cached is not None and cached.content == data["content"]:
+            return  # the same words: an embed or a flag changed
         await self._dispatch(
             ReplyEdited(
                 community=where,
                 thread_id=str(payload.channel_id),
                 message_id=str(payload.message_id),
                 text=str(data["content"]),
-                edited_at=discord.utils.parse_time(edited) if edited else discord.utils.utcnow(),
+                edited_at=discord.utils.parse_time(edited),
             )
         )
 
@@ -297,9 +319,18 @@ class DiscordPlatform:
                 thread, message = created.thread, created.message
             elif isinstance(channel, discord.TextChannel):
                 message = await channel.send(content=content, embed=embed, allowed_mentions=NO_PINGS)
-                thread = await message.create_thread(
-                    name=thread_name(article.title), auto_archive_duration=WEEK_IN_MINUTES
-                )
+                try:
+                    thread = await message.create_thread(
+                        name=thread_name(article.title), auto_archive_duration=WEEK_IN_MINUTES
+                    )
+                except discord.HTTPException:
+                    # No thread, no discussion: take the post back, so the channel keeps no
+                    # orphan and a later try posts once.
+                    try:
+                        await message.delete()
+                    except discord.HTTPException as exc:
+                        _log.warning("could not take back message %s: %s", message.id, exc)
+                    raise
             else:
                 raise PlatformError(f"#{getattr(channel, 'name', channel_id)} is not a text or forum channel")
         except discord.Forbidden as exc:
@@ -364,19 +395,20 @@ class DiscordStartError(Exception):
     """Discord refused to let the bot in; the message says what the operator must change."""
 
 
-async def supervise(platform: DiscordPlatform, token: str, stop: asyncio.Event) -> None:
+async def supervise(
+    platform: DiscordPlatform, token: str, stop: asyncio.Event, *, delay: float = 1.0
+) -> None:
     """Keep the bot connected until `stop` is set.
 
     discord.py reconnects by itself after ordinary drops; this loop covers what
     ends `Client.start` for good (a malformed event, say) by starting again
-    with a growing delay. A refused token or intent is fatal: retrying
-    cannot help, the operator must act.
+    after `delay` seconds, doubled after each failure (up to 5 minutes). A
+    refused token or intent is fatal: retrying cannot help, the operator must act.
     """
     client = platform.client
-    delay = 1.0
     while not stop.is_set():
         try:
-            await client.start(token)
+            await platform.run(token)
             if stop.is_set() or client.is_closed():
                 return
         except discord.LoginFailure as exc:
@@ -389,7 +421,7 @@ async def supervise(platform: DiscordPlatform, token: str, stop: asyncio.Event) 
                 " Intents in the developer portal (threadcast needs it to read replies)"
             ) from exc
         except Exception:
-            _log.exception("the Discord connection ended; starting again in %.0f s", delay)
+            _log.exception("the Discord connection ended; starting again in %.3g s", delay)
         if not client.is_closed():
             await client.close()
         try:
@@ -397,4 +429,3 @@ async def supervise(platform: DiscordPlatform, token: str, stop: asyncio.Event) 
             return
         except TimeoutError:
             delay = min(delay * 2, 300.0)
-        client.clear()

@@ -498,8 +498,10 @@ class SQLiteStore:
     async def edit_reply(self, community: Community, message_id: str, text: str, edited_at: datetime) -> bool:
         changed = await self._write(
             # A moderator featured the words they read; new words must earn it again.
-            f"UPDATE replies SET text = ?, edited_at = ?, featured = 0 WHERE {self._REPLY_IN_COMMUNITY}",
-            (text, _ts(edited_at), message_id, community.platform, community.id),
+            # SET sees the old row: the mark stays only when the words did not change.
+            "UPDATE replies SET featured = featured AND text = ?, text = ?, edited_at = ?"
+            f" WHERE {self._REPLY_IN_COMMUNITY}",
+            (text, text, _ts(edited_at), message_id, community.platform, community.id),
         )
         return changed > 0
 

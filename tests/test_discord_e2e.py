@@ -901,3 +901,14 @@ async def test_threadcast_run_with_a_discord_token_runs_the_bot_until_sigterm(tm
         assert article.title == "Bridge reopens" and discussion.channel_id == str(fake.general_id)
     finally:
         await db.close()
+
+
+async def test_timezone_options_are_autocompleted(bot: Bot) -> None:
+    fake = bot.fake
+    await bot.start()
+    options = {"weekday": "monday", "time": "09:00", "timezone": "berl"}
+    typing = await fake.autocomplete(fake.mod_id, fake.general_id, "digest schedule", options, "timezone")
+    await fake.wait_for(lambda: typing.responses)
+    (response,) = typing.responses
+    choices = [c["value"] for c in response["data"]["choices"]]
+    assert response["type"] == 8 and choices[0] == "Europe/Berlin" and len(choices) <= 25

@@ -133,3 +133,13 @@ async def test_ancient_dates_survive_the_store(store: SQLiteStore) -> None:
     assert saved.published_at == datetime(99, 1, 1, tzinfo=UTC)
     again = await store.get_article(saved.id)
     assert again is not None and again.published_at == saved.published_at
+
+
+async def test_an_edit_that_keeps_the_words_keeps_the_featured_mark(harness: Harness) -> None:
+    h = harness
+    discussion, message = await thread_with_reply(h, "ana", "Same words.")
+    assert (await h.command(f"reply feature {message}")).ok
+    assert discussion.thread_id
+    await h.app.dispatch(ReplyEdited(COMMUNITY, discussion.thread_id, message, "Same words.", h.clock.now()))
+    reply = await h.store.get_reply(COMMUNITY, message)
+    assert reply is not None and reply.featured

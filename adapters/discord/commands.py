@@ -9,8 +9,10 @@ admins change who sees a command).
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
+import zoneinfo
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
@@ -76,9 +78,25 @@ def _callback(command: Command, invoke: Invoke) -> Callable[..., Awaitable[None]
     return callback
 
 
+class TimezoneChoices:
+    """Autocomplete for IANA timezone options: Discord shows at most 25 choices."""
+
+    def __init__(self) -> None:
+        self._names: list[str] | None = None
+
+    async def suggest(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        if self._names is None:  # read from the tz database once, off the event loop
+            self._names = await asyncio.to_thread(lambda: sorted(zoneinfo.available_timezones()))
+        wanted = current.strip().lower().replace(" ", "_")
+        found = [n for n in self._names if wanted in n.lower()] if wanted else ["UTC", *self._names]
+        found.sort(key=lambda n: (not n.lower().startswith(wanted), len(n), n))
+        return [app_commands.Choice(name=n, value=n) for n in found[:25]]
+
+
 def build_tree(tree: app_commands.CommandTree[Any], registry: CommandRegistry, invoke: Invoke) -> None:
     """Add every registry command to `tree`: groups for two-word commands."""
     groups: dict[str, app_commands.Group] = {}
+    zones = TimezoneChoices()
     for command in registry:
         permissions = MODERATOR_PERMISSIONS if command.moderator else None
         slash: app_commands.Command[Any, ..., None] = app_commands.Command(
@@ -86,6 +104,9 @@ def build_tree(tree: app_commands.CommandTree[Any], registry: CommandRegistry, i
             description=command.help[:100] or command.path[-1],
             callback=_callback(command, invoke),  # type: ignore[arg-type]  # its signature is built at run time
         )
+        for option in command.options:
+            if option.kind is Kind.TIMEZONE:
+                slash.autocomplete(option.name)(zones.suggest)
         if len(command.path) == 1:
             slash.default_permissions = permissions
             slash.guild_only = True

@@ -48,6 +48,7 @@ NO_PINGS = discord.AllowedMentions.none()
 WEEK_IN_MINUTES: Literal[10080] = 10080  # the longest auto-archive Discord offers
 MESSAGE_CACHE = 200
 HISTORY_LIMIT = 1000  # per thread and reconnect: enough for a night away, bounded
+_NOT_THREADS = (discord.TextChannel, discord.ForumChannel, discord.VoiceChannel, discord.StageChannel)
 _CHANNEL_ID = re.compile(r"#(\d{15,21})\b")  # raw events do the work; a small cache is enough
 
 
@@ -177,8 +178,10 @@ class DiscordPlatform:
 
     async def on_message(self, message: discord.Message) -> None:
         where = community(message.guild.id if message.guild else None)
-        if where is None or self._is_bot(message.author) or not isinstance(message.channel, discord.Thread):
+        if where is None or self._is_bot(message.author) or isinstance(message.channel, _NOT_THREADS):
             return
+        # A thread discord.py has not cached arrives as a PartialMessageable: the core
+        # knows which threads are discussions, so it decides.
         await self._dispatch(self._reply(where, message))
 
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:

@@ -32,8 +32,10 @@ class Collector:
             return  # a thread threadcast did not open
         prefs = await self._store.get_prefs(event.community.platform, event.author_id)
         if prefs.opted_out:
-            # Opted-out members are counted, never stored.
-            await self._store.count_anonymous_reply(discussion.id)
+            # Opted-out members are counted, never stored; a reply read back from
+            # history may have been counted live already, so it is not counted again.
+            if not event.from_history:
+                await self._store.count_anonymous_reply(discussion.id)
             return
         stored = await self._store.add_reply(
             discussion.id,

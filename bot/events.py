@@ -23,6 +23,7 @@ class ReplyPosted(Event):
     author_name: str = field(repr=False)
     text: str = field(repr=False)
     created_at: datetime = field(repr=False)
+    from_history: bool = False  # read back after the bot was away, not seen live
 
 
 @dataclass(frozen=True, slots=True)

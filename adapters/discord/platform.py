@@ -39,7 +39,7 @@ from bot.events import (
 )
 from bot.models import Article, Community, Discussion, PostedMessage
 from bot.platform import PlatformError
-from bot.text import neutralize_mentions
+from bot.text import neutralize_mentions, shorten
 
 _log = logging.getLogger(__name__)
 
@@ -48,6 +48,13 @@ NO_PINGS = discord.AllowedMentions.none()
 WEEK_IN_MINUTES: Literal[10080] = 10080  # the longest auto-archive Discord offers
 MESSAGE_CACHE = 200
 HISTORY_LIMIT = 1000  # per thread and reconnect: enough for a night away, bounded
+
+
+def _is_reply(message: discord.Message) -> bool:
+    """What a member wrote, not a pin, a rename or another system notice."""
+    return message.type in (discord.MessageType.default, discord.MessageType.reply)
+
+
 _NOT_THREADS = (discord.TextChannel, discord.ForumChannel, discord.VoiceChannel, discord.StageChannel)
 _CHANNEL_ID = re.compile(r"#(\d{15,21})\b")  # raw events do the work; a small cache is enough
 
@@ -94,7 +101,6 @@ class DiscordPlatform:
         self.client.setup_hook = self._setup_hook  # type: ignore[method-assign]
         for handler in (
             self.on_ready,
-            self.on_resumed,
             self.on_message,
             self.on_raw_message_edit,
             self.on_raw_message_delete,
@@ -162,10 +168,9 @@ class DiscordPlatform:
         for guild in self.client.guilds:
             await self._dispatch(PlatformReady(Community(PLATFORM, str(guild.id))))
 
-    async def on_resumed(self) -> None:
-        await self.on_ready()  # events lost during the gap are read back from history
-
-    def _reply(self, where: Community, message: discord.Message) -> ReplyPosted:
+    def _reply(
+        self, where: Community, message: discord.Message, *, from_history: bool = False
+    ) -> ReplyPosted:
         return ReplyPosted(
             community=where,
             thread_id=str(message.channel.id),
@@ -174,11 +179,14 @@ class DiscordPlatform:
             author_name=message.author.display_name,
             text=message.content,
             created_at=message.created_at,
+            from_history=from_history,
         )
 
     async def on_message(self, message: discord.Message) -> None:
+        if self._is_bot(message.author):
+            return
         where = community(message.guild.id if message.guild else None)
-        if where is None or self._is_bot(message.author) or isinstance(message.channel, _NOT_THREADS):
+        if where is None or not _is_reply(message) or isinstance(message.channel, _NOT_THREADS):
             return
         # A thread discord.py has not cached arrives as a PartialMessageable: the core
         # knows which threads are discussions, so it decides.
@@ -309,7 +317,7 @@ class DiscordPlatform:
     ) -> PostedMessage:
         channel = await self._channel(channel_id)
         embed = article_embed(article)
-        content = md(prompt)[:2000]
+        content = shorten(md(prompt), 2000)
         try:
             if isinstance(channel, discord.ForumChannel):
                 created = await channel.create_thread(
@@ -364,9 +372,14 @@ class DiscordPlatform:
 
     async def notify(self, community: Community, channel_id: str, text: str) -> None:
         channel = await self._channel(channel_id)
-        if isinstance(channel, discord.TextChannel | discord.Thread):
+        if not isinstance(channel, discord.TextChannel | discord.Thread):
+            _log.warning("cannot post a notice in %s (not a text channel): %s", channel_id, text)
+            return
+        try:
             for part in split_content(md(text)):
                 await channel.send(part, allowed_mentions=NO_PINGS)
+        except discord.HTTPException as exc:
+            raise PlatformError(f"cannot post in #{channel.name} ({exc.status}: {exc.text})") from exc
 
     async def replies_since(self, discussion: Discussion, after_message_id: str | None) -> list[ReplyPosted]:
         if discussion.thread_id is None:
@@ -382,8 +395,8 @@ class DiscordPlatform:
         replies = []
         try:
             async for message in thread.history(limit=HISTORY_LIMIT, after=after, oldest_first=True):
-                if not self._is_bot(message.author):
-                    replies.append(self._reply(discussion.community, message))
+                if _is_reply(message) and not self._is_bot(message.author):
+                    replies.append(self._reply(discussion.community, message, from_history=True))
         except discord.HTTPException as exc:
             _log.warning("reading thread %s stopped: %s", discussion.thread_id, exc)
         return replies

@@ -81,12 +81,22 @@ def _discussion_text(summary: DiscussionSummary) -> str:
     return "\n".join(lines)
 
 
+def _pieces(line: str, limit: int) -> list[str]:
+    """A line longer than `limit` in pieces cut at spaces (or hard, for one huge word)."""
+    pieces = []
+    while len(line) > limit:
+        cut = line.rfind(" ", 0, limit + 1)
+        cut = cut if cut > limit // 2 else limit
+        pieces.append(line[:cut].rstrip())
+        line = line[cut:].lstrip()
+    return [*pieces, line]
+
+
 def _blocks(lines: list[str], limit: int) -> list[str]:
-    """Join lines into blocks no longer than `limit`, never cutting inside a line."""
+    """Join lines into blocks no longer than `limit`, splitting only lines that are too long."""
     blocks: list[str] = []
     current = ""
-    for line in lines:
-        line = shorten(line, limit)
+    for line in (piece for whole in lines for piece in _pieces(whole, limit)):
         candidate = f"{current}\n{line}" if current else line
         if len(candidate) > limit:
             blocks.append(current)

@@ -30,6 +30,9 @@ class App:
         self._handlers: dict[type[Event], list[Callable[[Any], Awaitable[None]]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
+        # Platforms run each event in its own task; taken one at a time, in the
+        # order they arrive, a delete can never overtake the reply it deletes.
+        self._in_order = asyncio.Lock()
 
     def on(self, event_type: type[E], handler: EventHandler[E]) -> None:
         if event_type is CommandInvoked:
@@ -40,11 +43,14 @@ class App:
     async def dispatch(self, event: Event) -> Answer | None:
         if isinstance(event, CommandInvoked):
             return await self.commands.run(event)
-        for handler in self._handlers.get(type(event), []):
-            try:
-                await handler(event)
-            except Exception:
-                _log.exception("handler %s failed on %r", getattr(handler, "__qualname__", handler), event)
+        async with self._in_order:
+            for handler in self._handlers.get(type(event), []):
+                try:
+                    await handler(event)
+                except Exception:
+                    _log.exception(
+                        "handler %s failed on %r", getattr(handler, "__qualname__", handler), event
+                    )
         return None
 
     def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:

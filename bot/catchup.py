@@ -9,6 +9,7 @@ from datetime import timedelta
 from bot.app import App
 from bot.clock import Clock
 from bot.events import PlatformReady
+from bot.models import Discussion
 from bot.platform import ChatPlatform
 from bot.store import Store
 
@@ -28,17 +29,22 @@ class CatchUp:
         app.on(PlatformReady, self.platform_ready)
 
     async def platform_ready(self, event: PlatformReady) -> None:
-        # In the background: a connect must not wait for every thread's history.
-        self._app.spawn(self.run(event), name=f"catch-up {event.community.key}")
+        # Where each thread's reading starts is fixed now, while events are held in
+        # order, so a live reply handled meanwhile cannot move it past the gap.
+        since = self._clock.now() - RECENT
+        starts = [
+            (discussion, await self._store.latest_reply_message_id(discussion.id))
+            for discussion in await self._store.recent_discussions(event.community, since)
+        ]
+        # The reading itself in the background: a connect must not wait for it.
+        self._app.spawn(self.run(event, starts), name=f"catch-up {event.community.key}")
 
-    async def run(self, event: PlatformReady) -> int:
+    async def run(self, event: PlatformReady, starts: list[tuple[Discussion, str | None]]) -> int:
         platform = self._platforms.get(event.community.platform)
         if platform is None:
             return 0
         found = 0
-        since = self._clock.now() - RECENT
-        for discussion in await self._store.recent_discussions(event.community, since):
-            after = await self._store.latest_reply_message_id(discussion.id)
+        for discussion, after in starts:
             try:
                 missed = await platform.replies_since(discussion, after)
             except Exception:

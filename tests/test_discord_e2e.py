@@ -911,3 +911,16 @@ async def test_timezone_options_are_autocompleted(bot: Bot) -> None:
     (response,) = typing.responses
     choices = [c["value"] for c in response["data"]["choices"]]
     assert response["type"] == 8 and choices[0] == "Europe/Berlin" and len(choices) <= 25
+
+
+async def test_a_reply_deleted_at_once_is_not_kept(bot: Bot) -> None:
+    """Events run in their own tasks; a delete must never overtake the reply it deletes."""
+    fake = bot.fake
+    await bot.start()
+    _, thread = await bot.post("Quick regrets")
+    for n in range(10):
+        message = await fake.user_message(thread, fake.member_id, f"oops {n}")
+        await fake.user_delete(int(message["id"]))
+    keeper = await fake.user_message(thread, fake.member_id, "This one stays.")
+    stored = await bot.wait_for_replies(1)
+    assert stored == {keeper["id"]: "This one stays."}

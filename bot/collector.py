@@ -5,7 +5,14 @@ from __future__ import annotations
 import logging
 
 from bot.app import App
-from bot.events import ReactionChanged, ReplyDeleted, ReplyEdited, ReplyPosted, ThreadDeleted
+from bot.events import (
+    ReactionChanged,
+    ReactionsCleared,
+    ReplyDeleted,
+    ReplyEdited,
+    ReplyPosted,
+    ThreadDeleted,
+)
 from bot.store import Store
 from bot.text import clean
 
@@ -25,6 +32,7 @@ class Collector:
         app.on(ReplyDeleted, self.reply_deleted)
         app.on(ThreadDeleted, self.thread_deleted)
         app.on(ReactionChanged, self.reaction_changed)
+        app.on(ReactionsCleared, self.reactions_cleared)
 
     async def reply_posted(self, event: ReplyPosted) -> None:
         discussion = await self._store.discussion_for_thread(event.community, event.thread_id)
@@ -78,3 +86,6 @@ class Collector:
         await self._store.set_reaction(
             event.community, event.message_id, event.user_id, event.emoji[:64], event.added
         )
+
+    async def reactions_cleared(self, event: ReactionsCleared) -> None:
+        await self._store.clear_reactions(event.community, event.message_id, event.emoji)

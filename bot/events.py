@@ -54,6 +54,14 @@ class ReactionChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class ReactionsCleared(Event):
+    """A moderator removed every reaction of a message (or every one of one emoji)."""
+
+    message_id: str
+    emoji: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PlatformReady(Event):
     """The platform (re)connected to a community: time to read what was missed."""
 

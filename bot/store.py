@@ -167,6 +167,8 @@ class Store(Protocol):
     ) -> bool:
         """Add or remove one member's reaction; False if the message is not a stored reply."""
 
+    async def clear_reactions(self, community: Community, message_id: str, emoji: str | None) -> int: ...
+
     async def set_reply_flags(
         self,
         community: Community,

@@ -153,6 +153,11 @@ async def run_platforms(settings: Settings, *, ready: asyncio.Event | None = Non
             connections.append(
                 asyncio.create_task(supervise(discord_platform, settings.discord_token, stop), name="discord")
             )
+        if discord_platform is not None:
+            # Due posts and digests wait until Discord can take them (or its start failed).
+            waiting = asyncio.create_task(discord_platform.ready.wait())
+            await asyncio.wait([waiting, *connections], timeout=60, return_when=asyncio.FIRST_COMPLETED)
+            waiting.cancel()
         await rt.services.scheduler.run_once()
         ticker = asyncio.create_task(rt.services.scheduler.run(stop), name="scheduler")
         if ready is not None:
@@ -168,7 +173,7 @@ async def run_platforms(settings: Settings, *, ready: asyncio.Event | None = Non
                 loop.remove_signal_handler(signum)
             stop.set()
             waiter.cancel()
-            if discord_platform is not None and not discord_platform.client.is_closed():
-                await discord_platform.client.close()
+            if discord_platform is not None:
+                await discord_platform.close()
             await asyncio.gather(*connections, return_exceptions=True)
             await ticker

@@ -549,6 +549,14 @@ class SQLiteStore:
                 )
             return True
 
+    async def clear_reactions(self, community: Community, message_id: str, emoji: str | None) -> int:
+        return await self._write(
+            "DELETE FROM reactions WHERE (?1 IS NULL OR emoji = ?1) AND reply_id IN"
+            " (SELECT r.id FROM replies r JOIN discussions d ON d.id = r.discussion_id"
+            "  WHERE r.message_id = ?2 AND d.platform = ?3 AND d.community_id = ?4)",
+            (emoji, message_id, community.platform, community.id),
+        )
+
     async def set_reply_flags(
         self,
         community: Community,

@@ -74,6 +74,7 @@ EVENT_INTENTS = {
     "MESSAGE_DELETE_BULK": GUILD_MESSAGES,
     "MESSAGE_REACTION_ADD": GUILD_MESSAGE_REACTIONS,
     "MESSAGE_REACTION_REMOVE": GUILD_MESSAGE_REACTIONS,
+    "MESSAGE_REACTION_REMOVE_ALL": GUILD_MESSAGE_REACTIONS,
 }
 # Application flags that say a privileged intent is enabled (the "_LIMITED" ones: under 100 servers).
 APP_FLAG_OF_INTENT = {GUILD_PRESENCES: 1 << 13, GUILD_MEMBERS: 1 << 15, MESSAGE_CONTENT: 1 << 19}
@@ -863,6 +864,17 @@ class FakeDiscord:
         await self.dispatch(
             "MESSAGE_REACTION_REMOVE", self._reaction_event(user_id, message, emoji, added=False)
         )
+
+    async def reactions_clear(self, message_id: int) -> None:
+        """A moderator removes every reaction of a message (MESSAGE_REACTION_REMOVE_ALL)."""
+        message = self._message(message_id)
+        self.reactions.pop(message_id, None)
+        data = {
+            "message_id": str(message_id),
+            "channel_id": message["channel_id"],
+            "guild_id": str(self.guild_id),
+        }
+        await self.dispatch("MESSAGE_REACTION_REMOVE_ALL", data)
 
     def _find_command(self, name: str, kind: int) -> tuple[Json, bool]:
         """The synced command (guild ones first) and whether it is a guild command."""

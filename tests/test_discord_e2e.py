@@ -924,3 +924,31 @@ async def test_a_reply_deleted_at_once_is_not_kept(bot: Bot) -> None:
     keeper = await fake.user_message(thread, fake.member_id, "This one stays.")
     stored = await bot.wait_for_replies(1)
     assert stored == {keeper["id"]: "This one stays."}
+
+
+async def test_cleared_reactions_leave_the_store(bot: Bot) -> None:
+    fake = bot.fake
+    await bot.start()
+    _, thread = await bot.post("Reactions come and go")
+    reply = await fake.user_message(thread, fake.member_id, "React to me.")
+    await bot.wait_for_replies(1)
+    await fake.reaction_add(fake.mod_id, int(reply["id"]), "🎉")
+    await eventually(lambda: _reactions_are(bot, reply["id"], 1), what="one reaction")
+    await fake.reactions_clear(int(reply["id"]))
+    await eventually(lambda: _reactions_are(bot, reply["id"], 0), what="no reactions")
+
+
+async def test_refused_slash_commands_are_a_clear_start_error(bot: Bot) -> None:
+    fake = bot.fake
+    fake.inject(
+        "PUT",
+        f"/applications/{fake.app_id}/guilds/{fake.guild_id}/commands",
+        api_error(403, 50001, "Missing Access"),
+    )
+    platform = bot.new_platform()
+    bot.started.append(platform)
+    try:
+        with pytest.raises(DiscordStartError, match=r"applications\.commands"):
+            await asyncio.wait_for(supervise(platform, fake.token, asyncio.Event(), delay=0.05), 3)
+    finally:
+        await platform.client.close()

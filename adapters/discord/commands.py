@@ -37,7 +37,8 @@ def _annotation(option: Option) -> Any:
         high = option.maximum if option.maximum is not None else 2**53
         return app_commands.Range[int, low, high]
     if option.kind is Kind.CHANNEL:
-        return discord.TextChannel | discord.ForumChannel
+        # Not resolved through discord.py's cache: a channel it has not seen still works.
+        return app_commands.AppCommandChannel
     if option.kind is Kind.WEEKDAY:
         return Weekday
     return app_commands.Range[str, 1, min(option.max_length, 6000)]

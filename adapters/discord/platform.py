@@ -32,6 +32,7 @@ from bot.events import (
     Event,
     PlatformReady,
     ReactionChanged,
+    ReactionsCleared,
     ReplyDeleted,
     ReplyEdited,
     ReplyPosted,
@@ -73,6 +74,10 @@ def community(guild_id: int | None) -> Community | None:
     return None if guild_id is None else Community(PLATFORM, str(guild_id))
 
 
+class DiscordStartError(Exception):
+    """Discord refused to let the bot in; the message says what the operator must change."""
+
+
 class DiscordPlatform:
     name = PLATFORM
 
@@ -97,6 +102,10 @@ class DiscordPlatform:
             guild_ready_timeout=guild_ready_timeout,
         )
         self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(self.client)
+        self.tree.on_error = self._command_failed  # type: ignore[method-assign]
+        self.ready = asyncio.Event()
+        self._inflight: set[asyncio.Task[Any]] = set()
+        self._closing = False
         build_tree(self.tree, app.commands, self._invoke)
         self.client.setup_hook = self._setup_hook  # type: ignore[method-assign]
         for handler in (
@@ -108,6 +117,8 @@ class DiscordPlatform:
             self.on_raw_thread_delete,
             self.on_raw_reaction_add,
             self.on_raw_reaction_remove,
+            self.on_raw_reaction_clear,
+            self.on_raw_reaction_clear_emoji,
         ):
             self.client.event(handler)
 
@@ -130,7 +141,21 @@ class DiscordPlatform:
             await client.start(token)
 
     async def _setup_hook(self) -> None:
-        await self.sync_commands()
+        try:
+            await self.sync_commands()
+        except discord.Forbidden as exc:
+            raise DiscordStartError(
+                "Discord refused the slash commands: invite the bot with the applications.commands scope"
+                " (`threadcast check` prints the URL) and check DISCORD_GUILD_IDS"
+            ) from exc
+
+    async def close(self, timeout: float = 10.0) -> None:
+        """Stop taking commands, let those under way finish (or time out), then disconnect."""
+        self._closing = True
+        if self._inflight:
+            await asyncio.wait(set(self._inflight), timeout=timeout)
+        if not self.client.is_closed():
+            await self.client.close()
 
     async def sync_commands(self) -> bool:
         """Push the command set to Discord, only when it changed since the last push.
@@ -165,6 +190,7 @@ class DiscordPlatform:
         return user is None or user.bot or (self.client.user is not None and user.id == self.client.user.id)
 
     async def on_ready(self) -> None:
+        self.ready.set()
         for guild in self.client.guilds:
             await self._dispatch(PlatformReady(Community(PLATFORM, str(guild.id))))
 
@@ -245,6 +271,16 @@ class DiscordPlatform:
     async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
         await self._reaction(payload, False)
 
+    async def on_raw_reaction_clear(self, payload: discord.RawReactionClearEvent) -> None:
+        where = community(payload.guild_id)
+        if where is not None:
+            await self._dispatch(ReactionsCleared(where, str(payload.message_id)))
+
+    async def on_raw_reaction_clear_emoji(self, payload: discord.RawReactionClearEmojiEvent) -> None:
+        where = community(payload.guild_id)
+        if where is not None:
+            await self._dispatch(ReactionsCleared(where, str(payload.message_id), str(payload.emoji)))
+
     # -- commands -----------------------------------------------------------------------
     def _is_moderator(self, interaction: discord.Interaction) -> bool:
         """Checked on every call: Manage Server, or the configured moderator role."""
@@ -259,6 +295,15 @@ class DiscordPlatform:
         where = community(interaction.guild_id)
         # Answer within Discord's 3 seconds; the work may take longer (feeds are fetched).
         await interaction.response.defer(ephemeral=True, thinking=True)
+        if self._closing:
+            await self._answer(
+                interaction, Answer("threadcast is restarting; try again in a minute.", ok=False)
+            )
+            return
+        task = asyncio.current_task()
+        if task is not None:  # kept so a shutdown waits for this command to finish
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
         if where is None:
             await self._answer(
                 interaction, Answer("threadcast works in servers, not in direct messages.", ok=False)
@@ -277,6 +322,25 @@ class DiscordPlatform:
         )
         answer = await self._app.dispatch(event)
         await self._answer(interaction, answer or Answer("Done."))
+
+    async def _command_failed(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """Errors before or around a command (an option that could not be read, say) still
+        get an answer, so nobody waits on "thinking…" forever."""
+        _log.error("slash command failed", exc_info=error)
+        text = "That did not work: " + (
+            str(error)
+            if isinstance(error, app_commands.TransformerError)
+            else "the error is in the bot's log."
+        )
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
+            else:
+                await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
+        except discord.HTTPException:
+            _log.warning("could not tell the caller about the failed command")
 
     async def _answer(self, interaction: discord.Interaction, answer: Answer) -> None:
         followup = interaction.followup
@@ -329,7 +393,9 @@ class DiscordPlatform:
                 )
                 thread, message = created.thread, created.message
             elif isinstance(channel, discord.TextChannel):
-                message = await channel.send(content=content, embed=embed, allowed_mentions=NO_PINGS)
+                message = await channel.send(
+                    content=content, embed=embed, allowed_mentions=NO_PINGS, nonce=_nonce(article, channel_id)
+                )
                 try:
                     thread = await message.create_thread(
                         name=thread_name(article.title), auto_archive_duration=WEEK_IN_MINUTES
@@ -407,10 +473,6 @@ class DiscordPlatform:
         return f"https://discord.com/channels/{discussion.community.id}/{discussion.thread_id}"
 
 
-class DiscordStartError(Exception):
-    """Discord refused to let the bot in; the message says what the operator must change."""
-
-
 async def supervise(
     platform: DiscordPlatform, token: str, stop: asyncio.Event, *, delay: float = 1.0
 ) -> None:
@@ -427,6 +489,8 @@ async def supervise(
             await platform.run(token)
             if stop.is_set() or client.is_closed():
                 return
+        except DiscordStartError:
+            raise
         except discord.LoginFailure as exc:
             raise DiscordStartError(
                 "Discord refused DISCORD_TOKEN: copy the token from the Bot page again"
@@ -445,3 +509,9 @@ async def supervise(
             return
         except TimeoutError:
             delay = min(delay * 2, 300.0)
+
+
+def _nonce(article: Article, channel_id: str) -> str:
+    """Discord drops a second message with the same nonce sent shortly after the first
+    (discord.py asks it to), so a post retried after a lost answer appears once."""
+    return hashlib.sha256(f"{article.id}:{channel_id}".encode()).hexdigest()[:25]

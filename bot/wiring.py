@@ -153,17 +153,20 @@ async def run_platforms(settings: Settings, *, ready: asyncio.Event | None = Non
             connections.append(
                 asyncio.create_task(supervise(discord_platform, settings.discord_token, stop), name="discord")
             )
-        if discord_platform is not None:
-            # Due posts and digests wait until Discord can take them (or its start failed).
-            waiting = asyncio.create_task(discord_platform.ready.wait())
-            await asyncio.wait([waiting, *connections], timeout=60, return_when=asyncio.FIRST_COMPLETED)
-            waiting.cancel()
-        await rt.services.scheduler.run_once()
-        ticker = asyncio.create_task(rt.services.scheduler.run(stop), name="scheduler")
-        if ready is not None:
-            ready.set()
         waiter = asyncio.create_task(stop.wait(), name="stop")
+        ticker: asyncio.Task[None] | None = None
         try:
+            if discord_platform is not None:
+                # Due posts and digests wait until Discord can take them (or its start failed).
+                waiting = asyncio.create_task(discord_platform.ready.wait())
+                await asyncio.wait(
+                    [waiting, waiter, *connections], timeout=60, return_when=asyncio.FIRST_COMPLETED
+                )
+                waiting.cancel()
+            await rt.services.scheduler.run_once()
+            ticker = asyncio.create_task(rt.services.scheduler.run(stop), name="scheduler")
+            if ready is not None:
+                ready.set()
             done, _ = await asyncio.wait([waiter, *connections], return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 if task is not waiter:
@@ -176,4 +179,5 @@ async def run_platforms(settings: Settings, *, ready: asyncio.Event | None = Non
             if discord_platform is not None:
                 await discord_platform.close()
             await asyncio.gather(*connections, return_exceptions=True)
-            await ticker
+            if ticker is not None:
+                await ticker

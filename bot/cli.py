@@ -89,6 +89,7 @@ def main(ctx: click.Context, env_file: str) -> None:
 def run(ctx: click.Context) -> None:
     """Start every configured platform over one store."""
     from adapters.discord.platform import DiscordStartError
+    from adapters.slack.platform import SlackStartError
     from bot.wiring import run_platforms
 
     settings = _settings(ctx)
@@ -98,11 +99,9 @@ def run(ctx: click.Context) -> None:
             " SLACK_SIGNING_SECRET (see .env.example).\nTo try threadcast without accounts, run"
             " `threadcast console` or `threadcast demo`."
         )
-    if settings.platforms == ["slack"]:
-        raise click.ClickException("Slack is configured, but the Slack adapter is not built yet; Discord is.")
     try:
         _run(run_platforms(settings))
-    except DiscordStartError as exc:
+    except (DiscordStartError, SlackStartError) as exc:
         raise click.ClickException(str(exc)) from None
 
 

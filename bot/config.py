@@ -61,6 +61,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("SLACK_APP_TOKEN", "xapp- token; Slack over Socket Mode", secret=True),
     Variable("SLACK_SIGNING_SECRET", "signing secret; Slack over HTTP (Events API)", secret=True),
     Variable("SLACK_MODERATORS", "comma-separated Slack user ids with moderator rights"),
+    Variable("SLACK_API_URL", "Slack Web API address, if not Slack's own (a proxy, tests)"),
     Variable("THREADCAST_HTTP_PORT", "port of the Slack HTTP endpoint", "3000"),
 )
 _DEFAULTS = MappingProxyType({v.name: v.default for v in VARIABLES})
@@ -85,6 +86,7 @@ class Settings:
     slack_app_token: str = field(default="", repr=False)
     slack_signing_secret: str = field(default="", repr=False)
     slack_moderators: tuple[str, ...] = ()
+    slack_api_url: str = ""
     http_port: int = 3000
     raw: Mapping[str, str] = field(default_factory=dict, repr=False)
 
@@ -204,6 +206,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         slack_app_token=app_token,
         slack_signing_secret=secret,
         slack_moderators=tuple(filter(None, (p.strip() for p in get("SLACK_MODERATORS").split(",")))),
+        slack_api_url=get("SLACK_API_URL"),
         http_port=int(_number(problems, env, "THREADCAST_HTTP_PORT", int, 1, 65535)),
         raw=dict(env),
     )

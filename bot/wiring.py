@@ -133,6 +133,8 @@ async def run_platforms(settings: Settings, *, ready: asyncio.Event | None = Non
     """`threadcast run`: every configured platform in one process, over one store,
     until SIGTERM/SIGINT. Raises if a platform cannot start for good."""
     from adapters.discord.platform import DiscordPlatform, supervise
+    from adapters.slack.platform import SlackPlatform
+    from adapters.slack.platform import supervise as supervise_slack
 
     async with runtime(settings, SystemClock()) as rt:
         stop = asyncio.Event()
@@ -140,7 +142,9 @@ async def run_platforms(settings: Settings, *, ready: asyncio.Event | None = Non
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         connections: list[asyncio.Task[None]] = []
+        readiness: list[asyncio.Event] = []
         discord_platform = None
+        slack_platform = None
         if settings.discord_token:
             marker = settings.sqlite_path
             discord_platform = DiscordPlatform(
@@ -150,15 +154,29 @@ async def run_platforms(settings: Settings, *, ready: asyncio.Event | None = Non
                 sync_marker=Path(f"{marker}.discord-commands") if marker and marker != ":memory:" else None,
             )
             rt.platforms[discord_platform.name] = discord_platform
+            readiness.append(discord_platform.ready)
             connections.append(
                 asyncio.create_task(supervise(discord_platform, settings.discord_token, stop), name="discord")
             )
+        if "slack" in settings.platforms:
+            slack_platform = SlackPlatform(
+                rt.app,
+                bot_token=settings.slack_bot_token,
+                signing_secret=settings.slack_signing_secret,
+                app_token=settings.slack_app_token,
+                moderators=settings.slack_moderators,
+                base_url=settings.slack_api_url or None,
+                http_port=settings.http_port,
+            )
+            rt.platforms[slack_platform.name] = slack_platform
+            readiness.append(slack_platform.ready)
+            connections.append(asyncio.create_task(supervise_slack(slack_platform, stop), name="slack"))
         waiter = asyncio.create_task(stop.wait(), name="stop")
         ticker: asyncio.Task[None] | None = None
         try:
-            if discord_platform is not None:
-                # Due posts and digests wait until Discord can take them (or its start failed).
-                waiting = asyncio.create_task(discord_platform.ready.wait())
+            for event in readiness:
+                # Due posts and digests wait until each platform can take them (or its start failed).
+                waiting = asyncio.create_task(event.wait())
                 await asyncio.wait(
                     [waiting, waiter, *connections], timeout=60, return_when=asyncio.FIRST_COMPLETED
                 )
@@ -178,6 +196,8 @@ async def run_platforms(settings: Settings, *, ready: asyncio.Event | None = Non
             waiter.cancel()
             if discord_platform is not None:
                 await discord_platform.close()
+            if slack_platform is not None:
+                await slack_platform.close()
             await asyncio.gather(*connections, return_exceptions=True)
             if ticker is not None:
                 await ticker

@@ -1,0 +1,1 @@
+"""threadcast on Slack (slack-bolt's async app, Socket Mode or HTTP)."""

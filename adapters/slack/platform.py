@@ -1,0 +1,476 @@
+"""threadcast on Slack: slack-bolt events in, core requests out.
+
+`SlackPlatform` implements `ChatPlatform` over slack-bolt's `AsyncApp` and
+translates Slack's events, slash commands and message shortcuts into core
+events for `App.dispatch`. It holds no rules: who is a moderator is a
+platform fact it reports; what to do about it is the core's.
+
+Slack's `ts` is unique per channel only, so every thread and message id the
+core sees is namespaced: `"<channel>:<ts>"`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.render import Block, answer_text, article_blocks, digest_blocks, escape, pack, plain
+from bot.app import App
+from bot.commands.registry import Answer
+from bot.digest import Digest
+from bot.events import (
+    Caller,
+    CommandInvoked,
+    Event,
+    PlatformReady,
+    ReactionChanged,
+    ReplyDeleted,
+    ReplyEdited,
+    ReplyPosted,
+)
+from bot.models import Article, Community, Discussion, PostedMessage
+from bot.platform import PlatformError
+
+_log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+Json = dict[str, Any]
+SHORTCUTS = {"feature_in_digest": ("reply", "feature"), "hide_from_digest": ("reply", "hide")}
+REPLIES_PAGE = 200
+REPLIES_PAGES = 5  # per thread and reconnect: bounded, best effort
+_REPLY_SUBTYPES = (None, "thread_broadcast", "file_share", "me_message")
+
+_ADVICE = {
+    "channel_not_found": "the channel does not exist or the bot cannot see it; pick another channel",
+    "not_in_channel": "the bot is not in that channel: type `/invite @threadcast` there",
+    "is_archived": "the channel is archived",
+    "missing_scope": "the Slack app lacks a scope: reinstall it from slack-manifest.yml",
+    "ratelimited": "Slack is rate-limiting the bot; try again in a minute",
+    "invalid_auth": "Slack refused SLACK_BOT_TOKEN: copy the Bot User OAuth Token again",
+    "not_authed": "Slack refused SLACK_BOT_TOKEN: copy the Bot User OAuth Token again",
+}
+
+
+class SlackStartError(Exception):
+    """Slack refused to let the bot in; the message says what the operator must change."""
+
+
+def ns(channel: str, ts: str) -> str:
+    """A Slack message id the core can use: the channel and the ts."""
+    return f"{channel}:{ts}"
+
+
+def split_id(namespaced: str) -> tuple[str, str]:
+    channel, _, ts = namespaced.partition(":")
+    if not channel or not ts:
+        raise PlatformError(f"{namespaced!r} is not a Slack message")
+    return channel, ts
+
+
+def _when(ts: str) -> datetime:
+    try:
+        return datetime.fromtimestamp(float(ts), UTC)
+    except (TypeError, ValueError):
+        return datetime.now(UTC)
+
+
+def _is_bot(message: Json) -> bool:
+    return bool(message.get("bot_id")) or message.get("subtype") == "bot_message"
+
+
+def platform_error(exc: SlackApiError, doing: str) -> PlatformError:
+    """A Slack refusal as words a moderator can act on."""
+    error = str(exc.response.get("error") or exc.response.status_code)
+    advice = _ADVICE.get(error, "see the bot's log")
+    return PlatformError(f"Slack refused to {doing} ({error}): {advice}")
+
+
+class SlackPlatform:
+    name = PLATFORM
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        bot_token: str,
+        signing_secret: str = "",
+        app_token: str = "",
+        moderators: Sequence[str] = (),
+        base_url: str | None = None,
+        http_host: str = "0.0.0.0",  # Slack must reach the HTTP endpoint
+        http_port: int = 3000,
+        pace: float = 1.0,
+    ) -> None:
+        self._app = app
+        self._app_token = app_token
+        self._moderators = frozenset(moderators)
+        self._http_host, self._http_port = http_host, http_port
+        self._pace = pace
+        options: dict[str, Any] = {"token": bot_token}
+        if base_url:
+            options["base_url"] = base_url
+        self.client = AsyncWebClient(**options)
+        self.client.retry_handlers.append(AsyncConnectionErrorRetryHandler())
+        self.client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
+        # Reading history has tight limits for apps outside the Marketplace (1 request a minute):
+        # this client does not wait out a 429, catch-up gives up for now instead.
+        self.reader = AsyncWebClient(**options)
+        self.reader.retry_handlers.append(AsyncConnectionErrorRetryHandler())
+        self.bolt = AsyncApp(signing_secret=signing_secret, client=self.client)
+        self.ready = asyncio.Event()
+        self.team_id: str | None = None
+        self.bot_user_id: str | None = None
+        self.http_url: str | None = None  # the events URL once serving over HTTP
+        self._socket: AsyncSocketModeHandler | None = None
+        self._runner: web.AppRunner | None = None
+        self._inflight: set[asyncio.Task[Any]] = set()
+        self._closing = False
+        self._last_post: dict[str, float] = {}
+        self.bolt.event("message")(self._on_message)
+        self.bolt.event("reaction_added")(self._on_reaction)
+        self.bolt.event("reaction_removed")(self._on_reaction)
+        self.bolt.command("/threadcast")(self._on_command)
+        for callback_id in SHORTCUTS:
+            self.bolt.shortcut(callback_id)(self._on_shortcut)
+
+    # -- start-up ---------------------------------------------------------------
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self._app_token)
+
+    async def start(self) -> None:
+        """Check the token, then connect (Socket Mode) or serve (HTTP); sets `ready`."""
+        try:
+            auth = await self.client.auth_test()
+        except SlackApiError as exc:
+            raise SlackStartError(str(platform_error(exc, "let the bot in"))) from exc
+        self.team_id, self.bot_user_id = str(auth["team_id"]), str(auth["user_id"])
+        if self.socket_mode:
+            self._socket = AsyncSocketModeHandler(self.bolt, app_token=self._app_token)
+            try:
+                await self._socket.connect_async()  # type: ignore[no-untyped-call]
+            except SlackApiError as exc:
+                raise SlackStartError(
+                    "Slack refused SLACK_APP_TOKEN: create an app-level token with connections:write"
+                    f" ({exc.response.get('error')})"
+                ) from exc
+        else:
+            runner = web.AppRunner(self.bolt.web_app(path="/slack/events"), handle_signals=False)
+            await runner.setup()
+            site = web.TCPSite(runner, self._http_host, self._http_port)
+            try:
+                await site.start()
+            except OSError as exc:
+                await runner.cleanup()
+                raise SlackStartError(f"cannot serve Slack on port {self._http_port}: {exc}") from exc
+            self._runner = runner
+            host, port = runner.addresses[0][:2]
+            self.http_url = f"http://{host}:{port}/slack/events"
+        self.ready.set()
+        _log.info("Slack connected (%s)", "Socket Mode" if self.socket_mode else self.http_url)
+        await self._dispatch(PlatformReady(Community(PLATFORM, self.team_id)))
+
+    async def close(self, timeout: float = 10.0) -> None:
+        """Stop taking commands, let those under way finish (or time out), then disconnect."""
+        self._closing = True
+        if self._inflight:
+            await asyncio.wait(set(self._inflight), timeout=timeout)
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+            self._socket = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        self.ready.clear()
+
+    # -- events in ----------------------------------------------------------------
+    async def _dispatch(self, event: Event) -> None:
+        await self._app.dispatch(event)
+
+    def _reply(
+        self, where: Community, channel: str, message: Json, *, from_history: bool = False
+    ) -> ReplyPosted:
+        user = str(message.get("user") or "")
+        profile = message.get("user_profile") or {}
+        name = profile.get("display_name") or profile.get("real_name") or user
+        return ReplyPosted(
+            community=where,
+            thread_id=ns(channel, str(message["thread_ts"])),
+            message_id=ns(channel, str(message["ts"])),
+            author_id=user,
+            author_name=str(name),
+            text=str(message.get("text") or ""),
+            created_at=_when(str(message["ts"])),
+            from_history=from_history,
+        )
+
+    async def _on_message(self, event: Json, context: AsyncBoltContext) -> None:
+        team = context.team_id or self.team_id
+        channel = str(event.get("channel") or "")
+        if not team or not channel:
+            return
+        where = Community(PLATFORM, team)
+        subtype = event.get("subtype")
+        if subtype == "message_changed":
+            message: Json = event.get("message") or {}
+            thread_ts = message.get("thread_ts")
+            if _is_bot(message) or not thread_ts or thread_ts == message.get("ts"):
+                return
+            previous = event.get("previous_message") or {}
+            if previous and previous.get("text") == message.get("text"):
+                return  # an unfurl or a flag changed, not the words
+            edited = (message.get("edited") or {}).get("ts") or event.get("ts")
+            await self._dispatch(
+                ReplyEdited(
+                    community=where,
+                    thread_id=ns(channel, str(thread_ts)),
+                    message_id=ns(channel, str(message["ts"])),
+                    text=str(message.get("text") or ""),
+                    edited_at=_when(str(edited)),
+                )
+            )
+        elif subtype == "message_deleted":
+            deleted = event.get("deleted_ts")
+            if deleted:
+                thread_ts = event.get("thread_ts") or (event.get("previous_message") or {}).get("thread_ts")
+                thread = ns(channel, str(thread_ts)) if thread_ts else None
+                await self._dispatch(ReplyDeleted(where, ns(channel, str(deleted)), thread))
+        elif subtype in _REPLY_SUBTYPES:
+            if _is_bot(event) or event.get("user") in (None, self.bot_user_id):
+                return
+            thread_ts = event.get("thread_ts")
+            if not thread_ts or thread_ts == event.get("ts"):
+                return  # a channel message, not a reply in a thread
+            await self._dispatch(self._reply(where, channel, event))
+
+    async def _on_reaction(self, event: Json, context: AsyncBoltContext) -> None:
+        team = context.team_id or self.team_id
+        item = event.get("item") or {}
+        user = str(event.get("user") or "")
+        if not team or item.get("type") != "message" or not user or user == self.bot_user_id:
+            return
+        await self._dispatch(
+            ReactionChanged(
+                Community(PLATFORM, team),
+                ns(str(item["channel"]), str(item["ts"])),
+                user,
+                str(event.get("reaction") or ""),
+                event.get("type") == "reaction_added",
+            )
+        )
+
+    # -- commands -----------------------------------------------------------------------
+    async def is_moderator(self, user_id: str) -> bool:
+        """Checked on every call: a workspace admin or owner, or listed in SLACK_MODERATORS."""
+        if user_id in self._moderators:
+            return True
+        try:
+            info = await self.client.users_info(user=user_id)
+        except SlackApiError as exc:
+            _log.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
+            return False
+        user: Json = info.get("user") or {}
+        return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+
+    def _track(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:  # kept so a shutdown waits for this command to finish
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+
+    async def _run(
+        self, team: str | None, channel: str, user: str, name: str, path: tuple[str, ...], text: str
+    ) -> Answer:
+        if self._closing:
+            return Answer("threadcast is restarting; try again in a minute.", ok=False)
+        self._track()
+        if not team:
+            return Answer("threadcast could not tell which workspace this is.", ok=False)
+        event = CommandInvoked(
+            community=Community(PLATFORM, team),
+            channel_id=channel,
+            caller=Caller(user, name, is_moderator=await self.is_moderator(user)),
+            path=path,
+            text=text,
+        )
+        return await self._app.dispatch(event) or Answer("Done.")
+
+    async def _on_command(
+        self, ack: Any, command: Json, respond: AsyncRespond, context: AsyncBoltContext
+    ) -> None:
+        await ack()  # within Slack's 3 seconds; the work may take longer (feeds are fetched)
+        path, text = self._app.commands.split_line(str(command.get("text") or ""))
+        if not path:
+            path = ("help",)
+        try:
+            answer = await self._run(
+                context.team_id or str(command.get("team_id") or "") or self.team_id,
+                str(command.get("channel_id") or ""),
+                str(command.get("user_id") or ""),
+                str(command.get("user_name") or ""),
+                path,
+                text,
+            )
+        except Exception:
+            _log.exception("slash command failed")
+            answer = Answer("That did not work: the error is in the bot's log.", ok=False)
+        await self._answer(respond, answer)
+
+    async def _on_shortcut(
+        self, ack: Any, shortcut: Json, respond: AsyncRespond, context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        path = SHORTCUTS[str(shortcut.get("callback_id"))]
+        channel = str((shortcut.get("channel") or {}).get("id") or "")
+        message_ts = str((shortcut.get("message") or {}).get("ts") or shortcut.get("message_ts") or "")
+        user: Json = shortcut.get("user") or {}
+        try:
+            answer = await self._run(
+                context.team_id or (shortcut.get("team") or {}).get("id") or self.team_id,
+                channel,
+                str(user.get("id") or ""),
+                str(user.get("name") or ""),
+                path,
+                ns(channel, message_ts),
+            )
+        except Exception:
+            _log.exception("message shortcut failed")
+            answer = Answer("That did not work: the error is in the bot's log.", ok=False)
+        await self._answer(respond, answer)
+
+    async def _answer(self, respond: AsyncRespond, answer: Answer) -> None:
+        kind = "ephemeral" if answer.private else "in_channel"
+        text = answer_text(answer.text) or "Done."
+        try:
+            await respond(text=text[:3000], response_type=kind, replace_original=False)
+            if answer.digest is not None:
+                for blocks in pack(digest_blocks(answer.digest)):
+                    await respond(
+                        text=plain(blocks), blocks=blocks, response_type=kind, replace_original=False
+                    )
+            if answer.attachment is not None:
+                await respond(
+                    text=f"`{escape(answer.attachment.filename)}` cannot be shown in Slack; use"
+                    " `threadcast export` on the bot's machine.",
+                    response_type="ephemeral",
+                    replace_original=False,
+                )
+        except Exception:
+            _log.warning("could not answer through response_url", exc_info=True)
+
+    # -- ChatPlatform ----------------------------------------------------------------------
+    async def _wait_turn(self, channel: str) -> None:
+        """About one message a second per channel, for messages sent in a row."""
+        last = self._last_post.get(channel)
+        if last is not None:
+            wait = last + self._pace - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        self._last_post[channel] = time.monotonic()
+
+    async def _post(self, channel: str, text: str, blocks: list[Block] | None, doing: str) -> str:
+        try:
+            result = await self.client.chat_postMessage(
+                channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
+            )
+        except SlackApiError as exc:
+            raise platform_error(exc, doing) from exc
+        return str(result["ts"])
+
+    async def post_discussion(
+        self, community: Community, channel_id: str, article: Article, prompt: str
+    ) -> PostedMessage:
+        blocks, fallback = article_blocks(article, prompt)
+        ts = await self._post(channel_id, fallback, blocks, f"post in <#{channel_id}>")
+        message_id = ns(channel_id, ts)
+        return PostedMessage(message_id, message_id, _link(channel_id, ts))
+
+    async def post_digest(self, community: Community, channel_id: str, digest: Digest) -> list[str]:
+        ids = []
+        self._last_post.pop(channel_id, None)
+        for blocks in pack(digest_blocks(digest)):
+            await self._wait_turn(channel_id)
+            ts = await self._post(channel_id, plain(blocks), blocks, f"post the digest in <#{channel_id}>")
+            ids.append(ns(channel_id, ts))
+        return ids
+
+    async def notify(self, community: Community, channel_id: str, text: str) -> None:
+        self._last_post.pop(channel_id, None)
+        shown = answer_text(text)
+        for start in range(0, max(len(shown), 1), 3000):
+            await self._wait_turn(channel_id)
+            await self._post(channel_id, shown[start : start + 3000] or "…", None, f"post in <#{channel_id}>")
+
+    async def replies_since(self, discussion: Discussion, after_message_id: str | None) -> list[ReplyPosted]:
+        if discussion.thread_id is None:
+            return []
+        try:
+            channel, thread_ts = split_id(discussion.thread_id)
+        except PlatformError:
+            return []
+        after = split_id(after_message_id)[1] if after_message_id and ":" in after_message_id else thread_ts
+        replies: list[ReplyPosted] = []
+        cursor: str | None = None
+        try:
+            for _ in range(REPLIES_PAGES):
+                page = await self.reader.conversations_replies(
+                    channel=channel, ts=thread_ts, oldest=after, limit=REPLIES_PAGE, cursor=cursor
+                )
+                for message in page.get("messages") or []:
+                    ts = str(message.get("ts") or "")
+                    if ts == thread_ts or float(ts) <= float(after) or _is_bot(message):
+                        continue
+                    if (
+                        message.get("subtype") not in _REPLY_SUBTYPES
+                        or message.get("user") == self.bot_user_id
+                    ):
+                        continue
+                    replies.append(self._reply(discussion.community, channel, message, from_history=True))
+                cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+                if not cursor:
+                    break
+        except SlackApiError as exc:
+            retry = exc.response.headers.get("Retry-After") if exc.response.headers else None
+            _log.warning(
+                "reading thread %s stopped (%s%s); live events stay the main path",
+                discussion.thread_id,
+                exc.response.get("error"),
+                f", retry after {retry} s" if retry else "",
+            )
+        return replies
+
+    def thread_link(self, discussion: Discussion) -> str | None:
+        if discussion.thread_id is None:
+            return None
+        try:
+            channel, ts = split_id(discussion.thread_id)
+        except PlatformError:
+            return None
+        return _link(channel, ts)
+
+
+def _link(channel: str, ts: str) -> str:
+    return f"https://slack.com/app_redirect?channel={channel}&message_ts={ts}"
+
+
+async def supervise(platform: SlackPlatform, stop: asyncio.Event) -> None:
+    """Connect (or serve) until `stop` is set. slack-sdk's Socket Mode client reconnects by
+    itself after drops; a refused token is fatal (SlackStartError): the operator must act."""
+    await platform.start()
+    await stop.wait()

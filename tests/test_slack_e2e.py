@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from adapters.slack.platform import SlackPlatform
+from adapters.slack.platform import SlackPlatform, SlackStartError
 from adapters.slack.render import BLOCKS_PER_MESSAGE, SECTION_LIMIT, article_blocks, digest_blocks, pack
 from bot.app import App
 from bot.config import Settings
@@ -71,47 +71,90 @@ async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 2.0, wh
         raise AssertionError(f"not reached within {timeout} s: {what or check}") from None
 
 
+MODES = ("socket", "http")
+both_modes = pytest.mark.parametrize("mode", MODES)  # overrides the `mode` fixture below
+
+
+class TimedCalls(list[Any]):
+    """The fake's call list, with the monotonic time each request arrived."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: list[float] = []
+
+    def append(self, call: Any) -> None:
+        self.times.append(time.monotonic())
+        super().append(call)
+
+
 @dataclass
 class Bot:
+    """The bot under test and a driver that reaches it as Slack would in `mode`: envelopes over
+    the Socket Mode websocket, or signed HTTP requests to bolt's events endpoint."""
+
     fake: FakeSlack
     app: App
     services: Services
     store: SQLiteStore
     clock: Clock
     platforms: dict[str, ChatPlatform]
+    mode: str = "socket"
     platform: SlackPlatform | None = None
+    acknowledged: int = 0  # envelopes acked over the socket, or requests answered 200 over HTTP
 
     @property
     def community(self) -> Community:
         return Community("slack", self.fake.team_id)
 
-    async def start(self, *, http: bool = False, **options: Any) -> SlackPlatform:
-        if http:
+    @property
+    def http(self) -> bool:
+        return self.mode == "http"
+
+    async def start(self, *, http: bool | None = None, **options: Any) -> SlackPlatform:
+        if http is not None:
+            self.mode = "http" if http else "socket"
+        if self.http:
             options.update(signing_secret=SECRET, http_host="127.0.0.1", http_port=0)
         else:
             options.update(app_token=self.fake.app_token)
         options.setdefault("moderators", ())
-        platform = SlackPlatform(
-            self.app, bot_token=self.fake.bot_token, base_url=self.fake.api_url, pace=0.0, **options
-        )
+        options.setdefault("bot_token", self.fake.bot_token)
+        platform = SlackPlatform(self.app, base_url=self.fake.api_url, pace=0.0, **options)
         self.platform = platform
         self.platforms["slack"] = platform
         await platform.start()
-        if not http:
+        if not self.http:
             await self.fake.wait_connected()
         return platform
 
-    async def command(self, user: str, text: str, *, http: bool = False) -> Json:
+    async def _send(self, kind: str, body: Json) -> None:
+        """One delivery from Slack, acknowledged (socket) or answered 200 (HTTP)."""
+        if self.http:
+            assert self.platform is not None and self.platform.http_url
+            reply = await self.fake.http_event(self.platform.http_url, body, secret=SECRET)
+            assert reply.status == 200, reply
+        else:
+            ack = await self.fake.send_envelope(kind, body)
+            assert ack["envelope_id"] in self.fake.acks
+        self.acknowledged += 1
+
+    async def event(self, event: Json) -> Json:
+        """An Events API event (built by the fake's ``*_event`` builders); returns it."""
+        await self._send("events_api", self.fake.event_body(event))
+        return event
+
+    async def command(self, user: str, text: str, *, timeout: float = 2.0) -> Json:
         """A /threadcast command; returns the bot's first answer (a response_url body)."""
         seen = len(self.fake.responses)
-        if http:
-            assert self.platform is not None and self.platform.http_url
-            reply = await self.fake.http_event(
-                self.platform.http_url, self.fake.command_body(user, text), secret=SECRET
-            )
-            assert reply.status == 200
-        else:
-            await self.fake.socket_command(user, text)
+        await self._send("slash_commands", self.fake.command_body(user, text))
+        await self.fake.wait_for(lambda: len(self.fake.responses) > seen, timeout)
+        await self.app.drain(2)
+        return self.fake.responses[seen]
+
+    async def shortcut(self, callback_id: str, channel: str, ts: str, user: str) -> Json:
+        """A message shortcut on ``ts``; returns the bot's first answer."""
+        seen = len(self.fake.responses)
+        await self._send("interactive", self.fake.shortcut_body(callback_id, channel, ts, user))
         await self.fake.wait_for(lambda: len(self.fake.responses) > seen)
         await self.app.drain(2)
         return self.fake.responses[seen]
@@ -128,14 +171,20 @@ class Bot:
 
 
 @pytest.fixture
-async def bot(store: SQLiteStore, caplog: pytest.LogCaptureFixture) -> AsyncIterator[Bot]:
+def mode() -> str:
+    """Socket Mode unless a test says otherwise (``@both_modes``)."""
+    return "socket"
+
+
+@pytest.fixture
+async def bot(store: SQLiteStore, caplog: pytest.LogCaptureFixture, mode: str) -> AsyncIterator[Bot]:
     caplog.set_level(logging.WARNING)
     clock = Clock()
     fetcher = AiohttpFetcher(allow_private=True, timeout=5)
     platforms: dict[str, ChatPlatform] = {}
     app, services = build_core(Settings(), store, clock, fetcher, platforms)
     async with FakeSlack() as fake:
-        harness = Bot(fake, app, services, store, clock, platforms)
+        harness = Bot(fake, app, services, store, clock, platforms, mode)
         try:
             yield harness
         finally:
@@ -160,15 +209,20 @@ def assert_harmless(fake: FakeSlack) -> None:
         assert markup not in text, markup
 
 
-async def post_article(bot: Bot, user: str = ADMIN, *, http: bool = False) -> tuple[Json, Discussion]:
-    answer = await bot.command(user, f"post {ARTICLE}", http=http)
+async def post_article(bot: Bot, user: str = ADMIN) -> tuple[Json, Discussion]:
+    answer = await bot.command(user, f"post {ARTICLE}")
     (discussion,) = await bot.discussions()
     return answer, discussion
 
 
-# ----------------------------------------------------------------------------- Socket Mode
+def thread_of(discussion: Discussion) -> str:
+    return (discussion.thread_id or "").split(":")[1]
 
 
+# ----------------------------------------------------------------------------- both modes
+
+
+@both_modes
 async def test_moderator_post_posts_blocks_and_stores_the_discussion(bot: Bot) -> None:
     await bot.start()
     answer, discussion = await post_article(bot)
@@ -187,34 +241,42 @@ async def test_moderator_post_posts_blocks_and_stores_the_discussion(bot: Bot) -
     assert_harmless(bot.fake)
 
 
+@both_modes
 async def test_replies_edit_delete_and_reactions_reach_storage(bot: Bot) -> None:
     await bot.start()
     _, discussion = await post_article(bot)
-    thread_ts = discussion.thread_id.split(":")[1] if discussion.thread_id else ""
-    await bot.fake.user_message(GENERAL, MEMBER, "first <!channel>", thread_ts=thread_ts)
-    second = bot.fake.message_event(GENERAL, OWNER, "second", thread_ts=thread_ts)
-    await bot.fake.socket_event(second)
-    await bot.fake.user_message(GENERAL, MEMBER, "not in a thread")
-    await bot.fake.bot_message(GENERAL, "another bot", thread_ts=thread_ts)
+    thread_ts = thread_of(discussion)
+    fake = bot.fake
+    sent = bot.acknowledged
+    first = await bot.event(fake.message_event(GENERAL, MEMBER, "first <!channel>", thread_ts))
+    second = await bot.event(fake.message_event(GENERAL, OWNER, "second", thread_ts))
+    await bot.event(fake.message_event(GENERAL, MEMBER, "not in a thread"))
+    await bot.event(fake.bot_message_event(GENERAL, "another bot", thread_ts=thread_ts))
     replies = await eventually(lambda: _count(bot, 2), what="two stored replies")
-    first_id = next(k for k, r in replies.items() if r.author_id == MEMBER)
-    first_ts = first_id.split(":")[1]
-    await bot.fake.user_edit(GENERAL, first_ts, "first, edited")
-    await bot.fake.reaction_add(GENERAL, first_ts, ADMIN, "star")
-    await bot.fake.reaction_add(GENERAL, first_ts, OWNER, "tada")
-    await bot.fake.reaction_remove(GENERAL, first_ts, OWNER, "tada")
-    await bot.fake.user_delete(GENERAL, second["ts"])
+    first_id = f"{GENERAL}:{first['ts']}"
+    assert replies[first_id].author_id == MEMBER and replies[first_id].text == "first <!channel>"
+    await bot.event(fake.edit_event(GENERAL, first["ts"], "first, edited"))
+    await bot.event(fake.reaction_event(GENERAL, first["ts"], ADMIN, "star"))
+    await bot.event(fake.reaction_event(GENERAL, first["ts"], OWNER, "tada"))
+
+    async def two_reactions() -> bool:
+        return (await bot.replies())[first_id].reactions == 2
+
+    await eventually(two_reactions, what="two reactions stored")  # before taking one back
+    await bot.event(fake.reaction_event(GENERAL, first["ts"], OWNER, "tada", added=False))
+    await bot.event(fake.delete_event(GENERAL, second["ts"]))
     await bot.app.drain(2)
 
     async def settled() -> dict[str, Any] | None:
         found = await bot.replies()
         reply = found.get(first_id)
-        return found if len(found) == 1 and reply and reply.text == "first, edited" else None
+        ok = len(found) == 1 and reply and reply.text == "first, edited" and reply.reactions == 1
+        return found if ok else None
 
-    replies = await eventually(settled, what="edit and delete stored")
-    assert replies[first_id].reactions == 1
+    replies = await eventually(settled, what="edit, reactions and delete stored")
     assert replies[first_id].edited_at is not None
-    assert len(bot.fake.acks) >= 9  # every event was acknowledged
+    assert bot.acknowledged - sent == 9  # every event was acknowledged
+    assert_harmless(fake)
 
 
 async def _count(bot: Bot, n: int) -> dict[str, Any] | None:
@@ -222,6 +284,7 @@ async def _count(bot: Bot, n: int) -> dict[str, Any] | None:
     return found if len(found) == n else None
 
 
+@both_modes
 async def test_a_non_moderator_is_refused(bot: Bot) -> None:
     await bot.start()
     answer = await bot.command(MEMBER, f"post {ARTICLE}")
@@ -239,33 +302,55 @@ async def test_slack_moderators_setting_grants_rights(bot: Bot) -> None:
     await post_article(bot, MEMBER)
 
 
+@both_modes
 async def test_digest_now_quotes_the_featured_reply_and_leaves_out_the_deleted(bot: Bot) -> None:
     await bot.start()
     _, discussion = await post_article(bot)
-    thread_ts = (discussion.thread_id or "").split(":")[1]
-    keep = bot.fake.message_event(
-        GENERAL, MEMBER, "A featured thought <!here> about evening hours", thread_ts
+    thread_ts = thread_of(discussion)
+    fake = bot.fake
+    keep = await bot.event(
+        fake.message_event(GENERAL, MEMBER, "A featured thought <!here> about evening hours", thread_ts)
     )
-    gone = bot.fake.message_event(GENERAL, OWNER, "Something I regret saying", thread_ts)
-    for event in (keep, gone):
-        await bot.fake.socket_event(event)
+    gone = await bot.event(fake.message_event(GENERAL, OWNER, "Something I regret saying", thread_ts))
     await eventually(lambda: _count(bot, 2))
-    ack = await bot.fake.socket_interactive("feature_in_digest", GENERAL, keep["ts"], ADMIN)
-    assert ack["envelope_id"] in bot.fake.acks
-    await bot.fake.wait_for(lambda: bot.fake.responses[1:])
-    assert "Featured" in bot.fake.responses[-1]["text"]
-    await bot.fake.user_delete(GENERAL, gone["ts"])
-    await bot.app.drain(2)
+    featured = await bot.shortcut("feature_in_digest", GENERAL, keep["ts"], ADMIN)
+    assert "Featured" in featured["text"]
+    await bot.event(fake.delete_event(GENERAL, gone["ts"]))
+    await eventually(lambda: _count(bot, 1), what="the deleted reply gone")
     bot.clock.advance(timedelta(minutes=5))
 
     answer = await bot.command(ADMIN, "digest now")
     assert "Posted the digest" in answer["text"]
     assert "<#C0GENERAL>" in answer["text"]
-    digest_call = bot.fake.calls_to("chat.postMessage")[-1]
+    digest_call = fake.calls_to("chat.postMessage")[-1]
+    assert digest_call.params["channel"] == GENERAL
     shown = json.dumps(digest_call.params["blocks"], ensure_ascii=False)
     assert "A featured thought" in shown and "★" in shown
     assert "regret" not in shown
     assert all(len(b["text"]["text"]) <= SECTION_LIMIT for b in digest_call.params["blocks"] if "text" in b)
+    assert_harmless(fake)
+
+
+@both_modes
+async def test_a_reply_with_channel_markup_stays_harmless(bot: Bot) -> None:
+    """Stored as written, but never echoed to Slack as a live ping (posts, digests, answers)."""
+    await bot.start()
+    _, discussion = await post_article(bot)
+    loud = await bot.event(
+        bot.fake.message_event(
+            GENERAL, MEMBER, "<!channel> <!here> <@U0OWNER> <https://evil.example|go>", thread_of(discussion)
+        )
+    )
+    replies = await eventually(lambda: _count(bot, 1))
+    assert [r.text for r in replies.values()] == [loud["text"]]  # stored as written
+    await bot.shortcut("feature_in_digest", GENERAL, loud["ts"], ADMIN)
+    bot.clock.advance(timedelta(minutes=5))
+    await bot.command(ADMIN, "digest preview")
+    await bot.fake.wait_for(lambda: any("blocks" in r for r in bot.fake.responses))
+    answer = await bot.command(ADMIN, "digest now")
+    assert "Posted the digest" in answer["text"]
+    shown = json.dumps(bot.fake.calls_to("chat.postMessage")[-1].params["blocks"], ensure_ascii=False)
+    assert "!channel&gt;" in shown and "&lt;https://evil" in shown  # quoted, shown as typed
     assert_harmless(bot.fake)
 
 
@@ -277,15 +362,23 @@ async def test_help_and_preview_are_private_answers(bot: Bot) -> None:
     assert bot.fake.calls_to("chat.postMessage") == []
 
 
-async def test_a_rate_limited_post_is_retried_and_stored_once(bot: Bot) -> None:
+# ----------------------------------------------------------------------------- faults
+
+
+@pytest.mark.timeout(15)
+async def test_a_rate_limited_post_waits_out_retry_after_and_is_stored_once(bot: Bot) -> None:
     await bot.start()
-    bot.fake.inject("chat.postMessage", ratelimited(retry_after=0))
-    started = time.monotonic()
+    bot.fake.calls = calls = TimedCalls()
+    bot.fake.inject("chat.postMessage", ratelimited(retry_after=1))
+    # slack-sdk sleeps Retry-After + random() seconds before trying again: up to 2 s.
     await post_article(bot)
-    assert len(bot.fake.calls_to("chat.postMessage")) == 2
-    assert len(bot.fake.messages_in(GENERAL)) == 1
-    assert len(await bot.discussions()) == 1
-    assert time.monotonic() - started < 2.0
+    posts = [i for i, call in enumerate(calls) if call.method == "chat.postMessage"]
+    assert len(posts) == 2
+    first, second = (calls.times[i] for i in posts)
+    assert second - first >= 1.0, f"retried after {second - first:.3f} s"
+    (message,) = bot.fake.messages_in(GENERAL)
+    (discussion,) = await bot.discussions()
+    assert discussion.message_id == f"{GENERAL}:{message['ts']}"
 
 
 async def test_a_refused_post_tells_the_moderator_and_records_nothing_posted(bot: Bot) -> None:
@@ -297,10 +390,24 @@ async def test_a_refused_post_tells_the_moderator_and_records_nothing_posted(bot
     assert all(d.message_id is None for d in await bot.discussions())
 
 
+@both_modes
+async def test_a_refused_bot_token_stops_the_start_and_nothing_runs(bot: Bot) -> None:
+    with pytest.raises(SlackStartError, match="invalid_auth") as refused:
+        await bot.start(bot_token="xoxb-revoked")
+    assert "SLACK_BOT_TOKEN" in str(refused.value)
+    platform = bot.platform
+    assert platform is not None
+    assert not platform.ready.is_set() and platform.http_url is None
+    assert [c.method for c in bot.fake.calls] == ["auth.test"]  # no socket opened, nothing posted
+    assert bot.fake.socket_connections == 0
+    await asyncio.sleep(0.1)
+    assert await bot.discussions() == [] and bot.fake.responses == []
+
+
 async def test_catch_up_reads_replies_missed_while_away(bot: Bot) -> None:
     platform = await bot.start()
     _, discussion = await post_article(bot)
-    thread_ts = (discussion.thread_id or "").split(":")[1]
+    thread_ts = thread_of(discussion)
     bot.fake.store(GENERAL, {"user": MEMBER, "text": "while you were away"}, thread_ts=thread_ts)
     missed = await platform.replies_since(discussion, None)
     assert [r.text for r in missed] == ["while you were away"] and missed[0].from_history
@@ -310,22 +417,7 @@ async def test_catch_up_reads_replies_missed_while_away(bot: Bot) -> None:
     assert time.monotonic() - started < 1.0
 
 
-# ----------------------------------------------------------------------------- HTTP mode
-
-
-async def test_http_mode_signed_command_posts_and_events_reach_storage(bot: Bot) -> None:
-    platform = await bot.start(http=True)
-    assert platform.http_url
-    _, discussion = await post_article(bot, http=True)
-    thread_ts = (discussion.thread_id or "").split(":")[1]
-    body = bot.fake.event_body(bot.fake.message_event(GENERAL, MEMBER, "over HTTP <!channel>", thread_ts))
-    reply = await bot.fake.http_event(platform.http_url, body, secret=SECRET)
-    assert reply.status == 200
-    replies = await eventually(lambda: _count(bot, 1))
-    assert [r.text for r in replies.values()] == ["over HTTP <!channel>"]  # stored as written
-    member = await bot.command(MEMBER, f"post {ARTICLE}", http=True)
-    assert "moderator" in member["text"].lower()
-    assert_harmless(bot.fake)
+# ----------------------------------------------------------------------------- HTTP mode only
 
 
 @pytest.mark.parametrize("fault", ["bad_signature", "stale_timestamp"])

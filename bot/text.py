@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 ELLIPSIS = "…"
 
@@ -65,3 +66,30 @@ def safe(text: str, limit: int, *, keep_newlines: bool = False) -> str:
 def count(n: int, one: str, many: str | None = None) -> str:
     """'1 reply', '2 replies'."""
     return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def _pieces(line: str, limit: int) -> list[str]:
+    """A line longer than `limit` in pieces cut at spaces (or hard, for one huge word)."""
+    pieces = []
+    while len(line) > limit:
+        cut = line.rfind(" ", 0, limit + 1)
+        cut = cut if cut > limit // 2 else limit
+        pieces.append(line[:cut].rstrip())
+        line = line[cut:].lstrip()
+    return [*pieces, line]
+
+
+def chunk_lines(lines: Iterable[str], limit: int) -> list[str]:
+    """Lines joined into chunks of at most `limit` characters, for platforms that cap a
+    message or a block; only a line that is itself too long is split (at spaces)."""
+    chunks: list[str] = []
+    current = ""
+    for line in (piece for whole in lines for piece in _pieces(whole, limit)):
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit and current:
+            chunks.append(current)
+            candidate = line
+        current = candidate
+    if current:
+        chunks.append(current)
+    return chunks

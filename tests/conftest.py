@@ -3,15 +3,16 @@ clock, and the whole core wired over the console platform."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import ipaddress
 import os
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -59,6 +60,22 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
     monkeypatch.setattr(socket.socket, "connect_ex", guarded_ex)
+
+
+T = TypeVar("T")
+
+
+async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 3.0, what: str = "") -> T:
+    """Poll an async condition until it holds (the store announces nothing to wait on)."""
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                result = await check()
+                if result:
+                    return result
+                await asyncio.sleep(0.01)
+    except TimeoutError:
+        raise AssertionError(f"not reached within {timeout} s: {what or check}") from None
 
 
 class FakeClock:

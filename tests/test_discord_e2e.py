@@ -13,11 +13,11 @@ import logging
 import os
 import re
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import discord
 import pytest
@@ -31,6 +31,7 @@ from bot.publisher import PublishError
 from bot.services import Services, build_core
 from bot.sources.http import AiohttpFetcher
 from storage.sqlite import SQLiteStore
+from tests.conftest import eventually
 from tests.fake_discord import (
     EPHEMERAL,
     FORUM,
@@ -48,7 +49,6 @@ from tests.sources_server import SourcesServer
 
 pytestmark = pytest.mark.timeout(15)
 
-T = TypeVar("T")
 MODERATOR_ROLE = "Community Team"  # DISCORD_MODERATOR_ROLE in these tests
 NO_PINGS = {"parse": []}
 WEEK_IN_MINUTES = 10080
@@ -71,19 +71,6 @@ class OffsetClock:
 
     def advance(self, delta: timedelta) -> None:
         self.offset += delta
-
-
-async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 3.0, what: str = "") -> T:
-    """Poll an async condition (the store announces nothing, so the fake's wait_for cannot)."""
-    try:
-        async with asyncio.timeout(timeout):
-            while True:
-                result = await check()
-                if result:
-                    return result
-                await asyncio.sleep(0.01)
-    except TimeoutError:
-        raise AssertionError(f"not reached within {timeout} s: {what or check}") from None
 
 
 @dataclass

@@ -11,10 +11,10 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -27,6 +27,7 @@ from bot.platform import ChatPlatform
 from bot.services import Services, build_core
 from bot.sources.http import AiohttpFetcher
 from storage.sqlite import SQLiteStore
+from tests.conftest import FakeClock, eventually
 from tests.fake_slack import (
     ADMIN,
     FIRST_TS,
@@ -41,34 +42,10 @@ from tests.fake_slack import (
 
 pytestmark = pytest.mark.timeout(10)
 
-T = TypeVar("T")
 SECRET = "fake-signing-secret"
 # The fake's message ts start at FIRST_TS; the core's clock starts just before it.
 START = datetime.fromtimestamp(FIRST_TS / 1_000_000, UTC) - timedelta(seconds=30)
 ARTICLE = '"Library opens late <!channel> & <@U0ADMIN>: readers asked <https://evil.example|click> for it."'
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.current = START
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, delta: timedelta) -> None:
-        self.current += delta
-
-
-async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 2.0, what: str = "") -> T:
-    try:
-        async with asyncio.timeout(timeout):
-            while True:
-                result = await check()
-                if result:
-                    return result
-                await asyncio.sleep(0.01)
-    except TimeoutError:
-        raise AssertionError(f"not reached within {timeout} s: {what or check}") from None
 
 
 MODES = ("socket", "http")
@@ -96,7 +73,7 @@ class Bot:
     app: App
     services: Services
     store: SQLiteStore
-    clock: Clock
+    clock: FakeClock
     platforms: dict[str, ChatPlatform]
     mode: str = "socket"
     platform: SlackPlatform | None = None
@@ -179,7 +156,7 @@ def mode() -> str:
 @pytest.fixture
 async def bot(store: SQLiteStore, caplog: pytest.LogCaptureFixture, mode: str) -> AsyncIterator[Bot]:
     caplog.set_level(logging.WARNING)
-    clock = Clock()
+    clock = FakeClock(START)
     fetcher = AiohttpFetcher(allow_private=True, timeout=5)
     platforms: dict[str, ChatPlatform] = {}
     app, services = build_core(Settings(), store, clock, fetcher, platforms)

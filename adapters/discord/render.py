@@ -15,7 +15,7 @@ import discord
 from bot.digest import Digest, DiscussionSummary
 from bot.markdown import change, period_label
 from bot.models import Article
-from bot.text import count, neutralize_mentions, shorten
+from bot.text import chunk_lines, count, neutralize_mentions, shorten
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -81,32 +81,6 @@ def _discussion_text(summary: DiscussionSummary) -> str:
     return "\n".join(lines)
 
 
-def _pieces(line: str, limit: int) -> list[str]:
-    """A line longer than `limit` in pieces cut at spaces (or hard, for one huge word)."""
-    pieces = []
-    while len(line) > limit:
-        cut = line.rfind(" ", 0, limit + 1)
-        cut = cut if cut > limit // 2 else limit
-        pieces.append(line[:cut].rstrip())
-        line = line[cut:].lstrip()
-    return [*pieces, line]
-
-
-def _blocks(lines: list[str], limit: int) -> list[str]:
-    """Join lines into blocks no longer than `limit`, splitting only lines that are too long."""
-    blocks: list[str] = []
-    current = ""
-    for line in (piece for whole in lines for piece in _pieces(whole, limit)):
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            blocks.append(current)
-            candidate = line
-        current = candidate
-    if current:
-        blocks.append(current)
-    return blocks
-
-
 def digest_embeds(digest: Digest) -> list[discord.Embed]:
     f = digest.figures
     head = [
@@ -143,7 +117,7 @@ def digest_embeds(digest: Digest) -> list[discord.Embed]:
     ):
         if digest.more_waiting and title.startswith("Waiting"):
             lines.append(f"…and {digest.more_waiting} more.")
-        for block in _blocks(lines, DESCRIPTION_LIMIT):
+        for block in chunk_lines(lines, DESCRIPTION_LIMIT):
             embeds.append(discord.Embed(title=title, description=block, colour=ACCENT))
     return embeds
 
@@ -172,4 +146,4 @@ def pack(embeds: list[discord.Embed]) -> list[MessagePart]:
 
 def split_content(text: str, limit: int = CONTENT_LIMIT) -> list[str]:
     """Plain text in messages of at most `limit`, split between lines where possible."""
-    return _blocks(text.splitlines() or [""], limit) if text else []
+    return chunk_lines(text.splitlines() or [""], limit) if text else []

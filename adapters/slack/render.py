@@ -16,7 +16,7 @@ from typing import Any
 from bot.digest import Digest, DiscussionSummary
 from bot.markdown import change, period_label
 from bot.models import Article
-from bot.text import count, neutralize_mentions, shorten
+from bot.text import chunk_lines, count, neutralize_mentions, shorten
 
 Block = dict[str, Any]
 
@@ -94,29 +94,9 @@ def article_blocks(article: Article, prompt: str) -> tuple[list[Block], str]:
     return blocks, fallback
 
 
-def _pieces(line: str, limit: int) -> list[str]:
-    pieces = []
-    while len(line) > limit:
-        cut = line.rfind(" ", 0, limit + 1)
-        cut = cut if cut > limit // 2 else limit
-        pieces.append(line[:cut].rstrip())
-        line = line[cut:].lstrip()
-    return [*pieces, line]
-
-
 def sections(lines: Sequence[str], limit: int = SECTION_LIMIT) -> list[Block]:
     """Lines (already escaped) joined into sections of at most `limit` characters."""
-    chunks: list[str] = []
-    current = ""
-    for line in (piece for whole in lines for piece in _pieces(whole, limit)):
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit and current:
-            chunks.append(current)
-            candidate = line
-        current = candidate
-    if current:
-        chunks.append(current)
-    return [section(chunk) for chunk in chunks]
+    return [section(chunk) for chunk in chunk_lines(lines, limit)]
 
 
 def _discussion_lines(rank: int, summary: DiscussionSummary) -> list[str]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from bot.digest import Digest, DiscussionSummary
+from bot.digest import Digest, DiscussionSummary, Figures
 from bot.text import count
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
@@ -65,19 +66,25 @@ def _discussion(summary: DiscussionSummary, rank: int | None) -> list[str]:
     return lines
 
 
+def figure_lines(figures: Figures, strong: Callable[[str], str] = str) -> list[str]:
+    """The headline figures in words, the counts passed through `strong` (each
+    platform's bold); shared by every rendering so they all say the same."""
+    f = figures
+    lines = [
+        f"{strong(count(f.articles, 'article'))} posted ({change(f.articles, f.previous.articles)})",
+        f"{strong(count(f.replies, 'reply', 'replies'))} ({change(f.replies, f.previous.replies)})",
+        f"{strong(count(f.participants, 'participant'))} ({change(f.participants, f.previous.participants)})",
+    ]
+    if f.newcomers:
+        lines.append(f"{count(f.newcomers, 'member')} joined the conversation for the first time — welcome!")
+    return lines
+
+
 def render(digest: Digest) -> str:
-    f = digest.figures
     out = ["# Community digest", "", f"_{period_label(digest)}_", ""]
     if digest.note:
         out += [f"_{escape(digest.note)}_", ""]
-    out += [
-        f"- {count(f.articles, 'article')} posted ({change(f.articles, f.previous.articles)})",
-        f"- {count(f.replies, 'reply', 'replies')} ({change(f.replies, f.previous.replies)})",
-        f"- {count(f.participants, 'participant')} ({change(f.participants, f.previous.participants)})",
-    ]
-    if f.newcomers:
-        who = "member" if f.newcomers == 1 else "members"
-        out.append(f"- {f.newcomers} {who} joined the conversation for the first time — welcome!")
+    out += [f"- {line}" for line in figure_lines(digest.figures)]
     if digest.discussions:
         out += ["", "## Top discussions", ""]
         for rank, summary in enumerate(digest.discussions, start=1):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import discord
 
 from bot.digest import Digest, DiscussionSummary
-from bot.markdown import change, period_label
+from bot.markdown import figure_lines, period_label
 from bot.models import Article
 from bot.text import chunk_lines, count, neutralize_mentions, shorten
 
@@ -82,16 +82,11 @@ def _discussion_text(summary: DiscussionSummary) -> str:
 
 
 def digest_embeds(digest: Digest) -> list[discord.Embed]:
-    f = digest.figures
     head = [
         f"*{period_label(digest)}*",
         "",
-        f"**{count(f.articles, 'article')}** posted ({change(f.articles, f.previous.articles)})",
-        f"**{count(f.replies, 'reply', 'replies')}** ({change(f.replies, f.previous.replies)})",
-        f"**{count(f.participants, 'participant')}** ({change(f.participants, f.previous.participants)})",
+        *figure_lines(digest.figures, lambda s: f"**{s}**"),
     ]
-    if f.newcomers:
-        head.append(f"{count(f.newcomers, 'member')} joined the conversation for the first time — welcome!")
     if digest.note:
         head += ["", f"*{md(digest.note)}*"]
     if digest.empty:

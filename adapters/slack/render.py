@@ -14,7 +14,7 @@ from datetime import UTC
 from typing import Any
 
 from bot.digest import Digest, DiscussionSummary
-from bot.markdown import change, period_label
+from bot.markdown import figure_lines, period_label
 from bot.models import Article
 from bot.text import chunk_lines, count, neutralize_mentions, shorten
 
@@ -117,15 +117,10 @@ def _discussion_lines(rank: int, summary: DiscussionSummary) -> list[str]:
 
 
 def digest_blocks(digest: Digest) -> list[Block]:
-    f = digest.figures
     head = [
         f"_{escape(period_label(digest))}_",
-        f"*{count(f.articles, 'article')}* posted ({change(f.articles, f.previous.articles)})",
-        f"*{count(f.replies, 'reply', 'replies')}* ({change(f.replies, f.previous.replies)})",
-        f"*{count(f.participants, 'participant')}* ({change(f.participants, f.previous.participants)})",
+        *figure_lines(digest.figures, lambda s: f"*{s}*"),
     ]
-    if f.newcomers:
-        head.append(f"{count(f.newcomers, 'member')} joined the conversation for the first time — welcome!")
     if digest.note:
         head.append(f"_{escape(digest.note)}_")
     if digest.empty:

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from bot.commands.registry import Answer, CommandRegistry
-from bot.events import CommandInvoked, Event
+from bot.events import CommandInvoked, Event, ReplyPosted
 from bot.handlers import check_handler
 
 _log = logging.getLogger(__name__)
@@ -22,7 +22,8 @@ class App:
 
     Commands go to the registry and yield an `Answer`; other events go to
     every handler registered for their type. Background work started through
-    `spawn` is kept referenced and drained by `shutdown`.
+    `spawn` is kept referenced and drained by `shutdown`. Barriers (see
+    `add_barrier`) run before every event but a new reply, and at shutdown.
     """
 
     def __init__(self, registry: CommandRegistry | None = None) -> None:
@@ -33,6 +34,7 @@ class App:
         # Platforms run each event in its own task; taken one at a time, in the
         # order they arrive, a delete can never overtake the reply it deletes.
         self._in_order = asyncio.Lock()
+        self._barriers: list[Callable[[], Awaitable[None]]] = []
 
     def on(self, event_type: type[E], handler: EventHandler[E]) -> None:
         if event_type is CommandInvoked:
@@ -40,10 +42,24 @@ class App:
         check_handler(handler, event_type, type(None))
         self._handlers.setdefault(event_type, []).append(handler)
 
+    def add_barrier(self, barrier: Callable[[], Awaitable[None]]) -> None:
+        """`barrier` finishes deferred work (the collector's batch of new replies): it is
+        awaited before any other event or command is handled, and at shutdown, so whatever
+        comes next sees every reply that arrived before it."""
+        self._barriers.append(barrier)
+
+    async def flush(self) -> None:
+        """Finish every deferred write now."""
+        for barrier in self._barriers:
+            await barrier()
+
     async def dispatch(self, event: Event) -> Answer | None:
         if isinstance(event, CommandInvoked):
+            await self.flush()
             return await self.commands.run(event)
         async with self._in_order:
+            if not isinstance(event, ReplyPosted):
+                await self.flush()
             for handler in self._handlers.get(type(event), []):
                 try:
                     await handler(event)
@@ -83,3 +99,4 @@ class App:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.flush()  # what the platforms delivered before the stop is kept

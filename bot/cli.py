@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import os
+import signal
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Coroutine, Iterable
+from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -49,14 +52,30 @@ def _settings(ctx: click.Context, **overrides: str) -> Settings:
     return settings
 
 
-def _run(coro: Coroutine[Any, Any, T]) -> T | None:
+def _run(coro: Coroutine[Any, Any, T], *, stop_ok: bool = False) -> T | None:
+    """Run `coro`; interrupted, a one-shot command exits 130 (it did not finish), while
+    `run` and `console` (`stop_ok`), which are meant to be stopped, exit 0."""
     try:
         return asyncio.run(coro)
     except KeyboardInterrupt:
         click.echo("stopped", err=True)
+        if not stop_ok:
+            sys.exit(130)
         return None
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@contextlib.contextmanager
+def _stoppable() -> Iterator[None]:
+    """Until the bot's own handlers are installed (`bot.shutdown`), SIGTERM interrupts like
+    SIGINT does: a stop while importing or reading settings ends the process cleanly,
+    instead of the default that kills it mid-start."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
 
 
 async def _lines(lines: Iterable[str]) -> AsyncIterator[str]:
@@ -88,21 +107,22 @@ def main(ctx: click.Context, env_file: str) -> None:
 @click.pass_context
 def run(ctx: click.Context) -> None:
     """Start every configured platform over one store."""
-    from adapters.discord.platform import DiscordStartError
-    from adapters.slack.platform import SlackStartError
-    from bot.wiring import run_platforms
+    with _stoppable():
+        from adapters.discord.platform import DiscordStartError
+        from adapters.slack.platform import SlackStartError
+        from bot.wiring import run_platforms
 
-    settings = _settings(ctx)
-    if not settings.platforms:
-        raise click.ClickException(
-            "No platform is configured: set DISCORD_TOKEN, or SLACK_BOT_TOKEN with SLACK_APP_TOKEN or"
-            " SLACK_SIGNING_SECRET (see .env.example).\nTo try threadcast without accounts, run"
-            " `threadcast console` or `threadcast demo`."
-        )
-    try:
-        _run(run_platforms(settings))
-    except (DiscordStartError, SlackStartError) as exc:
-        raise click.ClickException(str(exc)) from None
+        settings = _settings(ctx)
+        if not settings.platforms:
+            raise click.ClickException(
+                "No platform is configured: set DISCORD_TOKEN, or SLACK_BOT_TOKEN with SLACK_APP_TOKEN or"
+                " SLACK_SIGNING_SECRET (see .env.example).\nTo try threadcast without accounts, run"
+                " `threadcast console` or `threadcast demo`."
+            )
+        try:
+            _run(run_platforms(settings), stop_ok=True)
+        except (DiscordStartError, SlackStartError) as exc:
+            raise click.ClickException(str(exc)) from None
 
 
 @main.command()
@@ -111,19 +131,30 @@ def run(ctx: click.Context) -> None:
 @click.pass_context
 def console(ctx: click.Context, db: str | None, script: Any) -> None:
     """The bot on a local console platform. Reads a script from stdin when it is not a terminal."""
-    from bot.wiring import run_console
+    with _stoppable():
+        from bot.wiring import run_console
 
-    settings = _settings(ctx, **_db_override(db))
-    interactive = script is None and sys.stdin.isatty()
-    lines = _lines(script) if script is not None else None
-    _run(run_console(settings, lines, sys.stdout, interactive=interactive))
+        settings = _settings(ctx, **_db_override(db))
+        interactive = script is None and sys.stdin.isatty()
+        lines = _lines(script) if script is not None else None
+        _run(run_console(settings, lines, sys.stdout, interactive=interactive), stop_ok=True)
 
 
 @main.command()
+@click.option(
+    "--week", is_flag=True,
+    help="Instead: fill a database with a generated, realistic community week (32 articles,"
+    " 520 replies from 60 members) and print its digest as Markdown.",
+)  # fmt: skip
+@db_option
 @click.pass_context
-def demo(ctx: click.Context) -> None:
+def demo(ctx: click.Context, week: bool, db: str | None) -> None:
     """Show the whole job with no accounts: an article, replies, a digest."""
     from bot.wiring import run_console
+
+    if week:
+        _demo_week(ctx, db)
+        return
 
     demo_files = resources.files("bot").joinpath("demo")
     article = demo_files.joinpath("article.txt").read_text(encoding="utf-8")
@@ -136,6 +167,32 @@ def demo(ctx: click.Context) -> None:
         )
         lines = script.replace("{article}", str(article_path)).splitlines(keepends=True)
         _run(run_console(settings, _lines(lines), sys.stdout, interactive=False))
+
+
+def _demo_week(ctx: click.Context, db: str | None) -> None:
+    """The generated week in a database of its own (kept with --db, for `archive` or `console`)."""
+    from adapters.console.clock import ConsoleClock
+    from adapters.console.platform import COMMUNITY
+    from bot.demo.week import populate_week
+    from bot.markdown import render
+    from bot.wiring import runtime
+
+    async def fill(settings: Settings) -> None:
+        async with runtime(settings, ConsoleClock()) as rt:
+            store = rt.services.store
+            if await store.recent_discussions(COMMUNITY, datetime(1970, 1, 1, tzinfo=UTC)):
+                raise click.ClickException("that database has discussions already; give --db a new file")
+            now = rt.services.clock.now()
+            await populate_week(store, COMMUNITY, "general", end=now - timedelta(minutes=1))
+            built, _ = await rt.services.digests.current(COMMUNITY)
+            click.echo(render(built), nl=False)
+
+    if db:
+        _run(fill(_settings(ctx, **_db_override(db))))
+        click.echo(f"\nThe week is in {db}: try `threadcast archive site --db {db}`.", err=True)
+        return
+    with tempfile.TemporaryDirectory(prefix="threadcast-week-") as tmp:
+        _run(fill(_settings(ctx, THREADCAST_DATABASE_URL=f"sqlite:///{tmp}/week.db")))
 
 
 @main.command()
@@ -159,9 +216,13 @@ def post(ctx: click.Context, article: str, channel: str, prompt: str | None, db:
 @main.command()
 @click.option("--preview", "mode", flag_value="preview", default=True, help="Show the digest (default).")
 @click.option("--markdown", "mode", flag_value="markdown", help="Print the digest as Markdown only.")
+@click.option(
+    "--chart", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write its participation chart (the image Discord and Slack get) as a PNG file.",
+)  # fmt: skip
 @db_option
 @click.pass_context
-def digest(ctx: click.Context, mode: str, db: str | None) -> None:
+def digest(ctx: click.Context, mode: str, chart: Path | None, db: str | None) -> None:
     """Show the digest the console community would get now."""
     from adapters.console.clock import ConsoleClock
     from adapters.console.platform import COMMUNITY
@@ -177,6 +238,12 @@ def digest(ctx: click.Context, mode: str, db: str | None) -> None:
                 where = ", ".join("#" + s.channel_id for s in schedules) or "(no digest channel yet)"
                 click.echo(f"Digest preview for {where}:\n")
             click.echo(render(built), nl=False)
+            if chart is not None:
+                from bot.chart import participation_png
+
+                png = await asyncio.to_thread(participation_png, built.days)
+                await asyncio.to_thread(chart.write_bytes, png)
+                click.echo(f"Chart written to {chart}.", err=True)
 
     _run(show())
 
@@ -201,7 +268,8 @@ def check(ctx: click.Context) -> None:
         " guilds, guild messages and reactions are standard."
     )
     click.echo(
-        "\nSlack: bot scopes chat:write, commands, channels:history, groups:history, reactions:read,"
+        "\nSlack: bot scopes chat:write, files:write (the digest chart), commands, channels:history,"
+        " groups:history, reactions:read,"
         " users:read; events message.channels, message.groups, reaction_added, reaction_removed;"
         " Socket Mode needs an app-level token with connections:write."
     )
@@ -249,6 +317,146 @@ def export(ctx: click.Context, fmt: str, output: str | None, db: str | None) -> 
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@db_option
+@click.pass_context
+def archive(ctx: click.Context, directory: Path, db: str | None) -> None:
+    """Write every community's weekly digests and discussions as a static HTML site into DIRECTORY
+    (no scripts, works offline). Rerun it to update the site: it rewrites its own pages."""
+    from bot.archive import ArchiveError, Written, write_archive
+    from bot.clock import SystemClock
+    from bot.digest import DigestBuilder
+    from bot.platform import ChatPlatform
+    from bot.text import count
+    from bot.wiring import make_store
+
+    settings = _settings(ctx, **_db_override(db))
+
+    async def write() -> Written:
+        store = make_store(settings)
+        await store.open()
+        try:
+            # No platform is connected here, so pages carry no thread links.
+            platforms: dict[str, ChatPlatform] = {}
+            builder = DigestBuilder(store, platforms)
+            return await write_archive(store, builder, platforms, directory, SystemClock().now())
+        finally:
+            await store.close()
+
+    try:
+        written = _run(write())
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from None
+    if written is not None:
+        click.echo(
+            f"Wrote {count(written.pages, 'page')} to {directory} ({count(written.weeks, 'week')},"
+            f" {count(written.discussions, 'discussion')}); open {directory / 'index.html'}"
+        )
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@db_option
+@click.pass_context
+def backup(ctx: click.Context, file: Path, db: str | None) -> None:
+    """Copy the SQLite database to FILE, safely while threadcast runs (SQLite's online backup).
+
+    Restore: stop threadcast and copy FILE over the database. For PostgreSQL use pg_dump.
+    """
+    from bot.config import mask_url
+    from bot.wiring import make_store
+    from storage.sqlite import SQLiteStore
+
+    settings = _settings(ctx, **_db_override(db))
+    store = make_store(settings)
+    if not isinstance(store, SQLiteStore):
+        raise click.ClickException(
+            f"{mask_url(settings.database_url)} is PostgreSQL: back it up with pg_dump"
+            " (for example `pg_dump --format=custom --file=threadcast.dump DATABASE_URL`)."
+        )
+    if file.exists():
+        raise click.ClickException(f"{file} exists already: choose a new file for the backup")
+    if not Path(str(settings.sqlite_path)).is_file():
+        raise click.ClickException(f"{settings.sqlite_path} does not exist: nothing to back up")
+
+    async def copy() -> None:
+        await store.open()
+        try:
+            await store.backup(file)
+        finally:
+            await store.close()
+
+    _run(copy())
+    click.echo(f"Backed up {settings.sqlite_path} to {file}; it passed its integrity check.")
+
+
+@main.command("migrate-db")
+@click.option(
+    "--from",
+    "source_url",
+    required=True,
+    metavar="URL",
+    help="Copy from: sqlite:///file.db or postgresql://…",
+)
+@click.option(
+    "--to",
+    "target_url",
+    required=True,
+    metavar="URL",
+    help="Copy into this empty database (its schema is created).",
+)
+def migrate_db(source_url: str, target_url: str) -> None:
+    """Copy every table from one database to another, ids kept, and compare row counts.
+
+    Stop threadcast first: replies written during the copy could be missed.
+    """
+    from bot.config import mask_url
+    from storage import store_for_url
+    from storage.copy import TableCount, TargetNotEmpty, copy_tables, plan_copy
+
+    shown_from, shown_to = mask_url(source_url), mask_url(target_url)
+    if source_url == target_url:
+        raise click.ClickException("--from and --to name the same database")
+    if source_url.startswith("sqlite:///") and not Path(source_url.removeprefix("sqlite:///")).is_file():
+        raise click.ClickException(f"{shown_from} does not exist: nothing to copy")
+    try:
+        source, target = store_for_url(source_url), store_for_url(target_url)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+    async def migrate() -> list[TableCount]:
+        await source.open()
+        try:
+            await target.open()
+            try:
+                try:
+                    planned = await plan_copy(source, target)
+                except TargetNotEmpty as exc:
+                    raise click.ClickException(f"{shown_to}: {exc}") from None
+                with click.progressbar(length=sum(planned.values()), label="Copying rows") as bar:
+                    return await copy_tables(source, target, progress=bar.update)
+            finally:
+                await target.close()
+        finally:
+            await source.close()
+
+    counts = _run(migrate())
+    if counts is None:
+        return
+    width = max(len(c.table) for c in counts)
+    click.echo(f"{'table':<{width}}  {'from':>9}  {'to':>9}")
+    for c in counts:
+        click.echo(f"{c.table:<{width}}  {c.source:>9}  {c.target:>9}{'' if c.matches else '  differs'}")
+    if not all(c.matches for c in counts):
+        raise click.ClickException(
+            "the row counts differ: did threadcast write to the source during the copy?"
+            " Empty the target and copy again with threadcast stopped."
+        )
+    total = sum(c.target for c in counts)
+    click.echo(f"Copied {total} rows from {shown_from} to {shown_to}; every count matches.")
 
 
 def entry() -> None:

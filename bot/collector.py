@@ -1,8 +1,13 @@
-"""Keeping what members write in discussion threads, as their preferences allow."""
+"""Keeping what members write in discussion threads, as their preferences allow.
+
+New replies are written in batches (`bot.group_commit`): the collector queues
+each one, and a batch is resolved (discussions, preferences) and stored at once.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from bot.app import App
 from bot.events import (
@@ -13,7 +18,9 @@ from bot.events import (
     ReplyPosted,
     ThreadDeleted,
 )
-from bot.store import Store
+from bot.group_commit import DEFAULT_MAX_DELAY, DEFAULT_MAX_ROWS, GroupCommit
+from bot.models import Community, NewReply
+from bot.store import Store, StoreError
 from bot.text import clean
 
 _log = logging.getLogger(__name__)
@@ -23,8 +30,16 @@ MAX_NAME_LENGTH = 100
 
 
 class Collector:
-    def __init__(self, store: Store) -> None:
+    def __init__(
+        self, store: Store, *, batch_rows: int = DEFAULT_MAX_ROWS, batch_delay: float = DEFAULT_MAX_DELAY
+    ) -> None:
         self._store = store
+        self._batch: GroupCommit[ReplyPosted] = GroupCommit(
+            self._store_replies, max_rows=batch_rows, max_delay=batch_delay, name="reply batch"
+        )
+        # Replies that could not be written (a full or read-only disk), per thread: a catch-up
+        # that meets one keeps the thread's mark, so the next one reads those replies again.
+        self._failures: dict[tuple[Community, str], int] = {}
 
     def register(self, app: App) -> None:
         app.on(ReplyPosted, self.reply_posted)
@@ -33,28 +48,66 @@ class Collector:
         app.on(ThreadDeleted, self.thread_deleted)
         app.on(ReactionChanged, self.reaction_changed)
         app.on(ReactionsCleared, self.reactions_cleared)
+        app.add_barrier(self._batch.flush)
 
     async def reply_posted(self, event: ReplyPosted) -> None:
-        discussion = await self._store.discussion_for_thread(event.community, event.thread_id)
-        if discussion is None:
-            return  # a thread threadcast did not open
-        prefs = await self._store.get_prefs(event.community.platform, event.author_id)
-        if prefs.opted_out:
-            # Opted-out members are counted, never stored; a reply read back from
-            # history may have been counted live already, so it is not counted again.
-            if not event.from_history:
-                await self._store.count_anonymous_reply(discussion.id)
-            return
-        stored = await self._store.add_reply(
-            discussion.id,
-            message_id=event.message_id,
-            author_id=event.author_id,
-            author_name=clean(event.author_name, keep_newlines=False)[:MAX_NAME_LENGTH] or "member",
-            text=clean(event.text)[:MAX_REPLY_LENGTH],
-            created_at=event.created_at,
-        )
-        if not stored:
-            _log.debug("reply %s arrived twice", event.message_id)
+        await self._batch.add(event)  # stored with its batch; App flushes before anything else
+
+    async def _store_replies(self, events: list[ReplyPosted]) -> None:
+        by_community: dict[Community, list[ReplyPosted]] = {}
+        for event in events:
+            by_community.setdefault(event.community, []).append(event)
+        for community, batch in by_community.items():
+            try:
+                await self._store_community_replies(community, batch)
+            except StoreError as exc:
+                self._not_stored(community, batch, exc)
+
+    def _not_stored(self, community: Community, events: Sequence[ReplyPosted], exc: StoreError) -> None:
+        """Never dropped silently: each reply is named, and its thread is remembered."""
+        threads: dict[str, list[str]] = {}
+        for event in events:
+            threads.setdefault(event.thread_id, []).append(event.message_id)
+        for thread_id, message_ids in threads.items():
+            key = (community, thread_id)
+            self._failures[key] = self._failures.get(key, 0) + len(message_ids)
+            _log.error(
+                "replies %s in thread %s (%s) not stored: %s; the thread's catch-up mark stays,"
+                " so the next catch-up reads them again",
+                ", ".join(message_ids), thread_id, community.key, exc,
+            )  # fmt: skip
+
+    def failures(self, community: Community, thread_id: str) -> int:
+        """How many replies in this thread could not be written since the process started."""
+        return self._failures.get((community, thread_id), 0)
+
+    async def _store_community_replies(self, community: Community, events: Sequence[ReplyPosted]) -> None:
+        discussions = await self._store.discussions_for_threads(community, {e.thread_id for e in events})
+        # Threads threadcast did not open are not its business.
+        events = [e for e in events if e.thread_id in discussions]
+        prefs = await self._store.prefs_of(community.platform, {e.author_id for e in events})
+        new: list[NewReply] = []
+        for event in events:
+            discussion = discussions[event.thread_id]
+            if (found := prefs.get(event.author_id)) is not None and found.opted_out:
+                # Opted-out members are counted, never stored; a reply read back from
+                # history may have been counted live already, so it is not counted again.
+                if not event.from_history:
+                    await self._store.count_anonymous_reply(discussion.id)
+                continue
+            new.append(
+                NewReply(
+                    discussion_id=discussion.id,
+                    message_id=event.message_id,
+                    author_id=event.author_id,
+                    author_name=clean(event.author_name, keep_newlines=False)[:MAX_NAME_LENGTH] or "member",
+                    text=clean(event.text)[:MAX_REPLY_LENGTH],
+                    created_at=event.created_at,
+                )
+            )
+        stored = await self._store.add_replies(new)
+        if not all(stored):
+            _log.debug("%d replies arrived twice", stored.count(False))
 
     async def reply_edited(self, event: ReplyEdited) -> None:
         reply = await self._store.get_reply(event.community, event.message_id)

@@ -7,10 +7,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from bot.models import Community
 from bot.prompts import DEFAULT_PROMPT, check_template
 
 
@@ -32,7 +34,7 @@ class Variable:
 VARIABLES: tuple[Variable, ...] = (
     Variable(
         "THREADCAST_DATABASE_URL",
-        "sqlite:///path/to/file.db (PostgreSQL arrives in a later release)",
+        "sqlite:///path/to/file.db, or postgresql://user:password@host:5432/database",
         "sqlite:///threadcast.db",
     ),
     Variable("THREADCAST_TIMEZONE", "default IANA timezone of digest schedules", "UTC"),
@@ -54,9 +56,23 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("THREADCAST_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR", "INFO"),
     Variable("THREADCAST_CONSOLE_MODERATOR", "the console user who has moderator rights", "mod"),
+    Variable(
+        "THREADCAST_MOD_CHANNELS",
+        "where notices for moderators go (a failing feed) instead of the feed's channel, one per"
+        " community: platform:community:channel, comma-separated (discord:<server id>:<channel id>,"
+        " slack:<team id>:<channel id>, console:local:<name>)",
+    ),
     Variable("DISCORD_TOKEN", "bot token; enables Discord", secret=True),
     Variable("DISCORD_GUILD_IDS", "comma-separated server ids to sync commands to (development)"),
     Variable("DISCORD_MODERATOR_ROLE", "role name that grants moderator rights besides Manage Server"),
+    Variable(
+        "DISCORD_SHARD_COUNT",
+        "shards in all (several processes, or many servers); auto: Discord's recommendation",
+    ),
+    Variable(
+        "DISCORD_SHARD_IDS",
+        "comma-separated shard ids this process connects (needs DISCORD_SHARD_COUNT); default: all",
+    ),
     Variable("SLACK_BOT_TOKEN", "xoxb- token; enables Slack", secret=True),
     Variable("SLACK_APP_TOKEN", "xapp- token; Slack over Socket Mode", secret=True),
     Variable("SLACK_SIGNING_SECRET", "signing secret; Slack over HTTP (Events API)", secret=True),
@@ -65,11 +81,12 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("THREADCAST_HTTP_PORT", "port of the Slack HTTP endpoint", "3000"),
 )
 _DEFAULTS = MappingProxyType({v.name: v.default for v in VARIABLES})
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    database_url: str = _DEFAULTS["THREADCAST_DATABASE_URL"]
+    database_url: str = field(default=_DEFAULTS["THREADCAST_DATABASE_URL"], repr=False)  # may hold a password
     timezone: str = "UTC"
     poll_interval: int = 900
     tick_seconds: float = 30.0
@@ -79,9 +96,12 @@ class Settings:
     allow_private_urls: bool = False
     log_level: str = "INFO"
     console_moderator: str = "mod"
+    mod_channels: Mapping[Community, str] = field(default_factory=dict)
     discord_token: str = field(default="", repr=False)
     discord_guild_ids: tuple[int, ...] = ()
     discord_moderator_role: str = ""
+    discord_shard_count: int | None = None  # None: one connection, unsharded; 0: Discord's recommendation
+    discord_shard_ids: tuple[int, ...] | None = None  # None: every shard of the count
     slack_bot_token: str = field(default="", repr=False)
     slack_app_token: str = field(default="", repr=False)
     slack_signing_secret: str = field(default="", repr=False)
@@ -145,6 +165,32 @@ def _flag(problems: list[str], env: Mapping[str, str], name: str) -> bool:
     return False
 
 
+def _shards(problems: list[str], count_text: str, ids_text: str) -> tuple[int | None, tuple[int, ...] | None]:
+    """DISCORD_SHARD_COUNT (a number, or auto) and DISCORD_SHARD_IDS (ids below the count)."""
+    count: int | None = None
+    if count_text.lower() == "auto":
+        count = 0
+    elif count_text:
+        if count_text.isdigit() and int(count_text) >= 1:
+            count = int(count_text)
+        else:
+            problems.append(
+                f"DISCORD_SHARD_COUNT must be a number of shards or auto, not {count_text[:20]!r}"
+            )
+    parts = [p.strip() for p in ids_text.split(",") if p.strip()]
+    if not parts:
+        return count, None
+    if not count:
+        problems.append("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT, the number of shards in all")
+        return count, None
+    if not all(p.isdigit() and int(p) < count for p in parts) or len(set(parts)) != len(parts):
+        problems.append(
+            f"DISCORD_SHARD_IDS must be distinct numbers from 0 to {count - 1}, not {ids_text[:40]!r}"
+        )
+        return count, None
+    return count, tuple(sorted(int(p) for p in parts))
+
+
 def settings_from(env: Mapping[str, str]) -> Settings:
     """Validate everything at once, so one run names every problem."""
     problems: list[str] = []
@@ -153,11 +199,11 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         return (env.get(name) or _DEFAULTS.get(name, "")).strip()
 
     database_url = get("THREADCAST_DATABASE_URL")
-    if not database_url.startswith("sqlite:///") or database_url == "sqlite:///":
+    if database_url == "sqlite:///" or not database_url.startswith(("sqlite:///", *_POSTGRES_SCHEMES)):
         scheme = database_url.split(":", 1)[0][:20]  # never the rest: it may hold a password
         problems.append(
-            f"THREADCAST_DATABASE_URL must look like sqlite:///threadcast.db (got a {scheme!r} URL;"
-            " PostgreSQL support is not in this release)"
+            "THREADCAST_DATABASE_URL must look like sqlite:///threadcast.db or"
+            f" postgresql://user:password@host:5432/database (got a {scheme!r} URL)"
         )
     timezone = get("THREADCAST_TIMEZONE")
     try:
@@ -177,6 +223,8 @@ def settings_from(env: Mapping[str, str]) -> Settings:
             guild_ids.append(int(part))
         else:
             problems.append(f"DISCORD_GUILD_IDS must be numeric server ids, not {part[:30]!r}")
+    shard_count, shard_ids = _shards(problems, get("DISCORD_SHARD_COUNT"), get("DISCORD_SHARD_IDS"))
+    mod_channels = _mod_channels(problems, get("THREADCAST_MOD_CHANNELS"))
     bot_token, app_token, secret = get("SLACK_BOT_TOKEN"), get("SLACK_APP_TOKEN"), get("SLACK_SIGNING_SECRET")
     if bot_token and not bot_token.startswith("xoxb-"):
         problems.append("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
@@ -199,9 +247,12 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         allow_private_urls=_flag(problems, env, "THREADCAST_ALLOW_PRIVATE_URLS"),
         log_level=level,
         console_moderator=get("THREADCAST_CONSOLE_MODERATOR") or "mod",
+        mod_channels=mod_channels,
         discord_token=get("DISCORD_TOKEN"),
         discord_guild_ids=tuple(guild_ids),
         discord_moderator_role=get("DISCORD_MODERATOR_ROLE"),
+        discord_shard_count=shard_count,
+        discord_shard_ids=shard_ids,
         slack_bot_token=bot_token,
         slack_app_token=app_token,
         slack_signing_secret=secret,
@@ -215,6 +266,23 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     return settings
 
 
+def _mod_channels(problems: list[str], raw: str) -> dict[Community, str]:
+    found: dict[Community, str] = {}
+    for entry in filter(None, (p.strip() for p in raw.split(","))):
+        parts = [p.strip().lstrip("#") for p in entry.split(":")]
+        if len(parts) != 3 or not all(parts):
+            problems.append(
+                "THREADCAST_MOD_CHANNELS entries look like discord:<server id>:<channel id>,"
+                f" not {entry[:60]!r}"
+            )
+            continue
+        community = Community(parts[0].lower(), parts[1])
+        if community in found:
+            problems.append(f"THREADCAST_MOD_CHANNELS names two channels for {parts[0]}:{parts[1]}")
+        found[community] = parts[2]
+    return found
+
+
 def mask(value: str) -> str:
     """Enough of a secret to tell two apart, never enough to use it."""
     if not value:
@@ -224,12 +292,37 @@ def mask(value: str) -> str:
     return value[:4] + "…" + f"({len(value)} characters)"
 
 
+def mask_url(url: str) -> str:
+    """A database URL fit to show: its password (in the address or as a parameter) replaced by ****."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a malformed address: show only what kind it is
+        return url.split(":", 1)[0][:20] + "://****"
+    shown = url  # edited in place: rebuilding the URL would change how other addresses are written
+    user, at, host = parts.netloc.rpartition("@")
+    if at and ":" in user:
+        shown = shown.replace(parts.netloc, user.split(":", 1)[0] + ":****@" + host, 1)
+    if parts.query:
+        pairs = []
+        for pair in parts.query.split("&"):
+            name, sep, _ = pair.partition("=")
+            pairs.append(f"{name}=****" if sep and name.lower() == "password" else pair)
+        shown = shown.replace("?" + parts.query, "?" + "&".join(pairs), 1)
+    return shown
+
+
 def describe(settings: Settings) -> list[tuple[str, str]]:
     """Every variable with its effective value, secrets masked."""
     rows = []
     for variable in VARIABLES:
         value = settings.raw.get(variable.name) or variable.default
-        rows.append((variable.name, mask(value) if variable.secret else (value or "(not set)")))
+        if variable.secret:
+            shown = mask(value)
+        elif variable.name == "THREADCAST_DATABASE_URL":
+            shown = mask_url(value)
+        else:
+            shown = value or "(not set)"
+        rows.append((variable.name, shown))
     return rows
 
 

@@ -6,12 +6,12 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 from bot.clock import Clock
 from bot.digest import Digest, DigestBuilder
 from bot.models import Community, DigestSchedule
-from bot.platform import ChatPlatform
+from bot.platform import ChatPlatform, PartlyPosted
 from bot.schedule import next_run, previous_run
 from bot.store import Store
 
@@ -34,6 +34,10 @@ class DigestJobs:
         self._builder = builder
         self._platforms = platforms
         self._clock = clock
+        # Scheduled digests cut off part-way by a refusal: the digest as built and the ids of
+        # the messages that went out, so the next try sends only the rest. In memory: after a
+        # crash the claim stands and the rest is not sent (at most once, never twice).
+        self._partial: dict[tuple[Community, str, datetime], tuple[Digest, list[str]]] = {}
 
     async def set_schedule(
         self, community: Community, channel_id: str, weekday: int, at: time, timezone: str
@@ -65,9 +69,9 @@ class DigestJobs:
         timezone = schedules[0].timezone if schedules else "UTC"
         return await self._builder.build(community, start, now, timezone=timezone), schedules
 
-    async def post(self, digest: Digest, channel_id: str) -> list[str]:
+    async def post(self, digest: Digest, channel_id: str, *, skip: int = 0) -> list[str]:
         platform = self._platforms[digest.community.platform]
-        return await platform.post_digest(digest.community, channel_id, digest)
+        return await platform.post_digest(digest.community, channel_id, digest, skip=skip)
 
     async def posted_by_hand(self, schedule: DigestSchedule, digest: Digest) -> None:
         """After `digest now`, the scheduled digest starts where this one ended."""
@@ -104,18 +108,31 @@ class DigestJobs:
             # last_run_at stays: the next digest covers the skipped week too.
             await self._store.advance_digest_schedule(community, channel, start, following)
             return 0
-        if not await self._store.claim_digest(community, channel, start, end, now):
+        key = (community, channel, end)
+        resumed = self._partial.pop(key, None)
+        if resumed is None and not await self._store.claim_digest(community, channel, start, end, now):
             await self._store.advance_digest_schedule(community, channel, end, following)
             return 0  # posted before (a restart between posting and advancing)
         note = None
         if overdue > LATE_NOTE_AFTER:
             note = "Posted late: the bot was offline at the scheduled time."
+        sent: list[str] = []
         try:
-            digest = await self._builder.build(community, start, end, timezone=schedule.timezone, note=note)
-            ids = await self.post(digest, channel)
+            if resumed is None:
+                digest = await self._builder.build(
+                    community, start, end, timezone=schedule.timezone, note=note
+                )
+            else:
+                digest, sent = resumed
+            ids = sent + await self.post(digest, channel, skip=len(sent))
+        except PartlyPosted as exc:
+            self._partial[key] = (digest, sent + exc.message_ids)
+            raise
         except BaseException:
-            # Not posted: free the period so the next tick tries again.
-            await asyncio.shield(self._store.release_digest(community, channel, end))
+            if sent:  # part of it is out: keep the claim, send the rest next time
+                self._partial[key] = (digest, sent)
+            else:  # not posted: free the period so the next tick tries again
+                await asyncio.shield(self._store.release_digest(community, channel, end))
             raise
         await self._store.confirm_digest(community, channel, end, ids)
         await self._store.advance_digest_schedule(community, channel, end, following)

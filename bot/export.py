@@ -1,5 +1,7 @@
 """Exports of discussions and replies (JSON, CSV), with the privacy rules applied:
-no hidden, deleted or opted-out replies; anonymous members unnamed."""
+no hidden, deleted or opted-out replies; anonymous members unnamed. Words are
+kept as written, except that mentions are made inert: an export is often
+pasted or uploaded back into a chat."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Any
 
 from bot.digest import ANONYMOUS_NAME
 from bot.models import Article, Discussion, ReplyView
+from bot.text import neutralize_mentions as inert
 
 Row = tuple[Discussion, Article, list[ReplyView]]
 CSV_FIELDS = (
@@ -24,7 +27,12 @@ def visible(replies: list[ReplyView]) -> list[ReplyView]:
 
 
 def _author(view: ReplyView) -> str:
-    return ANONYMOUS_NAME if view.anonymous else view.reply.author_name
+    return ANONYMOUS_NAME if view.anonymous else inert(view.reply.author_name)
+
+
+def _url(url: str | None) -> str | None:
+    # "<" and ">" are never part of a valid URL: percent-encoded, they cannot form mention markup.
+    return url.replace("<", "%3C").replace(">", "%3E") if url else url
 
 
 def _message_id(view: ReplyView) -> str:
@@ -41,8 +49,13 @@ def to_data(rows: list[Row]) -> list[dict[str, Any]]:
             "channel": d.channel_id,
             "thread": d.thread_id,
             "posted_at": d.posted_at.isoformat() if d.posted_at else None,
-            "prompt": d.prompt,
-            "article": {"title": a.title, "url": a.url, "source": a.source, "summary": a.summary},
+            "prompt": inert(d.prompt),
+            "article": {
+                "title": inert(a.title),
+                "url": _url(a.url),
+                "source": inert(a.source),
+                "summary": inert(a.summary),
+            },
             "replies": [
                 {
                     "message_id": _message_id(v),
@@ -51,7 +64,7 @@ def to_data(rows: list[Row]) -> list[dict[str, Any]]:
                     "edited_at": v.reply.edited_at.isoformat() if v.reply.edited_at else None,
                     "reactions": v.reply.reactions,
                     "featured": v.reply.featured,
-                    "text": v.reply.text,
+                    "text": inert(v.reply.text),
                 }
                 for v in visible(replies)
             ],
@@ -76,8 +89,8 @@ def to_csv(rows: list[Row]) -> str:
     writer = csv.writer(out)
     writer.writerow(CSV_FIELDS)
     for d, a, replies in rows:
-        base = [d.id, d.community.platform, d.community.id, d.channel_id, a.title, a.url,
-                d.posted_at.isoformat() if d.posted_at else "", d.prompt]  # fmt: skip
+        base = [d.id, d.community.platform, d.community.id, d.channel_id, inert(a.title), _url(a.url),
+                d.posted_at.isoformat() if d.posted_at else "", inert(d.prompt)]  # fmt: skip
         shown = visible(replies)
         if not shown:
             writer.writerow([_cell(v) for v in [*base, "", "", "", "", "", "", ""]])
@@ -85,6 +98,6 @@ def to_csv(rows: list[Row]) -> str:
             r = v.reply
             writer.writerow([_cell(x) for x in [
                 *base, _message_id(v), _author(v), r.created_at.isoformat(),
-                r.edited_at.isoformat() if r.edited_at else "", r.reactions, r.featured, r.text,
+                r.edited_at.isoformat() if r.edited_at else "", r.reactions, r.featured, inert(r.text),
             ]])  # fmt: skip
     return out.getvalue()

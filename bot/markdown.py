@@ -6,15 +6,16 @@ import re
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from bot.digest import Digest, DiscussionSummary, Figures
-from bot.text import count
+from bot.digest import Digest, DiscussionSummary, Figures, Theme
+from bot.text import count, neutralize_mentions
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
 
 
 def escape(text: str) -> str:
-    """Make untrusted text literal in Markdown (no links, emphasis or HTML)."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    """Make untrusted text literal in Markdown (no links, emphasis or HTML) and unable
+    to ping, even where a caller forgot to clean it first."""
+    return _MD_SPECIAL.sub(r"\\\1", neutralize_mentions(text))
 
 
 def link_target(url: str) -> str:
@@ -52,32 +53,58 @@ def _title(summary: DiscussionSummary) -> str:
 
 def _discussion(summary: DiscussionSummary, rank: int | None) -> list[str]:
     head = f"{rank}. " if rank is not None else "- "
-    counts = " · ".join((
-        count(summary.replies, "reply", "replies"),
-        count(summary.participants, "participant"),
-        count(summary.reactions, "reaction"),
-    ))  # fmt: skip
-    lines = [f"{head}**{_title(summary)}** — {counts}"]
+    lines = [f"{head}**{_title(summary)}** — {counts_line(summary)}"]
     if summary.thread_link:
         lines.append(f"   [Join the thread]({link_target(summary.thread_link)})")
     for h in summary.highlights:
         star = "★ " if h.featured else ""
         lines.append(f"   > {star}{escape(h.excerpt)} — *{escape(h.author)}*")
+    if summary.themes:
+        lines.append("   Themes:")
+        lines += [f"   - {theme_line(t, lambda s: f'**{s}**', escape)}" for t in summary.themes]
     return lines
 
 
-def figure_lines(figures: Figures, strong: Callable[[str], str] = str) -> list[str]:
+def counts_line(summary: DiscussionSummary) -> str:
+    """ "12 replies · 5 participants · 30 reactions", the same words on every platform."""
+    return " · ".join((
+        count(summary.replies, "reply", "replies"),
+        count(summary.participants, "participant"),
+        count(summary.reactions, "reaction"),
+    ))  # fmt: skip
+
+
+def names(shown: tuple[str, ...], total: int) -> str:
+    """ "Ana, Ben and 2 more" — names already made literal for the platform."""
+    rest = total - len(shown)
+    parts = [*shown, f"{rest} more"] if rest > 0 else list(shown)
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def figure_lines(
+    figures: Figures, strong: Callable[[str], str] = str, literal: Callable[[str], str] = escape
+) -> list[str]:
     """The headline figures in words, the counts passed through `strong` (each
-    platform's bold); shared by every rendering so they all say the same."""
+    platform's bold) and member names through `literal` (its escaping); shared by
+    every rendering so they all say the same."""
     f = figures
     lines = [
         f"{strong(count(f.articles, 'article'))} posted ({change(f.articles, f.previous.articles)})",
         f"{strong(count(f.replies, 'reply', 'replies'))} ({change(f.replies, f.previous.replies)})",
         f"{strong(count(f.participants, 'participant'))} ({change(f.participants, f.previous.participants)})",
     ]
-    if f.newcomers:
+    if f.newcomers and f.newcomer_names:
+        welcome = names(tuple(literal(n) for n in f.newcomer_names), f.newcomers)
+        lines.append(f"Welcome to {welcome}, who joined the conversation for the first time!")
+    elif f.newcomers:
         lines.append(f"{count(f.newcomers, 'member')} joined the conversation for the first time — welcome!")
     return lines
+
+
+def theme_line(theme: Theme, strong: Callable[[str], str], literal: Callable[[str], str]) -> str:
+    """One key theme: the phrase, how many replies use it, and where it was said best."""
+    uses = count(theme.replies, "reply", "replies")
+    return f"{strong(literal(theme.phrase))} ({uses}): “{literal(theme.excerpt)}” — {literal(theme.author)}"
 
 
 def render(digest: Digest) -> str:

@@ -93,6 +93,18 @@ class Reply:
 
 
 @dataclass(frozen=True, slots=True)
+class NewReply:
+    """A reply about to be stored (one row of `Store.add_replies`)."""
+
+    discussion_id: int
+    message_id: str
+    author_id: str
+    author_name: str
+    text: str = field(repr=False)
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Feed:
     id: int
     community: Community
@@ -175,8 +187,14 @@ class StatsRow:
     label: str
     articles: int
     replies: int
-    participants: int
+    participants: int  # distinct members over all the articles
+    participations: int = 0  # members per article, summed: (article, member) pairs
 
     @property
     def reply_rate(self) -> float:
         return self.replies / self.articles if self.articles else 0.0
+
+    @property
+    def participant_rate(self) -> float:
+        """Members taking part per article: how many people a prompt or feed draws in."""
+        return self.participations / self.articles if self.articles else 0.0

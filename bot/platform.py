@@ -3,6 +3,7 @@ rendering and the platform's limits, and hold no business rule."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from bot.models import Article, Community, Discussion, PostedMessage
@@ -16,6 +17,24 @@ class PlatformError(Exception):
     """The platform refused or failed a request; the message says what a moderator can do."""
 
 
+class PartlyPosted(PlatformError):
+    """A message of a split digest was refused after earlier ones went out: their ids are in
+    `message_ids`, so a later try sends only the rest."""
+
+    def __init__(self, message: str, message_ids: list[str]) -> None:
+        super().__init__(message)
+        self.message_ids = message_ids
+
+
+class IncompleteHistory(PlatformError):
+    """A thread's history was read only part-way (a rate limit, the page cap): the replies
+    read so far are in `replies`; the rest is read again at the next catch-up."""
+
+    def __init__(self, message: str, replies: list[ReplyPosted]) -> None:
+        super().__init__(message)
+        self.replies = replies
+
+
 class ChatPlatform(Protocol):
     name: str
 
@@ -24,15 +43,27 @@ class ChatPlatform(Protocol):
     ) -> PostedMessage:
         """Post the article with its prompt and open a thread on it."""
 
-    async def post_digest(self, community: Community, channel_id: str, digest: Digest) -> list[str]:
-        """Post a digest, split as the platform's limits need; returns the message ids."""
+    async def find_post(
+        self, community: Community, channel_id: str, article: Article, since: datetime
+    ) -> PostedMessage | None:
+        """The bot's own post of this article in the channel since then, if the channel
+        still shows it: after a crash between sending a post and recording it. A post
+        whose thread was never opened gets its thread now. None if there is no such post."""
+
+    async def post_digest(
+        self, community: Community, channel_id: str, digest: Digest, *, skip: int = 0
+    ) -> list[str]:
+        """Post a digest, split as the platform's limits need, leaving out its first `skip`
+        messages (sent before); returns the ids of the messages sent now. Raises PartlyPosted
+        when a message is refused after others went out."""
 
     async def notify(self, community: Community, channel_id: str, text: str) -> None:
         """Tell a channel something a person must act on (a failing feed, say)."""
 
     async def replies_since(self, discussion: Discussion, after_message_id: str | None) -> list[ReplyPosted]:
         """Replies in the discussion's thread after that message (all if None), oldest
-        first, as events; best effort, within the platform's reading limits."""
+        first, as events, within the platform's reading limits. Raises IncompleteHistory
+        when it had to stop before the end."""
 
     def thread_link(self, discussion: Discussion) -> str | None:
         """A link members can follow to the discussion's thread, if the platform has one."""

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 from bot.clock import Clock
-from bot.models import ArticleDraft, Feed
+from bot.models import ArticleDraft, Community, Feed
 from bot.platform import ChatPlatform
 from bot.publisher import Publisher, PublishError, draft_key
 from bot.sources.errors import SourceError
@@ -28,6 +28,8 @@ _log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(hours=6)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 NOTIFY_AFTER = 3  # consecutive failures before moderators are told, once
+AWAY_AFTER = 3  # intervals without a successful poll that count as downtime
+SUMMARY_TITLES = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,7 @@ class FeedPoller:
         platforms: Mapping[str, ChatPlatform],
         *,
         max_posts_per_poll: int = 5,
+        mod_channels: Mapping[Community, str] | None = None,
     ) -> None:
         self._store = store
         self._fetcher = fetcher
@@ -61,6 +64,7 @@ class FeedPoller:
         self._clock = clock
         self._platforms = platforms
         self._max_posts = max_posts_per_poll
+        self._mod_channels = mod_channels or {}
 
     async def fetch(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
@@ -78,8 +82,15 @@ class FeedPoller:
         except Exception as exc:  # a bug or a storage fault must back off too, not retry every tick
             _log.exception("polling %s failed", feed.url)
             return await self._failed(feed, f"internal error ({type(exc).__name__}); see the bot's log")
+        if report.error is not None:
+            # The feed was read but a post was refused (a missing channel or permission, the
+            # platform down): back off and, if it lasts, tell the moderators like any failure.
+            # The validators of the last good poll stay: the feed has changed since, so the
+            # next poll gets it in full and offers the unposted items again.
+            failed = await self._failed(feed, f"could not post in #{feed.channel_id}: {report.error}")
+            return replace(report, error=failed.error)
         # With items left to post, fetch in full next time: a 304 would hide them.
-        complete = report.waiting == 0 and report.error is None
+        complete = report.waiting == 0
         now = self._clock.now()
         await self._store.record_feed_success(
             feed.id,
@@ -118,6 +129,12 @@ class FeedPoller:
         else:
             to_post, remembered = new, 0
         to_post.reverse()  # oldest first, so the channel reads in order
+        if len(to_post) > self._max_posts and self._was_away(feed):
+            # Back from downtime: the newest items are posted, the older ones named once.
+            older, to_post = to_post[: -self._max_posts], to_post[-self._max_posts :]
+            await self._store.remember_items(feed.id, [key for key, _ in older], self._clock.now())
+            remembered += len(older)
+            await self._summarize(feed, [item for _, item in older])
         waiting = max(0, len(to_post) - self._max_posts)
         posted = 0
         for key, item in to_post[: self._max_posts]:
@@ -133,21 +150,51 @@ class FeedPoller:
             posted += published.new  # another feed may have brought the same article here first
         return PollReport(posted, remembered, waiting)
 
+    def _was_away(self, feed: Feed) -> bool:
+        """True when this feed was not read for a while (the bot was down, or the feed was)."""
+        if not feed.primed or feed.last_success_at is None:
+            return False
+        return self._clock.now() - feed.last_success_at > timedelta(
+            seconds=AWAY_AFTER * feed.interval_seconds
+        )
+
+    async def _summarize(self, feed: Feed, items: list[ArticleDraft]) -> None:
+        """One "while we were away" message instead of a flood of posts."""
+        platform = self._platforms.get(feed.community.platform)
+        if platform is None or not items:
+            return
+        name = safe(feed.title or _public(feed.url), 120)
+        lines = [
+            f"While threadcast was away, {name} published {len(items)} more"
+            f" {'article' if len(items) == 1 else 'articles'} than it posts at once."
+            f" The newest {self._max_posts} follow; these were left out:"
+        ]
+        lines += [f"• {safe(item.title, 150)}" for item in reversed(items[-SUMMARY_TITLES:])]
+        if len(items) > SUMMARY_TITLES:
+            lines.append(f"…and {len(items) - SUMMARY_TITLES} more.")
+        try:
+            await platform.notify(feed.community, feed.channel_id, "\n".join(lines))
+        except Exception:
+            _log.exception("could not post the catch-up summary of %s", feed.url)
+
     async def _tell_moderators(self, feed: Feed, error: str, delay: timedelta) -> None:
-        """Nothing is disabled silently: the channel the feed posts in hears about it once."""
+        """Nothing is disabled silently: the moderators' channel (else the feed's own) hears
+        about it once."""
         platform = self._platforms.get(feed.community.platform)
         if platform is None:
             return
+        channel = self._mod_channels.get(feed.community, feed.channel_id)
+        posts_in = f" posting in #{feed.channel_id}" if channel != feed.channel_id else ""
         text = (
-            f"⚠️ The feed {safe(feed.title or _public(feed.url), 120)} (feed {feed.id}) has failed"
+            f"⚠️ The feed {safe(feed.title or _public(feed.url), 120)} (feed {feed.id}){posts_in} has failed"
             f" {NOTIFY_AFTER} times in a row: {safe(error, 300)}\n"
             f"threadcast keeps trying, now every {int(delay.total_seconds() // 60)} min."
-            f" Check the address, or a moderator can `feed remove {feed.id}`."
+            f" Check the address and the bot's permissions, or a moderator can `feed remove {feed.id}`."
         )
         try:
-            await platform.notify(feed.community, feed.channel_id, text)
+            await platform.notify(feed.community, channel, text)
         except Exception:
-            _log.exception("could not tell %s about failing feed %s", feed.channel_id, feed.url)
+            _log.exception("could not tell %s about failing feed %s", channel, feed.url)
 
 
 def _public(url: str) -> str:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 from bot.clock import Clock
 from bot.identity import article_key
-from bot.models import Article, ArticleDraft, Community, Discussion, DiscussionState
+from bot.models import Article, ArticleDraft, Community, Discussion, DiscussionState, PostedMessage
 from bot.platform import ChatPlatform, PlatformError
-from bot.prompts import DEFAULT_PROMPT, render_prompt
+from bot.prompts import DEFAULT_PROMPT, next_prompt, render_prompt, split_prompts
 from bot.store import Store
 from bot.text import neutralize_mentions
 
@@ -21,6 +21,9 @@ _log = logging.getLogger(__name__)
 
 # A post is sent within seconds of being recorded; one older than this was cut off.
 STALE_PENDING = timedelta(minutes=10)
+ROTATION_MEMORY = timedelta(days=90)  # how far back the last prompt used is looked up
+GIVE_UP_CHECKING = timedelta(days=1)  # a pending post whose channel stays unreadable is let go
+CLOCK_SKEW = timedelta(minutes=5)  # the platform's clock and ours may differ a little
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +68,10 @@ class Publisher:
         clock: Clock,
         *,
         default_prompt: str = DEFAULT_PROMPT,
+        recovered: Callable[[Discussion], Awaitable[None]] | None = None,
     ) -> None:
         self._store = store
+        self._recovered = recovered  # told of each post kept after a crash (its thread is read)
         self._platforms = platforms
         self._clock = clock
         self._default_prompt = default_prompt
@@ -74,11 +79,22 @@ class Publisher:
     async def save(self, draft: ArticleDraft) -> Article:
         return await self._store.save_article(draft_key(draft), draft, self._clock.now())
 
+    async def prompts(self, community: Community, channel_id: str) -> tuple[str, ...]:
+        """The channel's prompts in rotation order; the default when none is set."""
+        settings = await self._store.get_channel_settings(community, channel_id)
+        return split_prompts(settings.prompt if settings else None) or (self._default_prompt,)
+
     async def prompt_for(self, community: Community, channel_id: str, override: str | None) -> str:
+        """The given prompt, else the channel's next one in rotation."""
         if override:
             return override
-        settings = await self._store.get_channel_settings(community, channel_id)
-        return settings.prompt if settings and settings.prompt else self._default_prompt
+        templates = await self.prompts(community, channel_id)
+        if len(templates) == 1:
+            return templates[0]
+        since = self._clock.now() - ROTATION_MEMORY
+        recent = await self._store.recent_discussions(community, since)
+        last = next((d.prompt for d in recent if d.channel_id == channel_id and d.prompt in templates), None)
+        return next_prompt(templates, last)
 
     async def publish(
         self,
@@ -136,14 +152,47 @@ class Publisher:
         return found
 
     async def recover_pending(self, older_than: timedelta = STALE_PENDING) -> int:
-        """Take back posts recorded but never confirmed (the process died in between),
-        so their articles can be posted again."""
-        cutoff = self._clock.now() - older_than
-        stale = [d for d in await self._store.pending_discussions() if d.created_at < cutoff]
+        """Settle posts recorded but never confirmed (the process died in between).
+
+        The channel is asked first: if the post is there, it is confirmed as it
+        stands, never sent twice; if it is not, the record is taken back so the
+        article can be posted again. While the channel cannot be read, the record
+        waits (for up to `GIVE_UP_CHECKING`) rather than risk a second post."""
+        now = self._clock.now()
+        stale = [d for d in await self._store.pending_discussions() if d.created_at < now - older_than]
+        settled = 0
         for discussion in stale:
-            _log.warning(
-                "discussion %d in %s %s was never confirmed; it will be posted again",
-                discussion.id, discussion.community.key, discussion.channel_id,
-            )  # fmt: skip
-            await self._store.abandon_discussion(discussion.id)
-        return len(stale)
+            where = f"{discussion.community.key} {discussion.channel_id}"
+            try:
+                found = await self._find_post(discussion)
+            except PlatformError as exc:
+                if discussion.created_at >= now - GIVE_UP_CHECKING:
+                    _log.warning("cannot check %s for discussion %d yet: %s", where, discussion.id, exc)
+                    continue
+                found = None
+            if found is not None:
+                kept = await self._store.confirm_discussion(
+                    discussion.id, found.message_id, found.thread_id, now
+                )
+                if discussion.feed_id is not None:
+                    await self._store.count_feed_post(discussion.feed_id)
+                _log.warning(
+                    "discussion %d was posted before a crash: found in %s, kept", discussion.id, where
+                )
+                if self._recovered is not None:
+                    await self._recovered(kept)
+            else:
+                _log.warning(
+                    "discussion %d in %s was never posted; it will be posted again", discussion.id, where
+                )
+                await self._store.abandon_discussion(discussion.id)
+            settled += 1
+        return settled
+
+    async def _find_post(self, discussion: Discussion) -> PostedMessage | None:
+        platform = self._platforms.get(discussion.community.platform)
+        article = await self._store.get_article(discussion.article_id)
+        if platform is None or article is None:
+            raise PlatformError(f"the {discussion.community.platform} platform is not running")
+        since = discussion.created_at - CLOCK_SKEW
+        return await platform.find_post(discussion.community, discussion.channel_id, _shown(article), since)

@@ -8,11 +8,15 @@ from collections.abc import Container
 
 from bot.clock import Clock
 from bot.digest_jobs import DigestJobs
+from bot.lease import Lease
 from bot.poller import FeedPoller
 from bot.publisher import Publisher
 from bot.store import Store
 
 _log = logging.getLogger(__name__)
+
+LEASE_NAME = "scheduler"
+LEASE_TICKS = 3  # the lease outlives this many ticks: a dead holder's jobs move within about one more
 
 
 class Scheduler:
@@ -27,6 +31,7 @@ class Scheduler:
         *,
         tick_seconds: float = 30.0,
         concurrency: int = 8,
+        lease: Lease | None = None,
     ) -> None:
         self._store = store
         self._publisher = publisher
@@ -36,6 +41,7 @@ class Scheduler:
         self._platforms = platforms
         self._tick = tick_seconds
         self._limit = asyncio.Semaphore(concurrency)
+        self._lease = lease  # None: no other process shares the store
 
     async def run_once(self) -> None:
         """Recover cut-off posts, poll every due feed (a few at a time), post due digests."""
@@ -58,16 +64,48 @@ class Scheduler:
                 _log.error("polling %s failed", feed.url, exc_info=result)
         await self._digests.run_due()
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Tick until `stop` is set (the first tick after one interval: callers
-        run `run_once` at start themselves); a failing tick is logged."""
-        while True:
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=self._tick)
-                return
-            except TimeoutError:
-                pass
-            try:
-                await self.run_once()
-            except Exception:
-                _log.exception("scheduler tick failed")
+    async def run(self, stop: asyncio.Event, *, at_once: bool = False) -> None:
+        """Tick until `stop` is set (the first tick after one interval unless `at_once`).
+
+        Each tick renews the lease, when there is one, and while this process holds it
+        starts `run_once` unless the previous run is still going: a long run never lets
+        the lease run out. A lost lease cancels the run under way, as a crash would (the
+        outbox makes that safe). On stop the run under way finishes, then the lease is
+        given up so another process takes over at its next tick.
+        """
+        work: asyncio.Task[None] | None = None
+        wait = not at_once
+        try:
+            while True:
+                if wait:
+                    try:
+                        await asyncio.wait_for(stop.wait(), timeout=self._tick)
+                        return
+                    except TimeoutError:
+                        pass
+                wait = True
+                try:
+                    held = self._lease is None or await self._lease.renew()
+                except Exception:
+                    _log.exception("scheduler tick failed")
+                    continue
+                if not held:
+                    if work is not None and not work.done():
+                        work.cancel()
+                elif work is None or work.done():
+                    work = asyncio.create_task(self._run_logged(), name="scheduler-run")
+        except asyncio.CancelledError:
+            if work is not None:
+                work.cancel()
+            raise
+        finally:
+            if work is not None:
+                await asyncio.gather(work, return_exceptions=True)
+            if self._lease is not None:
+                await self._lease.release()
+
+    async def _run_logged(self) -> None:
+        try:
+            await self.run_once()
+        except Exception:
+            _log.exception("scheduler tick failed")

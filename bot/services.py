@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.app import App
 from bot.catchup import CatchUp
 from bot.clock import Clock
 from bot.collector import Collector
+from bot.commands.registry import CommandRegistry
 from bot.config import Settings
 from bot.digest import DigestBuilder
 from bot.digest_jobs import DigestJobs
+from bot.lease import Lease
 from bot.platform import ChatPlatform
 from bot.poller import FeedPoller
 from bot.publisher import Publisher
-from bot.scheduler import Scheduler
+from bot.scheduler import LEASE_NAME, LEASE_TICKS, Scheduler
 from bot.sources.http import Fetcher
 from bot.store import Store
 
@@ -44,15 +47,21 @@ def build_core(
     added to `platforms` after this call: adapters often need the app first)."""
     from bot.commands import register_all
 
-    publisher = Publisher(store, platforms, clock, default_prompt=settings.default_prompt)
-    poller = FeedPoller(store, fetcher, publisher, clock, platforms)
+    app = App(CommandRegistry(clock.now))
+    collector = Collector(store)
+    catch_up = CatchUp(app, store, platforms, clock, failures=collector.failures)
+    publisher = Publisher(
+        store, platforms, clock, default_prompt=settings.default_prompt, recovered=catch_up.recovered
+    )
+    poller = FeedPoller(store, fetcher, publisher, clock, platforms, mod_channels=settings.mod_channels)
     digests = DigestJobs(store, DigestBuilder(store, platforms), platforms, clock)
+    # Several processes may share the store: the scheduled jobs run in the one holding this lease.
+    lease = Lease(store, LEASE_NAME, ttl=timedelta(seconds=settings.tick_seconds * LEASE_TICKS))
     scheduler = Scheduler(
-        store, publisher, poller, digests, clock, platforms, tick_seconds=settings.tick_seconds
+        store, publisher, poller, digests, clock, platforms, tick_seconds=settings.tick_seconds, lease=lease
     )
     services = Services(settings, store, clock, fetcher, platforms, publisher, poller, digests, scheduler)
-    app = App()
-    Collector(store).register(app)
-    CatchUp(app, store, platforms, clock).register(app)
+    collector.register(app)
+    catch_up.register(app)
     register_all(app.commands, services)
     return app, services

@@ -8,7 +8,7 @@ message ids are only unique within one platform.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.models import (
@@ -21,6 +21,7 @@ from bot.models import (
     DiscussionActivity,
     Feed,
     MemberPrefs,
+    NewReply,
     PeriodCounts,
     Reply,
     ReplyView,
@@ -178,6 +179,20 @@ class Store(Protocol):
         hidden: bool | None = None,
     ) -> bool: ...
 
+    # -- reply batches -------------------------------------------------------------
+    async def add_replies(self, batch: Sequence[NewReply]) -> list[bool]:
+        """Store many replies in one short transaction: per reply, as `add_reply` answers,
+        False if its message was stored before or earlier in the same batch."""
+
+    async def discussions_for_threads(
+        self, community: Community, thread_ids: Iterable[str]
+    ) -> dict[str, Discussion]:
+        """`discussion_for_thread` for many threads at once: thread id -> discussion, for
+        the threads that are discussions."""
+
+    async def prefs_of(self, platform: str, user_ids: Iterable[str]) -> dict[str, MemberPrefs]:
+        """`get_prefs` for many members at once; only members with stored preferences appear."""
+
     # -- members -----------------------------------------------------------------
     async def get_prefs(self, platform: str, user_id: str) -> MemberPrefs: ...
 
@@ -242,3 +257,27 @@ class Store(Protocol):
     async def export(
         self, community: Community | None
     ) -> list[tuple[Discussion, Article, list[ReplyView]]]: ...
+
+    # -- leases --------------------------------------------------------------------------
+    # A named job that one process at a time runs (the scheduler's): several processes may
+    # share one database. Times come from the callers' clocks, so hosts must keep them in sync.
+    async def acquire_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
+        """Take the lease until `now + ttl` if nobody holds it, its holder let it run out
+        (expiry at or before `now`), or `holder` holds it already (a renewal); else False."""
+
+    async def release_lease(self, name: str, holder: str) -> bool:
+        """Give the lease up at once, if `holder` holds it (False otherwise)."""
+
+    async def lease_holder(self, name: str, now: datetime) -> str | None:
+        """Who holds the lease at `now`; None when it is free or has run out."""
+
+    # -- catch-up marks ------------------------------------------------------------------
+    # Where reading a thread's history starts, kept until the reading is done, so a process
+    # killed mid catch-up does not skip what it had not read (see bot/catchup.py).
+    async def catch_up_from(self, discussion_ids: Sequence[int]) -> dict[int, str | None]:
+        """Per discussion, the message id after which its history is read (None: from the
+        start): a mark left by a reading that did not finish, else its newest stored reply,
+        which is recorded as its mark now, until `caught_up`."""
+
+    async def caught_up(self, discussion_id: int) -> None:
+        """The reading that began at the discussion's mark is done (and its replies stored)."""

@@ -22,6 +22,14 @@ _MARKUP_MENTION = re.compile(r"<([@#!])")
 
 def clean(text: str, *, keep_newlines: bool = True) -> str:
     """Drop control and bidi-override characters; collapse runs of spaces."""
+    if text.isprintable():
+        # No control, format or separator character but the plain space: nothing to drop or
+        # translate, only runs of spaces to collapse. Most replies, and a flood's worth of time.
+        return (_SPACES.sub(" ", text) if "  " in text else text).strip()
+    return _clean_any(text, keep_newlines=keep_newlines)
+
+
+def _clean_any(text: str, *, keep_newlines: bool) -> str:
     text = text.translate(_BIDI)
     kept = []
     for ch in text:

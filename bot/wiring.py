@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,6 +20,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.platform import ChatPlatform
 from bot.services import Services, build_core
+from bot.shutdown import handle_signals
 from bot.store import Store
 
 if TYPE_CHECKING:
@@ -30,12 +30,9 @@ _log = logging.getLogger(__name__)
 
 
 def make_store(settings: Settings) -> Store:
-    from storage.sqlite import SQLiteStore
+    from storage import store_for_url
 
-    path = settings.sqlite_path
-    if path is None:  # settings_from has refused anything else already
-        raise ValueError(f"unsupported database URL {settings.database_url!r}")
-    return SQLiteStore(path)
+    return store_for_url(settings.database_url)  # settings_from has refused any other kind of URL
 
 
 @dataclass
@@ -102,45 +99,74 @@ async def run_console_command(
 async def run_console(
     settings: Settings, lines: AsyncIterator[str] | None, out: TextIO, *, interactive: bool
 ) -> None:
-    """The whole bot on the console platform, driven by `lines` (stdin when None)."""
+    """The whole bot on the console platform, driven by `lines` (stdin when None).
+
+    SIGTERM/SIGINT stop the reading of lines; the line under way is finished, pending
+    replies are written and the store closed. A second signal forces (`bot.shutdown`)."""
     from adapters.console.shell import stdin_lines
 
-    async with console(settings, out) as (rt, shell):
+    async with handle_signals() as shutdown, console(settings, out) as (rt, shell):
+        if shutdown.requested.is_set():
+            return  # stopped while starting: nothing was taken in
         if interactive:
             shell.say("threadcast console — type .help for the console's commands, /help for the bot's.")
         await rt.services.scheduler.run_once()  # feeds and digests that fell due while it was off
         stop = asyncio.Event()
         # Held here, not in the app's task set: `drain` waits for finite work only.
         ticker = asyncio.create_task(rt.services.scheduler.run(stop), name="scheduler")
-        session = asyncio.create_task(
-            shell.run(lines or stdin_lines(shell, interactive), echo=not interactive), name="console"
-        )
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, session.cancel)
+        source = lines or stdin_lines(shell, interactive)
         try:
-            await session
-        except asyncio.CancelledError:
-            shell.say("· stopping")
+            await shell.run(_until(source, shutdown.requested), echo=not interactive)
+            if shutdown.requested.is_set():
+                shell.say("· stopping")
         finally:
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                loop.remove_signal_handler(signum)
             stop.set()
             await ticker
 
 
+async def _until(lines: AsyncIterator[str], stop: asyncio.Event) -> AsyncIterator[str]:
+    """`lines` until `stop` is set: a wait for the next line ends at once, and a line read
+    is handed on whole (cancelling its handling could leave a post half-made)."""
+
+    async def next_line() -> str:
+        return await anext(lines)
+
+    stopped = asyncio.create_task(stop.wait())
+    try:
+        while not stop.is_set():
+            reading = asyncio.create_task(next_line())
+            await asyncio.wait([reading, stopped], return_when=asyncio.FIRST_COMPLETED)
+            if not reading.done():
+                reading.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await reading
+                return
+            try:
+                line = reading.result()
+            except StopAsyncIteration:
+                return
+            yield line
+    finally:
+        stopped.cancel()
+
+
 async def run_platforms(settings: Settings, *, ready: asyncio.Event | None = None) -> None:
     """`threadcast run`: every configured platform in one process, over one store,
-    until SIGTERM/SIGINT. Raises if a platform cannot start for good."""
+    until SIGTERM/SIGINT. Raises if a platform cannot start for good.
+
+    The first signal (also one that comes while starting) stops intake: platforms still
+    connecting are cancelled, the others close after the commands under way; then the due
+    run under way finishes, pending writes are flushed and the store is closed. A second
+    signal forces (`bot.shutdown`)."""
     from adapters.discord.platform import DiscordPlatform, supervise
     from adapters.slack.platform import SlackPlatform
     from adapters.slack.platform import supervise as supervise_slack
 
-    async with runtime(settings, SystemClock()) as rt:
+    async with handle_signals() as shutdown, runtime(settings, SystemClock()) as rt:
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
+        shutdown.on_request(stop.set)
+        if stop.is_set():
+            return  # stopped while the store opened: nothing was connected
         connections: list[asyncio.Task[None]] = []
         readiness: list[asyncio.Event] = []
         discord_platform = None
@@ -152,6 +178,8 @@ async def run_platforms(settings: Settings, *, ready: asyncio.Event | None = Non
                 moderator_role=settings.discord_moderator_role,
                 guild_ids=settings.discord_guild_ids,
                 sync_marker=Path(f"{marker}.discord-commands") if marker and marker != ":memory:" else None,
+                shard_count=settings.discord_shard_count,
+                shard_ids=settings.discord_shard_ids,
             )
             rt.platforms[discord_platform.name] = discord_platform
             readiness.append(discord_platform.ready)
@@ -181,8 +209,10 @@ async def run_platforms(settings: Settings, *, ready: asyncio.Event | None = Non
                     [waiting, waiter, *connections], timeout=60, return_when=asyncio.FIRST_COMPLETED
                 )
                 waiting.cancel()
-            await rt.services.scheduler.run_once()
-            ticker = asyncio.create_task(rt.services.scheduler.run(stop), name="scheduler")
+            if stop.is_set():
+                return  # stopped while connecting: start no due work
+            # At once: feeds and digests that fell due while it was off (if this process holds the lease).
+            ticker = asyncio.create_task(rt.services.scheduler.run(stop, at_once=True), name="scheduler")
             if ready is not None:
                 ready.set()
             done, _ = await asyncio.wait([waiter, *connections], return_when=asyncio.FIRST_COMPLETED)
@@ -190,10 +220,11 @@ async def run_platforms(settings: Settings, *, ready: asyncio.Event | None = Non
                 if task is not waiter:
                     task.result()  # a platform that gave up for good: its error is the operator's
         finally:
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                loop.remove_signal_handler(signum)
             stop.set()
             waiter.cancel()
+            for task, event in zip(connections, readiness, strict=True):
+                if not event.is_set():
+                    task.cancel()  # still connecting: a close now would not stop the connect under way
             if discord_platform is not None:
                 await discord_platform.close()
             if slack_platform is not None:

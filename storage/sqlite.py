@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +24,9 @@ from bot.models import (
     DigestSchedule,
     Discussion,
     DiscussionActivity,
-    DiscussionState,
     Feed,
     MemberPrefs,
+    NewReply,
     PeriodCounts,
     Reply,
     ReplyView,
@@ -32,6 +34,8 @@ from bot.models import (
 )
 from bot.store import DuplicateError, StoreError
 from storage import migrations
+from storage.rows import ARTICLE_COLS, DISCUSSION_COLS, FEED_COLS, REPLY_COLS, SCHEDULE_COLS, Rows
+from storage.tables import Kind, Row, Table
 
 _log = logging.getLogger(__name__)
 
@@ -52,7 +56,7 @@ def _ts_or_none(value: datetime | None) -> str | None:
 def _dt(value: str | None) -> datetime | None:
     if value is None:
         return None
-    return datetime.fromisoformat(value.removesuffix("Z")).replace(tzinfo=UTC)
+    return datetime.fromisoformat(value)  # the "Z" makes it UTC-aware (Python 3.11+)
 
 
 def _dt_req(value: str) -> datetime:
@@ -61,66 +65,24 @@ def _dt_req(value: str) -> datetime:
     return parsed
 
 
-_ARTICLE_COLS = "a.id, a.key, a.title, a.url, a.summary, a.source, a.published_at, a.created_at"
-_DISCUSSION_COLS = (
-    "d.id, d.article_id, d.platform, d.community_id, d.channel_id, d.message_id, d.thread_id,"
-    " d.prompt, d.state, d.feed_id, d.created_at, d.posted_at, d.anonymous_replies"
-)
-_REPLY_COLS = (
-    "r.id, r.discussion_id, r.message_id, r.author_id, r.author_name, r.text, r.created_at,"
-    " r.edited_at, r.featured, r.hidden,"
-    " (SELECT count(*) FROM reactions x WHERE x.reply_id = r.id)"
-)
-_FEED_COLS = (
-    "id, platform, community_id, channel_id, url, title, prompt, backlog, interval_seconds,"
-    " etag, last_modified, last_success_at, last_error, last_error_at, failures, next_poll_at,"
-    " items_posted, primed, created_at"
-)
-_SCHEDULE_COLS = (
-    "platform, community_id, channel_id, weekday, at, timezone, enabled, next_run_at, last_run_at"
-)
+_rows = Rows(_dt)
 
 
-def _article(row: Sequence[Any]) -> Article:
-    return Article(
-        id=row[0], key=row[1], title=row[2], url=row[3], summary=row[4], source=row[5],
-        published_at=_dt(row[6]), created_at=_dt_req(row[7]),
-    )  # fmt: skip
+# Errors of the disk or the permissions, not of the file's content.
+_NOT_DAMAGE = frozenset({"SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM", "SQLITE_FULL", "SQLITE_IOERR"})
 
 
-def _discussion(row: Sequence[Any]) -> Discussion:
-    return Discussion(
-        id=row[0], article_id=row[1], community=Community(row[2], row[3]), channel_id=row[4],
-        message_id=row[5], thread_id=row[6], prompt=row[7], state=DiscussionState(row[8]),
-        feed_id=row[9], created_at=_dt_req(row[10]), posted_at=_dt(row[11]),
-        anonymous_replies=row[12],
-    )  # fmt: skip
-
-
-def _reply(row: Sequence[Any]) -> Reply:
-    return Reply(
-        id=row[0], discussion_id=row[1], message_id=row[2], author_id=row[3],
-        author_name=row[4], text=row[5], created_at=_dt_req(row[6]), edited_at=_dt(row[7]),
-        featured=bool(row[8]), hidden=bool(row[9]), reactions=row[10],
-    )  # fmt: skip
-
-
-def _feed(row: Sequence[Any]) -> Feed:
-    return Feed(
-        id=row[0], community=Community(row[1], row[2]), channel_id=row[3], url=row[4],
-        title=row[5], prompt=row[6], backlog=row[7], interval_seconds=row[8], etag=row[9],
-        last_modified=row[10], last_success_at=_dt(row[11]), last_error=row[12],
-        last_error_at=_dt(row[13]), failures=row[14], next_poll_at=_dt_req(row[15]),
-        items_posted=row[16], primed=bool(row[17]), created_at=_dt_req(row[18]),
-    )  # fmt: skip
-
-
-def _schedule(row: Sequence[Any]) -> DigestSchedule:
-    return DigestSchedule(
-        community=Community(row[0], row[1]), channel_id=row[2], weekday=row[3],
-        at=time.fromisoformat(row[4]), timezone=row[5], enabled=bool(row[6]),
-        next_run_at=_dt(row[7]), last_run_at=_dt(row[8]),
-    )  # fmt: skip
+def _hint(exc: sqlite3.Error) -> str:
+    """What an operator can do about a disk or permission error, in plain words."""
+    name = getattr(exc, "sqlite_errorname", "")
+    if name == "SQLITE_FULL":
+        return " (the disk is full: free some space; nothing already stored is lost)"
+    if name in ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM"):
+        return (
+            " (threadcast must be able to write the file, and to create its -wal and -shm files"
+            " beside it: is the file, its directory or the disk read-only?)"
+        )
+    return ""
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -130,6 +92,25 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
 
 def _marks(count: int) -> str:
     return ",".join("?" * count)
+
+
+_INSERT_REPLY = (
+    "INSERT INTO replies (discussion_id, message_id, author_id, author_name, text, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+
+
+class _SomeStoredBefore(Exception):
+    """Rolls a batch back: some of its replies were stored before."""
+
+
+def _first_of_each(batch: Sequence[NewReply]) -> set[int]:
+    """Indexes of the first reply of each (discussion, message) in the batch: a later
+    copy is a second delivery, reported as not stored."""
+    seen: dict[tuple[int, str], int] = {}
+    for index, r in enumerate(batch):
+        seen.setdefault((r.discussion_id, r.message_id), index)
+    return set(seen.values())
 
 
 class SQLiteStore:
@@ -157,13 +138,31 @@ class SQLiteStore:
         self._db = db
         try:
             await db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+            await self._check_integrity(db)
             await db.execute("PRAGMA foreign_keys = ON")
-            await db.execute("PRAGMA journal_mode = WAL")
+            await self._use_wal(db)
             await db.execute("PRAGMA synchronous = NORMAL")
             await self._migrate()
+        except StoreError:
+            await self.close()
+            raise
         except sqlite3.Error as exc:
             await self.close()
             raise StoreError(f"cannot prepare the database {self._path}: {exc}") from exc
+
+    async def _use_wal(self, db: aiosqlite.Connection) -> None:
+        """Switching a new file to WAL needs every other connection out, and SQLite answers
+        "locked" at once rather than calling the busy handler when another process is opening
+        the same file; so the switch is retried here, within the same busy timeout."""
+        deadline = time.monotonic() + self._busy_timeout_ms / 1000
+        while True:
+            try:
+                await db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+            await asyncio.sleep(0.01)
 
     async def close(self) -> None:
         if self._db is not None:
@@ -228,7 +227,7 @@ class SQLiteStore:
                 raise DuplicateError(str(exc)) from exc
             except sqlite3.Error as exc:
                 # Locked, read-only, full or corrupt: the core sees a StoreError, never sqlite3.
-                raise StoreError(f"database {self._path}: {exc}") from exc
+                raise StoreError(f"database {self._path}: {exc}{_hint(exc)}") from exc
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
         try:
@@ -246,6 +245,47 @@ class SQLiteStore:
             cursor = await db.execute(sql, params)
             return cursor.rowcount
 
+    # -- integrity and backup -------------------------------------------------------
+    def _damaged(self, problem: str) -> StoreError:
+        path = self._path
+        return StoreError(
+            f"the database {path} is damaged ({problem}). threadcast will not run on it. Restore it"
+            f" from a backup: stop threadcast, move {path} (and {path}-wal, {path}-shm) aside, copy"
+            f" the backup (made by `threadcast backup FILE`) to {path}, and start again."
+        )
+
+    async def _check_integrity(self, db: aiosqlite.Connection) -> None:
+        """`PRAGMA quick_check` before anything is written: a damaged file is refused, not grown."""
+        try:
+            rows = [str(r[0]) for r in await db.execute_fetchall("PRAGMA quick_check")]
+        except sqlite3.DatabaseError as exc:  # "file is not a database", "malformed", …
+            if getattr(exc, "sqlite_errorname", "") in _NOT_DAMAGE:
+                # A whole file on a read-only or full disk: restoring a backup would not help.
+                raise StoreError(f"cannot use the database {self._path}: {exc}{_hint(exc)}") from exc
+            raise self._damaged(str(exc)) from exc
+        if rows != ["ok"]:
+            raise self._damaged("; ".join(rows[:3]))
+
+    async def backup(self, target: str | Path) -> None:
+        """An online copy to `target` through SQLite's backup API: a consistent snapshot (WAL
+        content included) taken while this and other processes go on writing. Written beside
+        the target and renamed into place, so a cut-off backup never looks complete."""
+        final = Path(target)
+        partial = final.with_name(final.name + ".partial")
+        copy = await asyncio.to_thread(sqlite3.connect, partial, check_same_thread=False)
+        try:
+            async with self._lock:  # not between another task's statements on this connection
+                await self._conn.backup(copy)
+            await asyncio.to_thread(copy.execute, "PRAGMA journal_mode = DELETE")  # one file
+            problems = await asyncio.to_thread(lambda: copy.execute("PRAGMA quick_check").fetchall())
+        except sqlite3.Error as exc:
+            raise StoreError(f"backup of {self._path} to {final} failed: {exc}") from exc
+        finally:
+            await asyncio.to_thread(copy.close)
+        if problems != [("ok",)]:
+            raise StoreError(f"the backup {partial} does not pass its check: {problems[:3]}")
+        await asyncio.to_thread(partial.replace, final)
+
     # -- articles ---------------------------------------------------------------
     async def save_article(self, key: str, draft: ArticleDraft, now: datetime) -> Article:
         async with self._tx() as db:
@@ -255,12 +295,12 @@ class SQLiteStore:
                 (key, draft.title, draft.url, draft.summary, draft.source,
                  _ts_or_none(draft.published_at), _ts(now)),
             )  # fmt: skip
-            rows = await db.execute_fetchall(f"SELECT {_ARTICLE_COLS} FROM articles a WHERE key = ?", (key,))
-        return _article(next(iter(rows)))
+            rows = await db.execute_fetchall(f"SELECT {ARTICLE_COLS} FROM articles a WHERE key = ?", (key,))
+        return _rows.article(next(iter(rows)))
 
     async def get_article(self, article_id: int) -> Article | None:
-        row = await self._one(f"SELECT {_ARTICLE_COLS} FROM articles a WHERE id = ?", (article_id,))
-        return None if row is None else _article(row)
+        row = await self._one(f"SELECT {ARTICLE_COLS} FROM articles a WHERE id = ?", (article_id,))
+        return None if row is None else _rows.article(row)
 
     # -- feeds --------------------------------------------------------------------
     async def add_feed(
@@ -291,15 +331,15 @@ class SQLiteStore:
         return feed
 
     async def get_feed(self, feed_id: int) -> Feed | None:
-        row = await self._one(f"SELECT {_FEED_COLS} FROM feeds WHERE id = ?", (feed_id,))
-        return None if row is None else _feed(row)
+        row = await self._one(f"SELECT {FEED_COLS} FROM feeds WHERE id = ?", (feed_id,))
+        return None if row is None else _rows.feed(row)
 
     async def list_feeds(self, community: Community) -> list[Feed]:
         rows = await self._all(
-            f"SELECT {_FEED_COLS} FROM feeds WHERE platform = ? AND community_id = ? ORDER BY id",
+            f"SELECT {FEED_COLS} FROM feeds WHERE platform = ? AND community_id = ? ORDER BY id",
             (community.platform, community.id),
         )
-        return [_feed(r) for r in rows]
+        return [_rows.feed(r) for r in rows]
 
     async def remove_feed(self, feed_id: int) -> bool:
         async with self._tx() as db:
@@ -314,10 +354,10 @@ class SQLiteStore:
 
     async def due_feeds(self, now: datetime) -> list[Feed]:
         rows = await self._all(
-            f"SELECT {_FEED_COLS} FROM feeds WHERE next_poll_at <= ? ORDER BY next_poll_at",
+            f"SELECT {FEED_COLS} FROM feeds WHERE next_poll_at <= ? ORDER BY next_poll_at",
             (_ts(now),),
         )
-        return [_feed(r) for r in rows]
+        return [_rows.feed(r) for r in rows]
 
     async def record_feed_success(
         self,
@@ -421,40 +461,40 @@ class SQLiteStore:
         await self._write("DELETE FROM discussions WHERE id = ? AND state = 'pending'", (discussion_id,))
 
     async def get_discussion(self, discussion_id: int) -> Discussion | None:
-        row = await self._one(f"SELECT {_DISCUSSION_COLS} FROM discussions d WHERE id = ?", (discussion_id,))
-        return None if row is None else _discussion(row)
+        row = await self._one(f"SELECT {DISCUSSION_COLS} FROM discussions d WHERE id = ?", (discussion_id,))
+        return None if row is None else _rows.discussion(row)
 
     async def find_discussion(
         self, article_id: int, community: Community, channel_id: str
     ) -> Discussion | None:
         row = await self._one(
-            f"SELECT {_DISCUSSION_COLS} FROM discussions d WHERE article_id = ? AND platform = ?"
+            f"SELECT {DISCUSSION_COLS} FROM discussions d WHERE article_id = ? AND platform = ?"
             " AND community_id = ? AND channel_id = ?",
             (article_id, community.platform, community.id, channel_id),
         )
-        return None if row is None else _discussion(row)
+        return None if row is None else _rows.discussion(row)
 
     async def discussion_for_thread(self, community: Community, thread_id: str) -> Discussion | None:
         row = await self._one(
-            f"SELECT {_DISCUSSION_COLS} FROM discussions d"
+            f"SELECT {DISCUSSION_COLS} FROM discussions d"
             " WHERE platform = ? AND community_id = ? AND thread_id = ?",
             (community.platform, community.id, thread_id),
         )
-        return None if row is None else _discussion(row)
+        return None if row is None else _rows.discussion(row)
 
     async def pending_discussions(self) -> list[Discussion]:
         rows = await self._all(
-            f"SELECT {_DISCUSSION_COLS} FROM discussions d WHERE state = 'pending' ORDER BY id"
+            f"SELECT {DISCUSSION_COLS} FROM discussions d WHERE state = 'pending' ORDER BY id"
         )
-        return [_discussion(r) for r in rows]
+        return [_rows.discussion(r) for r in rows]
 
     async def recent_discussions(self, community: Community, since: datetime) -> list[Discussion]:
         rows = await self._all(
-            f"SELECT {_DISCUSSION_COLS} FROM discussions d WHERE platform = ? AND community_id = ?"
+            f"SELECT {DISCUSSION_COLS} FROM discussions d WHERE platform = ? AND community_id = ?"
             " AND state = 'posted' AND posted_at >= ? ORDER BY posted_at DESC",
             (community.platform, community.id, _ts(since)),
         )
-        return [_discussion(r) for r in rows]
+        return [_rows.discussion(r) for r in rows]
 
     # -- replies -------------------------------------------------------------------------
     async def add_reply(
@@ -517,11 +557,11 @@ class SQLiteStore:
 
     async def get_reply(self, community: Community, message_id: str) -> Reply | None:
         row = await self._one(
-            f"SELECT {_REPLY_COLS} FROM replies r JOIN discussions d ON d.id = r.discussion_id"
+            f"SELECT {REPLY_COLS} FROM replies r JOIN discussions d ON d.id = r.discussion_id"
             " WHERE r.message_id = ? AND d.platform = ? AND d.community_id = ?",
             (message_id, community.platform, community.id),
         )
-        return None if row is None else _reply(row)
+        return None if row is None else _rows.reply(row)
 
     async def set_reaction(
         self, community: Community, message_id: str, user_id: str, emoji: str, present: bool
@@ -572,6 +612,63 @@ class SQLiteStore:
         )
         return changed > 0
 
+    # -- reply batches -----------------------------------------------------------------------
+    async def add_replies(self, batch: Sequence[NewReply]) -> list[bool]:
+        firsts = _first_of_each(batch)
+        rows = [batch[i] for i in sorted(firsts)]
+        if not rows:
+            return [False] * len(batch)
+        values = [(r.discussion_id, r.message_id, r.author_id, r.author_name, r.text, _ts(r.created_at))
+                  for r in rows]  # fmt: skip
+        try:
+            async with self._tx() as db:
+                # Usually every row is new: one executemany, and its row count says so.
+                cursor = await db.executemany(_INSERT_REPLY, values)
+                if cursor.rowcount != len(values):
+                    raise _SomeStoredBefore
+            return [i in firsts for i in range(len(batch))]
+        except _SomeStoredBefore:
+            pass
+        # Some were stored before (a replayed event, history read back): asked inside the write
+        # transaction, so nothing can be stored in between, which ones; then the rest go in.
+        known: set[tuple[int, str]] = set()
+        async with self._tx() as db:
+            for chunk in _chunks([r.message_id for r in rows]):
+                found = await db.execute_fetchall(
+                    "SELECT discussion_id, message_id FROM replies"
+                    f" WHERE message_id IN ({_marks(len(chunk))})",
+                    chunk,
+                )
+                known.update((r[0], r[1]) for r in found)
+            await db.executemany(_INSERT_REPLY, [v for v in values if (v[0], v[1]) not in known])
+        return [i in firsts and (r.discussion_id, r.message_id) not in known for i, r in enumerate(batch)]
+
+    async def discussions_for_threads(
+        self, community: Community, thread_ids: Iterable[str]
+    ) -> dict[str, Discussion]:
+        found: dict[str, Discussion] = {}
+        for chunk in _chunks(sorted(set(thread_ids))):
+            rows = await self._all(
+                f"SELECT {DISCUSSION_COLS} FROM discussions d WHERE platform = ? AND community_id = ?"
+                f" AND thread_id IN ({_marks(len(chunk))})",
+                (community.platform, community.id, *chunk),
+            )
+            found.update((r[6], _rows.discussion(r)) for r in rows)
+        return found
+
+    async def prefs_of(self, platform: str, user_ids: Iterable[str]) -> dict[str, MemberPrefs]:
+        found: dict[str, MemberPrefs] = {}
+        for chunk in _chunks(sorted(set(user_ids))):
+            rows = await self._all(
+                "SELECT user_id, opted_out, anonymous FROM member_prefs WHERE platform = ?"
+                f" AND user_id IN ({_marks(len(chunk))})",
+                (platform, *chunk),
+            )
+            found.update(
+                (r[0], MemberPrefs(platform, r[0], opted_out=bool(r[1]), anonymous=bool(r[2]))) for r in rows
+            )
+        return found
+
     # -- members ---------------------------------------------------------------------------
     async def get_prefs(self, platform: str, user_id: str) -> MemberPrefs:
         row = await self._one(
@@ -591,12 +688,12 @@ class SQLiteStore:
 
     async def member_replies(self, platform: str, user_id: str) -> list[tuple[Reply, Article]]:
         rows = await self._all(
-            f"SELECT {_REPLY_COLS}, {_ARTICLE_COLS} FROM replies r"
+            f"SELECT {REPLY_COLS}, {ARTICLE_COLS} FROM replies r"
             " JOIN discussions d ON d.id = r.discussion_id JOIN articles a ON a.id = d.article_id"
             " WHERE d.platform = ? AND r.author_id = ? ORDER BY r.created_at",
             (platform, user_id),
         )
-        return [(_reply(r[:11]), _article(r[11:])) for r in rows]
+        return [(_rows.reply(r[:11]), _rows.article(r[11:])) for r in rows]
 
     async def forget_member(self, platform: str, user_id: str) -> tuple[int, int]:
         in_platform = "(SELECT id FROM discussions WHERE platform = ?)"
@@ -625,7 +722,7 @@ class SQLiteStore:
     async def set_digest_schedule(self, schedule: DigestSchedule) -> None:
         c = schedule.community
         await self._write(
-            f"INSERT INTO digest_schedules ({_SCHEDULE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            f"INSERT INTO digest_schedules ({SCHEDULE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT DO UPDATE SET weekday = excluded.weekday, at = excluded.at,"
             " timezone = excluded.timezone, enabled = excluded.enabled,"
             " next_run_at = excluded.next_run_at, last_run_at = excluded.last_run_at",
@@ -636,11 +733,11 @@ class SQLiteStore:
 
     async def digest_schedules(self, community: Community) -> list[DigestSchedule]:
         rows = await self._all(
-            f"SELECT {_SCHEDULE_COLS} FROM digest_schedules WHERE platform = ? AND community_id = ?"
+            f"SELECT {SCHEDULE_COLS} FROM digest_schedules WHERE platform = ? AND community_id = ?"
             " ORDER BY channel_id",
             (community.platform, community.id),
         )
-        return [_schedule(r) for r in rows]
+        return [_rows.schedule(r) for r in rows]
 
     async def disable_digests(self, community: Community) -> int:
         return await self._write(
@@ -659,11 +756,11 @@ class SQLiteStore:
 
     async def due_digest_schedules(self, now: datetime) -> list[DigestSchedule]:
         rows = await self._all(
-            f"SELECT {_SCHEDULE_COLS} FROM digest_schedules"
+            f"SELECT {SCHEDULE_COLS} FROM digest_schedules"
             " WHERE enabled = 1 AND next_run_at <= ? ORDER BY next_run_at",
             (_ts(now),),
         )
-        return [_schedule(r) for r in rows]
+        return [_rows.schedule(r) for r in rows]
 
     async def claim_digest(
         self,
@@ -701,7 +798,7 @@ class SQLiteStore:
     ) -> list[DiscussionActivity]:
         params = (community.platform, community.id, _ts(start), _ts(end))
         discussions = await self._all(
-            f"SELECT {_DISCUSSION_COLS}, {_ARTICLE_COLS},"
+            f"SELECT {DISCUSSION_COLS}, {ARTICLE_COLS},"
             " (SELECT count(*) FROM replies r WHERE r.discussion_id = d.id)"
             " FROM discussions d JOIN articles a ON a.id = d.article_id"
             " WHERE d.platform = ? AND d.community_id = ? AND d.state = 'posted' AND ("
@@ -715,8 +812,8 @@ class SQLiteStore:
         )
         return [
             DiscussionActivity(
-                discussion=_discussion(row[:13]),
-                article=_article(row[13:21]),
+                discussion=_rows.discussion(row[:13]),
+                article=_rows.article(row[13:21]),
                 replies=by_discussion.get(row[0], []),
                 replies_ever=row[21],
             )
@@ -726,7 +823,7 @@ class SQLiteStore:
     async def _reply_views(self, where: str, params: Sequence[Any]) -> dict[int, list[ReplyView]]:
         """Replies matching `where` with their authors' preferences, by discussion, oldest first."""
         rows = await self._all(
-            f"SELECT {_REPLY_COLS}, coalesce(p.opted_out, 0), coalesce(p.anonymous, 0)"
+            f"SELECT {REPLY_COLS}, coalesce(p.opted_out, 0), coalesce(p.anonymous, 0)"
             " FROM replies r JOIN discussions d ON d.id = r.discussion_id"
             " LEFT JOIN member_prefs p ON p.platform = d.platform AND p.user_id = r.author_id"
             f" WHERE {where} ORDER BY r.created_at, r.id",
@@ -734,7 +831,7 @@ class SQLiteStore:
         )
         grouped: dict[int, list[ReplyView]] = {}
         for row in rows:
-            reply = _reply(row[:11])
+            reply = _rows.reply(row[:11])
             grouped.setdefault(reply.discussion_id, []).append(
                 ReplyView(reply, opted_out=bool(row[11]), anonymous=bool(row[12]))
             )
@@ -761,14 +858,16 @@ class SQLiteStore:
     async def first_reply_times(self, community: Community, author_ids: Iterable[str]) -> dict[str, datetime]:
         found: dict[str, datetime] = {}
         for chunk in _chunks(sorted(set(author_ids))):
+            # Per author, the oldest of their replies (index replies_author_created) that is in
+            # this community: usually the first one looked at, not every reply of the community.
             rows = await self._all(
-                "SELECT r.author_id, min(r.created_at) FROM replies r"
-                " JOIN discussions d ON d.id = r.discussion_id"
-                " WHERE d.platform = ? AND d.community_id = ?"
-                f" AND r.author_id IN ({_marks(len(chunk))}) GROUP BY r.author_id",
-                (community.platform, community.id, *chunk),
+                "SELECT w.value, (SELECT r.created_at FROM replies r"
+                "  JOIN discussions d ON d.id = r.discussion_id"
+                "  WHERE r.author_id = w.value AND d.platform = ? AND d.community_id = ?"
+                "  ORDER BY r.created_at LIMIT 1) FROM json_each(?) w",
+                (community.platform, community.id, json.dumps(list(chunk))),
             )
-            found.update((r[0], _dt_req(r[1])) for r in rows)
+            found.update((r[0], _dt_req(r[1])) for r in rows if r[1] is not None)
         return found
 
     # -- stats and export ---------------------------------------------------------------------------
@@ -776,7 +875,7 @@ class SQLiteStore:
         def query(label: str, group: str) -> str:
             return (
                 f"SELECT {label} AS label, count(DISTINCT d.id), count(r.id),"
-                " count(DISTINCT r.author_id)"
+                " count(DISTINCT r.author_id), count(DISTINCT d.id || ':' || r.author_id)"
                 " FROM discussions d LEFT JOIN feeds f ON f.id = d.feed_id"
                 # The opt-out test sits in the join so each discussion probes its own replies.
                 " LEFT JOIN replies r ON r.discussion_id = d.id AND NOT EXISTS (SELECT 1 FROM"
@@ -795,8 +894,8 @@ class SQLiteStore:
         )
         per_prompt = await self._all(query("d.prompt", "label"), params)
         return (
-            [StatsRow(r[0], r[1], r[2], r[3]) for r in per_feed],
-            [StatsRow(r[0], r[1], r[2], r[3]) for r in per_prompt],
+            [StatsRow(*r) for r in per_feed],
+            [StatsRow(*r) for r in per_prompt],
         )
 
     async def export(self, community: Community | None) -> list[tuple[Discussion, Article, list[ReplyView]]]:
@@ -804,13 +903,97 @@ class SQLiteStore:
             " AND d.platform = ? AND d.community_id = ?", (community.platform, community.id)
         )  # fmt: skip
         discussions = await self._all(
-            f"SELECT {_DISCUSSION_COLS}, {_ARTICLE_COLS} FROM discussions d"
+            f"SELECT {DISCUSSION_COLS}, {ARTICLE_COLS} FROM discussions d"
             f" JOIN articles a ON a.id = d.article_id WHERE d.state = 'posted'{where}"
             " ORDER BY d.posted_at, d.id",
             params,
         )
         by_discussion = await self._reply_views(f"1 = 1{where}", params)
-        return [(_discussion(r[:13]), _article(r[13:21]), by_discussion.get(r[0], [])) for r in discussions]
+        return [
+            (_rows.discussion(r[:13]), _rows.article(r[13:21]), by_discussion.get(r[0], []))
+            for r in discussions
+        ]
+
+    # -- whole tables, for migrate-db ------------------------------------------------------------------
+    async def count_rows(self, table: Table) -> int:
+        row = await self._one(f"SELECT count(*) FROM {table.name}")
+        assert row is not None
+        return int(row[0])
+
+    async def read_rows(self, table: Table, after: Row | None, limit: int) -> list[Row]:
+        sql = table.select_sql(lambda _: "?", after=after is not None)
+        keys = () if after is None else tuple(map(_to_column, table.key_kinds(), after))
+        rows = await self._all(sql, (*keys, limit))
+        return [tuple(map(_from_column, table.kinds, row)) for row in rows]
+
+    async def write_rows(self, table: Table, rows: Sequence[Row]) -> None:
+        async with self._tx() as db:
+            await db.executemany(
+                table.insert_sql(lambda _: "?"), [tuple(map(_to_column, table.kinds, row)) for row in rows]
+            )
+
+    async def after_copy(self) -> None:
+        """Nothing to do: an INTEGER PRIMARY KEY numbers new rows past the largest id."""
+
+    # -- leases --------------------------------------------------------------------------------------
+    async def acquire_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
+        # One statement under the write lock: two processes cannot both see the lease free.
+        changed = await self._write(
+            "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at"
+            " WHERE leases.holder = excluded.holder OR leases.expires_at <= ?",
+            (name, holder, _ts(now + ttl), _ts(now)),
+        )
+        return changed == 1
+
+    async def release_lease(self, name: str, holder: str) -> bool:
+        return await self._write("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder)) == 1
+
+    async def lease_holder(self, name: str, now: datetime) -> str | None:
+        row = await self._one("SELECT holder FROM leases WHERE name = ? AND expires_at > ?", (name, _ts(now)))
+        return None if row is None else str(row[0])
+
+    # -- catch-up marks ----------------------------------------------------------------------------
+    async def catch_up_from(self, discussion_ids: Sequence[int]) -> dict[int, str | None]:
+        starts: dict[int, str | None] = {}
+        async with self._tx() as db:
+            for discussion_id in discussion_ids:
+                # A mark left by an unfinished reading wins; else the newest reply becomes the mark.
+                await db.execute(
+                    "INSERT INTO catchup_marks (discussion_id, after_message_id)"
+                    " SELECT ?, (SELECT message_id FROM replies WHERE discussion_id = ?"
+                    " ORDER BY created_at DESC, id DESC LIMIT 1) ON CONFLICT DO NOTHING",
+                    (discussion_id, discussion_id),
+                )
+                rows = await db.execute_fetchall(
+                    "SELECT after_message_id FROM catchup_marks WHERE discussion_id = ?", (discussion_id,)
+                )
+                starts[discussion_id] = next(iter(rows))[0]
+        return starts
+
+    async def caught_up(self, discussion_id: int) -> None:
+        await self._write("DELETE FROM catchup_marks WHERE discussion_id = ?", (discussion_id,))
+
+
+def _to_column(kind: Kind, value: object) -> object:
+    if value is None:
+        return None
+    if kind is Kind.TIME:
+        assert isinstance(value, datetime)
+        return _ts(value)
+    if kind is Kind.BOOL:
+        return int(bool(value))
+    return value
+
+
+def _from_column(kind: Kind, value: object) -> object:
+    if value is None:
+        return None
+    if kind is Kind.TIME:
+        return _dt_req(str(value))
+    if kind is Kind.BOOL:
+        return bool(value)
+    return value
 
 
 def _statements(script: str) -> list[str]:

@@ -135,6 +135,7 @@ class Harness:
         await self.app.dispatch(
             ReplyPosted(COMMUNITY, thread, message_id or message.id, author, author, text, self.clock.now())
         )
+        await self.app.flush()  # replies are written in batches; tests look at the store right after
         return message_id or message.id
 
 

@@ -15,6 +15,8 @@ A session, as Discord runs it and as this fake does:
           client RESUME (op 6)      -> the dispatches it missed, then RESUMED
                                        (or INVALID_SESSION, op 9, for an unknown session)
           a privileged intent the app may not use closes the socket with 4014, a bad token 4004.
+          IDENTIFY with ``shard: [id, count]``: the guild's events go to shard
+          ``(guild_id >> 22) % count`` only; any other shard gets a READY without guilds.
 
 When the client asks for ``compress=zlib-stream`` the frames go out as BINARY messages of one
 zlib stream per connection, each ending with a Z_SYNC_FLUSH (``00 00 ff ff``). discord.py
@@ -213,6 +215,7 @@ class Request:
     files: dict[str, bytes]  # multipart uploads, by file name
     headers: dict[str, str]
     status: int = 0  # what the fake answered
+    late: float = 0.0  # seconds the answer was held back on its way
 
 
 RECORD = web.RequestKey("record", Request)  # the recorded request, with its parsed body
@@ -227,6 +230,7 @@ class Fault:
     body: Json | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    late: float = 0.0  # with no status: the normal answer, held back this long once made
 
 
 def rate_limited(retry_after: float = 0.05, *, scope: str = "user", is_global: bool = False) -> Fault:
@@ -250,6 +254,11 @@ def api_error(status: int, code: int, message: str) -> Fault:
 
 def slow(seconds: float) -> Fault:
     return Fault(delay=seconds)
+
+
+def late_answer(seconds: float) -> Fault:
+    """The answer is made at once (a snapshot of now) but reaches the bot ``seconds`` later."""
+    return Fault(late=seconds)
 
 
 @dataclass
@@ -280,6 +289,11 @@ class Interaction:
         return int(self.payload["channel_id"])
 
 
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The shard whose session gets a guild's events, as Discord assigns them."""
+    return (guild_id >> 22) % shard_count
+
+
 class GatewayConnection:
     """One websocket the bot opened. ``received`` holds every frame it sent, in order."""
 
@@ -288,6 +302,7 @@ class GatewayConnection:
         self.query = dict(query)
         self.compressed = compressed
         self.received: list[Json] = []
+        self.last_seq = 0  # of the last dispatch sent on this connection
         self._zlib = zlib.compressobj() if compressed else None
         self._lock = asyncio.Lock()  # the zlib stream must go out in the order it was written
 
@@ -297,6 +312,8 @@ class GatewayConnection:
 
     async def send(self, payload: Json) -> None:
         text = json.dumps(payload)
+        if payload.get("s"):
+            self.last_seq = max(self.last_seq, payload["s"])
         async with self._lock:
             if self._zlib is None:
                 await self.ws.send_str(text)
@@ -340,7 +357,10 @@ class FakeDiscord:
         self.commands: dict[int | None, list[Json]] = {}  # None: global; else the guild id
         self.interactions: dict[int, Interaction] = {}
         self.denied_channels: set[int] = set()  # the bot may read these, not write (403, 50013)
+        self.guildless_shards: list[int] = []  # shards that identified without holding the guild
         self._faults: list[tuple[str, str, Fault]] = []
+        # Consulted for every REST call no queued fault answers: random faults for soak tests.
+        self.fault_hook: Callable[[Request], Fault | None] | None = None
 
         # The gateway session: one bot at a time.
         self.session_id: str | None = None
@@ -348,6 +368,8 @@ class FakeDiscord:
         self._seq = 0
         self._sent: list[Json] = []  # dispatches of the session, for RESUME
         self._live: GatewayConnection | None = None
+        # A RESUME replays the missed dispatches before any new one goes out, as Discord does.
+        self._sending = asyncio.Lock()
 
         self.guild_id = self._snowflake()
         self.guild_name = "threadcast test"
@@ -695,12 +717,43 @@ class FakeDiscord:
         snapshot = json.loads(json.dumps(data))  # a RESUME replays it as it was
         frame = {"op": OP_DISPATCH, "t": event, "s": self._seq, "d": snapshot}
         self._sent.append(frame)
-        if self._live is not None:
-            try:
-                await self._live.send(frame)
-            except ConnectionError:
-                self._live = None  # it goes out again on RESUME
+        async with self._sending:
+            if self._live is not None and frame["s"] > self._live.last_seq:  # not replayed already
+                try:
+                    await self._live.send(frame)
+                except ConnectionError:
+                    self._live = None  # it goes out again on RESUME
         self._changed()
+
+    def message_frames(
+        self, channel_id: int, author_id: int, count: int, text: str = "reply {n}"
+    ) -> list[str]:
+        """`count` MESSAGE_CREATE dispatches from a member, numbered after the session's, as TEXT
+        frames ready for `send_frames` (so a fake made with compress=False only). Built apart from
+        sending, so a benchmark times the bot reading them, not the fake writing them. Unlike
+        `dispatch`, they are not kept for a RESUME, nor in the channel's history."""
+        if self.compress:
+            raise RuntimeError("prebuilt frames need a FakeDiscord(compress=False)")
+        member = self._member_json(author_id, with_user=False)
+        frames = []
+        for n in range(count):
+            message = self._new_message(channel_id, author_id, {"content": text.format(n=n)})
+            self._seq += 1
+            frame = {
+                "op": OP_DISPATCH,
+                "t": "MESSAGE_CREATE",
+                "s": self._seq,
+                "d": {**message, "member": member},
+            }
+            frames.append(json.dumps(frame))
+        return frames
+
+    async def send_frames(self, frames: list[str]) -> None:
+        """Send frames from `message_frames` to the connected bot, as fast as the socket takes them."""
+        if self._live is None:
+            raise RuntimeError("no bot is connected")
+        for frame in frames:
+            await self._live.ws.send_str(frame)
 
     async def drop_connection(self, code: int = 4000) -> None:
         """Close the bot's websocket from this side. 4000 ("unknown error"): discord.py
@@ -708,6 +761,16 @@ class FakeDiscord:
         connection, self._live = self._live, None
         if connection is not None:
             await connection.ws.close(code=code)
+
+    @property
+    def live(self) -> bool:
+        """A session is connected and gets dispatches as they happen."""
+        return self._live is not None
+
+    def expire_session(self) -> None:
+        """The session can no longer be resumed: the next RESUME gets INVALID_SESSION, the bot
+        IDENTIFYs again, and what was dispatched meanwhile is lost (history still has it)."""
+        self.session_id = "expired-" + secrets.token_hex(8)
 
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
@@ -745,30 +808,44 @@ class FakeDiscord:
         if intents & PRIVILEGED_INTENTS & ~self.privileged_intents:
             await connection.ws.close(code=4014, message=b"Disallowed intent(s).")
             return
+        shard = data.get("shard")
+        if shard and shard_of(self.guild_id, shard[1]) != shard[0]:
+            # Another shard's session: READY without the guild, then nothing (its events go to
+            # the session of the guild's shard, which is the one this fake keeps).
+            self.guildless_shards.append(shard[0])
+            ready = self._ready(secrets.token_hex(16), [], shard)
+            await connection.send({"op": OP_DISPATCH, "t": "READY", "s": 1, "d": ready})
+            self._changed()
+            return
         self.session_id, self.intents, self._seq, self._sent = secrets.token_hex(16), intents, 0, []
         self._live = connection
+        guilds = [{"id": str(self.guild_id), "unavailable": True}]  # then one GUILD_CREATE each
+        await self.dispatch("READY", self._ready(self.session_id, guilds, shard))
+        await self.dispatch("GUILD_CREATE", self._guild_json())
+
+    def _ready(self, session_id: str, guilds: list[Json], shard: list[int] | None) -> Json:
         ready: Json = {
             "v": 10,
             "user": self._user_json(self.bot_id),
-            "guilds": [{"id": str(self.guild_id), "unavailable": True}],  # then one GUILD_CREATE each
-            "session_id": self.session_id,
+            "guilds": guilds,
+            "session_id": session_id,
             "resume_gateway_url": self.gateway_url,  # where discord.py RESUMEs
             "application": {"id": str(self.app_id), "flags": self._app_flags()},
             "private_channels": [],
         }
-        if "shard" in data:
-            ready["shard"] = data["shard"]
-        await self.dispatch("READY", ready)
-        await self.dispatch("GUILD_CREATE", self._guild_json())
+        if shard:
+            ready["shard"] = shard
+        return ready
 
     async def _resume(self, connection: GatewayConnection, data: Json) -> None:
         if data.get("token") != self.token or data.get("session_id") != self.session_id:
             await connection.send({"op": OP_INVALID_SESSION, "d": False, "s": None, "t": None})
             return
-        self._live = connection
-        for frame in self._sent:
-            if frame["s"] > (data.get("seq") or 0):
-                await connection.send(frame)
+        async with self._sending:
+            for frame in list(self._sent):
+                if frame["s"] > (data.get("seq") or 0):
+                    await connection.send(frame)
+            self._live = connection
         await self.dispatch("RESUMED", {})
 
     def _app_flags(self) -> int:
@@ -1106,15 +1183,28 @@ class FakeDiscord:
             response = error.response()
         record.status = response.status
         self._changed()
+        await asyncio.sleep(record.late)
         return response
 
     async def _play_fault(self, record: Request) -> web.Response | None:
-        for entry in self._faults:
-            method, path, fault = entry
-            if method == record.method and fnmatchcase(record.path, path):
-                self._faults.remove(entry)
-                await asyncio.sleep(fault.delay)
-                return _json(fault.body, fault.status, fault.headers) if fault.status else None
+        fault = next(
+            (
+                entry
+                for entry in self._faults
+                if entry[0] == record.method and fnmatchcase(record.path, entry[1])
+            ),
+            None,
+        )
+        if fault is not None:
+            self._faults.remove(fault)
+        played = fault[2] if fault else self.fault_hook(record) if self.fault_hook else None
+        if played is None:
+            return None
+        await asyncio.sleep(played.delay)
+        if played.status:
+            return _json(played.body, played.status, played.headers)
+        if played.late:  # answered as it stands now, delivered `late` seconds after
+            record.late = played.late
         return None
 
     async def _checked(self, request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -148,12 +148,15 @@ class FakeSlack:
         self.ephemerals: list[Json] = []  # chat.postEphemeral, with channel and user
         self.responses: list[Json] = []  # bodies posted to a response_url, with "response_id"
         self.socket_connections = 0  # how many websockets were opened so far
+        self.files: dict[str, Json] = {}  # file id -> name, length, title, data (once uploaded)
 
         self.users: dict[str, Json] = {}
         self.channels: dict[str, Json] = {}
         self._messages: dict[str, dict[str, Json]] = {}  # channel -> ts -> message
         self._response_urls: dict[str, str] = {}  # response id -> channel
         self._faults: dict[str, list[Fault]] = {}
+        # Consulted (with the method name) for every call no queued fault answers: random faults.
+        self.fault_hook: Callable[[str], Fault | None] | None = None
         self._clock = FIRST_TS
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
@@ -183,10 +186,13 @@ class FakeSlack:
             "chat.postEphemeral": self._post_ephemeral,
             "chat.getPermalink": self._permalink,
             "conversations.replies": self._replies,
+            "conversations.history": self._history,
             "conversations.info": self._conversation_info,
             "users.info": self._user_info,
             "reactions.add": self._reactions_add,
             "apps.connections.open": self._connections_open,
+            "files.getUploadURLExternal": self._upload_url,
+            "files.completeUploadExternal": self._complete_upload,
         }
 
     # ----------------------------------------------------------------- lifecycle
@@ -195,6 +201,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/respond/{response_id}", self._respond)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/socket", self._websocket)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
@@ -287,9 +294,9 @@ class FakeSlack:
 
     async def _fault(self, method: str) -> web.Response | None:
         queue = self._faults.get(method)
-        if not queue:
+        fault = queue.pop(0) if queue else self.fault_hook(method) if self.fault_hook else None
+        if fault is None:
             return None
-        fault = queue.pop(0)
         if fault.delay:
             await asyncio.sleep(fault.delay)
         if fault.status == 200 and fault.error is None:
@@ -307,7 +314,7 @@ class FakeSlack:
                 params.update(await request.json())
             else:
                 params.update(dict(await request.post()))
-        for key in ("blocks", "attachments"):  # form posts carry these as JSON strings
+        for key in ("blocks", "attachments", "files"):  # form posts carry these as JSON strings
             if isinstance(params.get(key), str):
                 params[key] = json.loads(params[key])
         self.calls.append(Call(method, params, dict(request.headers)))
@@ -379,6 +386,11 @@ class FakeSlack:
         )
         if params.get("blocks"):
             message["blocks"] = params["blocks"]
+        metadata = params.get("metadata")
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        if metadata:
+            message["metadata"] = metadata
         return {"channel": channel, "ts": message["ts"], "message": message}
 
     def _update(self, params: Json, token: str) -> Json:
@@ -456,6 +468,28 @@ class FakeSlack:
             "response_metadata": {"next_cursor": str(start + limit) if more else ""},
         }
 
+    def _history(self, params: Json, token: str) -> Json:
+        """Top-level messages, newest first; metadata only when asked for, as Slack does."""
+        self._bot_token(token)
+        channel = self._channel(params)
+        oldest = float(params.get("oldest") or 0)
+        found = [
+            m for m in self._messages.get(channel, {}).values()
+            if m.get("thread_ts") in (None, m["ts"]) and float(m["ts"]) > oldest
+        ]  # fmt: skip
+        found.sort(key=lambda m: float(m["ts"]), reverse=True)
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        if not with_metadata:
+            found = [{k: v for k, v in m.items() if k != "metadata"} for m in found]
+        start = int(params.get("cursor") or 0)
+        limit = min(int(params.get("limit") or 100), 999)
+        more = start + limit < len(found)
+        return {
+            "messages": found[start : start + limit],
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
+
     def _conversation_info(self, params: Json, token: str) -> Json:
         self._bot_token(token)
         return {"channel": self.channels[self._channel(params)]}
@@ -476,6 +510,42 @@ class FakeSlack:
             raise SlackError("invalid_name")
         self._react(message, self.bot_user_id, name)
         return {}
+
+    # files.getUploadURLExternal → POST the bytes to upload_url → files.completeUploadExternal
+    def _upload_url(self, params: Json, token: str) -> Json:
+        self._bot_token(token)
+        if not params.get("filename") or not str(params.get("length", "")).isdigit():
+            raise SlackError("invalid_arguments")
+        file_id = f"F{next(self._ids):08d}"
+        self.files[file_id] = {"id": file_id, "name": params["filename"], "length": int(params["length"]),
+                               "alt_txt": params.get("alt_txt"), "data": None}  # fmt: skip
+        return {"upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
+
+    async def _upload(self, request: web.Request) -> web.StreamResponse:
+        file = self.files.get(request.match_info["file_id"])
+        data = await request.read()
+        if file is None or len(data) != file["length"]:
+            return web.Response(status=400, text="bad upload")
+        file["data"] = data
+        return web.Response(text=f"OK - {len(data)}")
+
+    def _complete_upload(self, params: Json, token: str) -> Json:
+        self._bot_token(token)
+        listed = params.get("files")
+        if not isinstance(listed, list) or not listed:
+            raise SlackError("invalid_arguments")
+        done = []
+        for item in listed:
+            file = self.files.get(str(item.get("id")))
+            if file is None or file["data"] is None:
+                raise SlackError("file_not_found")
+            file["title"] = item.get("title") or file["name"]
+            done.append({k: v for k, v in file.items() if k != "data"})
+        if params.get("channel_id"):
+            channel = self._channel({"channel": params["channel_id"]}, post=True)
+            self.store(channel, {"user": self.bot_user_id, "bot_id": self.bot_id, "upload": True,
+                                 "text": params.get("initial_comment", ""), "files": done})  # fmt: skip
+        return {"files": done}
 
     def _connections_open(self, params: Json, token: str) -> Json:
         if not token.startswith("xapp-"):
@@ -709,9 +779,12 @@ class FakeSlack:
         async with asyncio.timeout(timeout):
             await self._connected.wait()
 
-    async def send_envelope(self, kind: str, payload: Json, *, timeout: float = 2.0) -> Json:
+    async def send_envelope(
+        self, kind: str, payload: Json, *, timeout: float = 2.0, retry_attempt: int = 0
+    ) -> Json:
         """Send one envelope and wait for the client's ack, which is returned (and kept in
-        ``acks``). Bolt acks only what a listener (or a middleware) acknowledged."""
+        ``acks``). Bolt acks only what a listener (or a middleware) acknowledged. Slack sends an
+        unacknowledged event again, the same payload with ``retry_attempt`` counting up."""
         envelope_id = f"env-{next(self._ids):06d}"
         future: asyncio.Future[Json] = asyncio.get_running_loop().create_future()
         self._acked[envelope_id] = future
@@ -724,8 +797,8 @@ class FakeSlack:
                     "type": kind,
                     "payload": payload,
                     "accepts_response_payload": kind != "events_api",
-                    "retry_attempt": 0,
-                    "retry_reason": "",
+                    "retry_attempt": retry_attempt,
+                    "retry_reason": "timeout" if retry_attempt else "",
                 }
             )
             try:

@@ -49,6 +49,27 @@ def threadcast(
     )
 
 
+def test_demo_week_fills_a_database_with_a_realistic_week(tmp_path: Path) -> None:
+    db = tmp_path / "week.db"
+    result = threadcast("demo", "--week", "--db", str(db), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("# Community digest")
+    assert "- 32 articles posted" in out
+    assert "1. **[" in out and "   Themes:" in out and "## Waiting for a first reply" in out
+    assert "Welcome to " in out
+    assert "@everyone" not in out and "<!channel>" not in out
+    assert f"The week is in {db}" in result.stderr
+    # The database stays for `archive` or `console`; a second fill is refused, nothing changed.
+    again = threadcast("demo", "--week", "--db", str(db), cwd=tmp_path)
+    assert again.returncode != 0 and "has discussions already" in again.stderr
+    assert "Traceback" not in again.stderr
+    chart = tmp_path / "chart.png"
+    same = threadcast("digest", "--markdown", "--db", str(db), "--chart", str(chart), cwd=tmp_path)
+    assert "- 32 articles posted" in same.stdout
+    assert chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
 def test_demo_shows_the_whole_job(tmp_path: Path) -> None:
     result = threadcast("demo", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -145,6 +166,14 @@ def test_check_masks_secrets_and_names_bad_settings(tmp_path: Path) -> None:
     assert bad.returncode == 1
     assert "THREADCAST_TIMEZONE" in bad.stderr and "THREADCAST_POLL_INTERVAL" in bad.stderr
     assert token not in bad.stderr
+
+
+def test_check_shows_a_postgres_url_with_its_password_masked(tmp_path: Path) -> None:
+    url = "postgresql://threadcast:pg-secret-99@db.example:5432/community"
+    result = threadcast("check", cwd=tmp_path, env={"THREADCAST_DATABASE_URL": url})
+    assert result.returncode == 0, result.stderr
+    assert "THREADCAST_DATABASE_URL = postgresql://threadcast:****@db.example:5432/community" in result.stdout
+    assert "pg-secret-99" not in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("command", ["run", "console", "demo", "post", "digest", "check", "export"])

@@ -9,6 +9,7 @@ on 127.0.0.1 serving documents written here.
 
 from __future__ import annotations
 
+import io
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable
@@ -21,12 +22,19 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from adapters.console.platform import COMMUNITY
+from adapters.console.platform import COMMUNITY, ConsolePlatform
 from bot.app import App
 from bot.commands.registry import Answer, CommandContext, CommandRegistry
+from bot.config import Settings
 from bot.events import Caller, CommandInvoked, ReactionChanged, ReplyDeleted, ReplyPosted
 from bot.markdown import render as render_markdown
-from tests.conftest import T0, Harness
+from bot.models import Article, Community, PostedMessage
+from bot.platform import PlatformError
+from bot.prompts import split_prompts
+from bot.services import build_core
+from bot.sources.http import AiohttpFetcher
+from storage.sqlite import SQLiteStore
+from tests.conftest import T0, FakeClock, Harness
 
 # -- a feed server on 127.0.0.1 --------------------------------------------------------------
 
@@ -264,6 +272,87 @@ async def test_feed_add_with_a_prompt_uses_it_for_the_feeds_posts(
     assert (feed.channel_id, feed.prompt, feed.backlog) == ("news", "Did {title} affect you?", 1)
     [post] = bot_posts(h, "news")
     assert post.endswith("💬 Did Story 2 affect you?")
+
+
+async def test_after_downtime_the_newest_items_are_posted_and_the_rest_named_once(
+    harness: Harness, feeds: FeedServer
+) -> None:
+    h = harness
+    url = feeds.rss("/gazette.xml", [2, 1])
+    assert (await h.command(f"feed add {url} #news")).ok  # primed: both remembered, none posted
+    # The bot is away for a day while the gazette publishes 14 stories.
+    feeds.rss("/gazette.xml", list(range(16, 0, -1)))
+    h.clock.advance(timedelta(days=1))
+    await h.services.scheduler.run_once()
+
+    assert titles_posted(h, "news") == [f"Story {n}" for n in range(12, 17)]  # the newest 5, in order
+    notes = [m.text for m in h.platform.state.messages.values() if m.channel == "news" and not m.opens_thread]
+    assert len(notes) == 1
+    assert notes[0].startswith("While threadcast was away, Village Gazette published 9 more articles")
+    assert [line for line in notes[0].splitlines() if line.startswith("• ")] == [
+        f"• Story {n}" for n in range(11, 2, -1)
+    ]
+    # Nothing more follows: the older items are remembered, not queued.
+    h.clock.advance(timedelta(seconds=h.services.settings.poll_interval))
+    await h.services.scheduler.run_once()
+    assert len(titles_posted(h, "news")) == 5
+    assert len([m for m in h.platform.state.messages.values() if m.channel == "news"]) == 6
+
+
+class RefusingConsole(ConsolePlatform):
+    """The console, with the bot's permission to post in one channel taken away."""
+
+    refused = "news"
+
+    async def post_discussion(
+        self, community: Community, channel_id: str, article: Article, prompt: str
+    ) -> PostedMessage:
+        if channel_id == self.refused:
+            raise PlatformError(f"missing permission in #{channel_id}: the bot needs Send Messages there")
+        return await super().post_discussion(community, channel_id, article, prompt)
+
+
+async def test_a_feed_whose_posts_are_refused_backs_off_and_tells_moderators_once(
+    tmp_path: Path, clock: FakeClock, feeds: FeedServer
+) -> None:
+    store = SQLiteStore(tmp_path / "refused.db")
+    await store.open()
+    platform = RefusingConsole(io.StringIO())
+    fetcher = AiohttpFetcher(allow_private=True, timeout=5)
+    settings = Settings(mod_channels={COMMUNITY: "mods"})  # THREADCAST_MOD_CHANNELS=console:local:mods
+    app, services = build_core(settings, store, clock, fetcher, {platform.name: platform})
+    h = Harness(app, services, store, platform, clock, io.StringIO())
+    try:
+        url = feeds.rss("/gazette.xml", [1])
+        assert (await h.command(f"feed add {url} #news")).ok
+        feeds.rss("/gazette.xml", [2, 1])  # a new story the bot may not post
+        for _ in range(4):
+            [feed] = await store.list_feeds(COMMUNITY)
+            clock.current = feed.next_poll_at + timedelta(seconds=1)
+            await services.scheduler.run_once()
+        [feed] = await store.list_feeds(COMMUNITY)
+        assert feed.failures == 4 and feed.items_posted == 0
+        assert feed.last_error == (
+            "could not post in #news: missing permission in #news: the bot needs Send Messages there"
+        )
+        assert feed.next_poll_at - clock.now() > timedelta(seconds=feed.interval_seconds)  # backing off
+        # One notice, in the moderators' channel: the feed's own channel is the one refusing.
+        notices = [(m.channel, m.text) for m in platform.state.messages.values() if not m.opens_thread]
+        assert [channel for channel, _ in notices] == ["mods"]
+        assert "posting in #news has failed 3 times in a row: could not post in #news" in notices[0][1]
+        listed = (await h.command("feed list")).text
+        assert "failing (4 in a row)" in listed and "missing permission" in listed
+
+        # Permission given back: the waiting story is posted once, the feed is healthy again.
+        platform.refused = ""
+        clock.current = feed.next_poll_at + timedelta(seconds=1)
+        await services.scheduler.run_once()
+        [feed] = await store.list_feeds(COMMUNITY)
+        assert titles_posted(h, "news") == ["Story 2"] and feed.failures == 0
+    finally:
+        await app.shutdown()
+        await fetcher.close()
+        await store.close()
 
 
 async def test_feed_add_backlog_larger_than_one_poll_posts_the_rest_next_poll(
@@ -551,8 +640,8 @@ async def test_post_a_local_file(harness: Harness, tmp_path: Path) -> None:
 async def test_prompt_set_show_and_reset(harness: Harness) -> None:
     h = harness
     shown = await h.command("prompt show #news")
-    assert shown.ok and "Prompt for #news:" in shown.text
-    assert "What do you make of “{title}”?" in shown.text  # the default
+    assert shown.ok and "Prompt for #news (the default):" in shown.text
+    assert "What do you make of “{title}”?" in shown.text
 
     answer = await h.command("prompt set How did {title} change your week? #news")
     assert answer.ok, answer.text
@@ -577,6 +666,48 @@ async def test_prompt_set_show_and_reset(harness: Harness) -> None:
     settings = await h.store.get_channel_settings(COMMUNITY, "news")
     assert settings is not None and settings.prompt is None
     assert "What do you make of “{title}”?" in (await h.command("prompt show #news")).text
+
+
+async def test_prompts_added_to_a_channel_take_turns(harness: Harness) -> None:
+    h = harness
+    assert (await h.command("prompt set What did {title} change for you? #news")).ok
+    answer = await h.command("prompt add Have you lived through something like {title}? #news")
+    assert answer.ok and "Added prompt 2 to #news. 2 prompts now take turns." in answer.text
+    assert not (await h.command("prompt add Have you lived through something like {title}? #news")).ok
+    assert (await h.command("prompt add Tell us one detail the article missed. #news")).ok
+
+    for n in range(4):
+        h.clock.advance(timedelta(minutes=1))
+        assert (await h.command(f'post "Story number {n} about the harbour. More text follows." #news')).ok
+    prompts = [post.splitlines()[-1] for post in bot_posts(h, "news")]
+    assert [p.split("💬 ")[1][:12] for p in prompts] == ["What did Sto", "Have you liv", "Tell us one ",
+                                                          "What did Sto"]  # fmt: skip
+
+    # One reply under the second prompt's post: `prompt show` says which prompt draws replies.
+    discussions = await h.store.recent_discussions(COMMUNITY, h.clock.now() - timedelta(hours=1))
+    second = next(d for d in discussions if d.prompt.startswith("Have you"))
+    assert second.thread_id
+    await h.reply(second.thread_id, "ana", "Yes, the 1998 floods, we lost the boat shed.")
+    shown = (await h.command("prompt show #news")).text.splitlines()
+    assert shown[0] == "Prompts for #news, taking turns (last 90 days):"
+    assert shown[1:3] == [
+        "1. What did {title} change for you?",
+        "   2 articles; per article 0.0 replies and 0.0 participants",
+    ]
+    assert shown[3:5] == ["2. Have you lived through something like {title}? ← next",
+                          "   1 article; per article 1.0 replies and 1.0 participants"]  # fmt: skip
+    assert shown[6] == "   1 article; per article 0.0 replies and 0.0 participants"
+
+    # Removing by number; a wrong number changes nothing.
+    assert not (await h.command("prompt remove 7 #news")).ok
+    answer = await h.command("prompt remove 1 #news")
+    assert answer.ok and "#news uses 2 prompts." in answer.text
+    settings = await h.store.get_channel_settings(COMMUNITY, "news")
+    assert settings is not None
+    assert split_prompts(settings.prompt) == (
+        "Have you lived through something like {title}?",
+        "Tell us one detail the article missed.",
+    )
 
 
 async def test_prompt_set_in_the_current_channel(harness: Harness) -> None:
@@ -889,9 +1020,14 @@ async def test_stats_counts_articles_replies_and_participants(harness: Harness, 
     lines = answer.text.splitlines()
     assert lines[0] == "Last 30 days: 3 articles, 4 replies."
     assert "Per feed:" in lines and "Per prompt:" in lines
-    assert "  posted by hand: 1 article, 3 replies, 2 participants, 3.0 replies per article" in lines
-    assert "  Village Gazette: 2 articles, 1 reply, 1 participant, 0.5 replies per article" in lines
-    assert "  Did {title} matter?: 2 articles, 1 reply, 1 participant, 0.5 replies per article" in lines
+    assert (
+        "  posted by hand: 1 article, 3 replies, 2 participants, per article 3.0 replies and 2.0 participants"
+    ) in lines
+    assert (
+        "  Village Gazette: 2 articles, 1 reply, 1 participant, per article 0.5 replies and 0.5 participants"
+    ) in lines
+    per_article = "per article 0.5 replies and 0.5 participants"
+    assert f"  Did {{title}} matter?: 2 articles, 1 reply, 1 participant, {per_article}" in lines
 
     # Older than the window: not counted.
     h.clock.advance(timedelta(days=8))
@@ -1138,6 +1274,8 @@ MODERATOR_CALLS = {
     ("post",): 'post "' + BAKERY + '" #news',
     ("prompt", "set"): "prompt set Tell us about {{title}} #general",
     ("prompt", "show"): "prompt show",
+    ("prompt", "add"): "prompt add Tell us about {{title}} #general",
+    ("prompt", "remove"): "prompt remove 1 #general",
     ("digest", "preview"): "digest preview",
     ("digest", "now"): "digest now",
     ("digest", "schedule"): "digest schedule monday 09:00 UTC #digest",
@@ -1174,6 +1312,11 @@ BAD_CALLS: list[tuple[str, str]] = [
     ("prompt set {{nope}}", "unknown placeholder {nope}"),
     ("prompt set " + "x" * 501, "text is longer than 500 characters"),
     ("prompt show news", "unexpected 'news'"),
+    ("prompt add", "missing text"),
+    ("prompt add {{nope}} #news", "unknown placeholder {nope}"),
+    ("prompt remove", "missing number"),
+    ("prompt remove first", "number"),
+    ("prompt remove 11", "at most 10"),
     ("digest preview please", "unexpected 'please'"),
     ("digest now #digest", "unexpected '#digest'"),
     ("digest schedule", "missing weekday, time"),
@@ -1228,6 +1371,7 @@ async def world(harness: Harness, feeds: FeedServer, db: Path) -> World:
     assert (await h.command(f"reply hide {hidden}")).ok
     assert (await h.command("digest schedule friday 17:00 UTC #digest")).ok
     assert (await h.command("privacy anonymous", user="ana")).ok
+    assert (await h.command("prompt set Your story about {title}? #general")).ok
     h.clock.advance(timedelta(minutes=5))
     return World(h, db, feeds, {"feed": herald, "reply": reply, "featured": featured, "hidden": hidden})
 

@@ -39,6 +39,7 @@ async def reply(h: Harness, thread: str, user: str, name: str, text: str) -> str
     """A member writes in a thread (their id and display name differ, as on Discord and Slack)."""
     message = h.platform.add_message("general", user, text, thread)
     await h.app.dispatch(ReplyPosted(COMMUNITY, thread, message.id, user, name, text, h.clock.now()))
+    await h.app.flush()  # written with its batch; the tests read the store right after
     return message.id
 
 
@@ -332,3 +333,30 @@ async def test_after_optout_an_edit_of_an_earlier_reply_does_not_store_the_new_w
     )
     kept = [r.text for r, _ in await h.store.member_replies("console", "u-ana")]
     assert all("555-0199" not in text for text in kept), kept
+
+
+async def test_data_commands_are_rate_limited_per_member(harness: Harness) -> None:
+    h = harness
+    for _ in range(3):
+        assert (await h.command("privacy my-data", user="ana")).ok
+    refused = await h.command("privacy my-data", user="ana")
+    assert not refused.ok and refused.private
+    assert refused.text == "`privacy my-data` can be used 3 times in 10 minutes; try again in 10 minutes."
+    assert refused.attachment is None  # the command did not run
+    # Another member is not held back by ana, and ana may forget-me (its own window)...
+    assert (await h.command("privacy my-data", user="ben")).ok
+    assert (await h.command("privacy forget-me", user="ana")).ok
+    # ...and after the window ana may ask again.
+    h.clock.advance(timedelta(minutes=4))
+    assert "try again in 6 minutes" in (await h.command("privacy my-data", user="ana")).text
+    h.clock.advance(timedelta(minutes=6))
+    assert (await h.command("privacy my-data", user="ana")).ok
+
+
+async def test_moderators_views_over_everyones_data_are_rate_limited_too(harness: Harness) -> None:
+    h = harness
+    for _ in range(10):
+        assert (await h.command("stats")).text.startswith("No articles")
+    refused = await h.command("stats")
+    assert not refused.ok and "`stats` can be used 10 times in 10 minutes" in refused.text
+    assert (await h.command("digest preview")).ok  # each command has its own window

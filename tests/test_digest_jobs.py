@@ -6,6 +6,7 @@ import io
 import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -140,6 +141,36 @@ async def test_one_digest_per_period_across_a_restart(tmp_path: Path, clock: Fak
         await fetcher.close()
 
 
+@pytest.mark.parametrize(
+    ("zone", "before_change"),
+    [
+        ("Europe/Berlin", datetime(2027, 3, 20, 12, 0, tzinfo=UTC)),  # clocks go forward on 28 March
+        ("America/New_York", datetime(2027, 3, 6, 12, 0, tzinfo=UTC)),  # and on 14 March there
+    ],
+)
+async def test_scheduled_digests_keep_their_local_time_across_a_dst_change(
+    harness: Harness, zone: str, before_change: datetime
+) -> None:
+    """The scheduler itself, ticking every ten minutes for three weeks, posts at 09:00 local time
+    each Monday, before and after the clocks change, one digest a week."""
+    h = harness
+    h.clock.current = before_change
+    await start_discussion(h)
+    assert (await h.command(f"digest schedule monday 09:00 {zone} #digest")).ok
+    posted_at = []
+    for _ in range(3 * 7 * 24 * 6):
+        h.clock.advance(timedelta(minutes=10))
+        before = len(digests_in(h.platform))
+        await h.services.scheduler.run_once()
+        if len(digests_in(h.platform)) > before:
+            posted_at.append(h.clock.now().astimezone(ZoneInfo(zone)))
+    assert [(t.strftime("%a %H:%M"), t.utcoffset()) for t in posted_at] == [
+        ("Mon 09:00", posted_at[0].utcoffset()),
+        ("Mon 09:00", posted_at[0].utcoffset() + timedelta(hours=1)),  # summer time now
+        ("Mon 09:00", posted_at[0].utcoffset() + timedelta(hours=1)),
+    ]
+
+
 async def test_a_failed_digest_post_is_not_recorded_and_is_retried(harness: Harness) -> None:
     h = harness
     await start_discussion(h)
@@ -148,7 +179,7 @@ async def test_a_failed_digest_post_is_not_recorded_and_is_retried(harness: Harn
     real_post = h.platform.post_digest
     calls = 0
 
-    async def failing(*args: object) -> list[str]:
+    async def failing(*args: object, **options: object) -> list[str]:
         nonlocal calls
         calls += 1
         raise ConnectionError("platform down")

@@ -8,6 +8,7 @@ error inside discord.py's CommandTree is logged and swallowed, so "no exception"
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import os
@@ -21,11 +22,13 @@ from typing import Any
 
 import discord
 import pytest
+from PIL import Image
 
 from adapters.discord.platform import DiscordPlatform, DiscordStartError, supervise
+from adapters.discord.render import article_embed
 from bot.app import App
 from bot.config import Settings
-from bot.models import ArticleDraft, Community
+from bot.models import Article, ArticleDraft, Community, Discussion, DiscussionState
 from bot.platform import ChatPlatform
 from bot.publisher import PublishError
 from bot.services import Services, build_core
@@ -555,6 +558,68 @@ async def test_the_slash_command_schema_covers_the_registry(bot: Bot) -> None:
     assert (stats["type"], stats["min_value"], stats["max_value"]) == (4, 1, 3650)
 
 
+# -- a crash between sending a post and recording it ---------------------------------------------
+
+
+async def pending_post(bot: Bot, title: str) -> tuple[Article, Discussion]:
+    """What a crash leaves: the outbox row of a post that may or may not have reached Discord."""
+    draft = ArticleDraft(title=title, url="https://news.example/crash", summary="About it.", source="news")
+    article = await bot.services.publisher.save(draft)
+    pending = await bot.store.begin_discussion(
+        article.id, bot.community, str(bot.fake.general_id), prompt="p", feed_id=None, now=bot.clock.now()
+    )
+    assert pending is not None
+    return article, pending
+
+
+async def test_a_post_sent_before_a_crash_is_found_in_the_channel_and_kept(bot: Bot) -> None:
+    fake = bot.fake
+    await bot.start()
+    article, pending = await pending_post(bot, "Harbour crane stops for good")
+    assert bot.platform is not None
+    sent = await bot.platform.post_discussion(bot.community, str(fake.general_id), article, "Your view?")
+    bot.clock.advance(timedelta(minutes=11))
+
+    assert await bot.services.publisher.recover_pending() == 1
+    kept = await bot.store.get_discussion(pending.id)
+    assert kept is not None and kept.state is DiscussionState.POSTED
+    assert (kept.message_id, kept.thread_id) == (sent.message_id, sent.thread_id)
+    posts = [
+        r for r in fake.requests_to("POST", f"/channels/{fake.general_id}/messages") if r.json.get("embeds")
+    ]
+    assert len(posts) == 1  # nothing sent again
+
+
+async def test_a_post_whose_thread_was_never_opened_gets_it_after_a_crash(bot: Bot) -> None:
+    fake = bot.fake
+    await bot.start()
+    article, pending = await pending_post(bot, "Ferry fares rise again")
+    channel = bot.client.get_channel(fake.general_id)
+    assert isinstance(channel, discord.TextChannel)
+    # Sent, then the process died before the thread was opened.
+    message = await channel.send(content="Your view?", embed=article_embed(article))
+    bot.clock.advance(timedelta(minutes=11))
+
+    assert await bot.services.publisher.recover_pending() == 1
+    kept = await bot.store.get_discussion(pending.id)
+    assert kept is not None and kept.message_id == str(message.id)
+    assert (
+        kept.thread_id is not None and fake.channels[int(kept.thread_id)]["name"] == "Ferry fares rise again"
+    )
+    assert len(fake.requests_to("POST", f"/channels/{fake.general_id}/messages/{message.id}/threads")) == 1
+
+
+async def test_a_post_that_never_reached_discord_is_posted_again(bot: Bot) -> None:
+    fake = bot.fake
+    await bot.start()
+    await bot.post("Someone else's article")  # the bot's other posts are not mistaken for it
+    _, pending = await pending_post(bot, "Library hours extended")
+    bot.clock.advance(timedelta(minutes=11))
+    assert await bot.services.publisher.recover_pending() == 1
+    assert await bot.store.get_discussion(pending.id) is None  # taken back: the next try posts it
+    assert len([m for m in fake.messages_in(fake.general_id) if m.get("embeds")]) == 1
+
+
 # -- digests -----------------------------------------------------------------------------------
 
 
@@ -600,6 +665,17 @@ async def test_digest_now_quotes_the_featured_reply_and_leaves_out_the_deleted_o
         assert not message["mention_everyone"] and message["mentions"] == [] == message["mention_roles"]
     assert loud["content"].startswith("@everyone")  # the member's own message did say it
 
+    # The participation chart rides in the first digest message, shown inside its first embed.
+    sent = [
+        r for r in fake.requests_to("POST", f"/channels/{fake.general_id}/messages") if r.json.get("embeds")
+    ]
+    first = next(r for r in sent if r.json["embeds"][0]["title"] == "Community digest")
+    assert list(first.files) == ["participation.png"]
+    assert first.json["embeds"][0]["image"]["url"] == "attachment://participation.png"
+    with Image.open(io.BytesIO(first.files["participation.png"])) as chart:
+        assert (chart.format, chart.size) == ("PNG", (800, 340))
+    assert all(not r.files for r in sent if r is not first)
+
     hide = await bot.menu(fake.mod_id, int(loud["id"]), "Hide from digest")
     assert "Hidden" in answer_text(hide), answer_text(hide)
     preview = await bot.command(fake.mod_id, "digest preview")
@@ -607,6 +683,8 @@ async def test_digest_now_quotes_the_featured_reply_and_leaves_out_the_deleted_o
     shown = "\n".join(embed_text(m.get("embeds") or []) for m in preview.followups)
     assert "The late hours" in shown and "look" not in shown
     assert_ephemeral(preview)
+    [with_chart] = [m for m in preview.followups if m.get("attachments")]
+    assert with_chart["attachments"][0]["filename"] == "participation.png"
 
 
 async def test_a_big_digest_is_split_across_messages_within_discords_limits(bot: Bot) -> None:
@@ -909,7 +987,13 @@ async def test_a_reply_deleted_at_once_is_not_kept(bot: Bot) -> None:
         message = await fake.user_message(thread, fake.member_id, f"oops {n}")
         await fake.user_delete(int(message["id"]))
     keeper = await fake.user_message(thread, fake.member_id, "This one stays.")
-    stored = await bot.wait_for_replies(1)
+
+    async def keeper_stored() -> dict[str, str] | None:
+        found = await bot.replies()
+        return found if keeper["id"] in found else None
+
+    # Events are handled in order, so once the keeper is in, every earlier delete has run too.
+    stored = await eventually(keeper_stored, 3.0, "the last reply stored")
     assert stored == {keeper["id"]: "This one stays."}
 
 

@@ -74,6 +74,29 @@ async def test_a_post_left_pending_by_a_crash_is_recovered(harness: Harness) -> 
     assert published.new
 
 
+async def test_a_post_sent_just_before_a_crash_is_found_and_not_sent_again(harness: Harness) -> None:
+    h = harness
+    article = await h.services.publisher.save(DRAFT)
+    pending = await h.store.begin_discussion(
+        article.id, COMMUNITY, "news", prompt="p", feed_id=None, now=h.clock.now()
+    )
+    assert pending is not None
+    # The platform took the post; the process died before recording it as done.
+    sent = await h.platform.post_discussion(COMMUNITY, "news", article, "p")
+    h.clock.advance(timedelta(minutes=11))
+    await h.services.scheduler.run_once()
+
+    kept = await h.store.get_discussion(pending.id)
+    assert kept is not None and kept.state is DiscussionState.POSTED
+    assert (kept.message_id, kept.thread_id) == (sent.message_id, sent.thread_id)
+    again = await h.services.publisher.publish(DRAFT, COMMUNITY, "news")
+    assert not again.new
+    assert [m.id for m in h.platform.state.messages.values() if m.opens_thread] == [sent.message_id]
+    # Its thread works as any other: replies there are kept.
+    await h.reply(sent.thread_id, "ana", "Written in the thread that survived the crash.")
+    assert (await h.store.latest_reply_message_id(pending.id)) is not None
+
+
 async def thread_with_reply(h: Harness, author: str, text: str) -> tuple[Discussion, str]:
     published = await h.services.publisher.publish(DRAFT, COMMUNITY, "news")
     assert published.discussion.thread_id

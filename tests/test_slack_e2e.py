@@ -8,22 +8,25 @@ signed HTTP requests) and assert on what the fake received and on what the store
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from adapters.slack.platform import SlackPlatform, SlackStartError
 from adapters.slack.render import BLOCKS_PER_MESSAGE, SECTION_LIMIT, article_blocks, digest_blocks, pack
 from bot.app import App
 from bot.config import Settings
-from bot.models import Article, Community, Discussion
-from bot.platform import ChatPlatform
+from bot.events import PlatformReady
+from bot.models import Article, ArticleDraft, Community, Discussion, DiscussionState
+from bot.platform import ChatPlatform, IncompleteHistory
 from bot.services import Services, build_core
 from bot.sources.http import AiohttpFetcher
 from storage.sqlite import SQLiteStore
@@ -37,6 +40,7 @@ from tests.fake_slack import (
     FakeSlack,
     Json,
     api_error,
+    delayed,
     ratelimited,
 )
 
@@ -307,6 +311,74 @@ async def test_digest_now_quotes_the_featured_reply_and_leaves_out_the_deleted(b
     assert all(len(b["text"]["text"]) <= SECTION_LIMIT for b in digest_call.params["blocks"] if "text" in b)
     assert_harmless(fake)
 
+    # The participation chart follows the figures as an uploaded PNG, shared in the channel.
+    [chart] = fake.files.values()
+    assert (chart["name"], chart["title"]) == ("participation.png", "Replies per day")
+    assert chart["alt_txt"].startswith("Replies per day: 1 over ")
+    with Image.open(io.BytesIO(chart["data"])) as image:
+        assert (image.format, image.size) == ("PNG", (800, 340))
+    shared = [m for m in fake.messages_in(GENERAL) if m.get("files")]
+    assert [f["id"] for m in shared for f in m["files"]] == [chart["id"]]
+    [complete] = fake.calls_to("files.completeUploadExternal")
+    assert complete.params["channel_id"] == GENERAL
+
+
+async def test_a_digest_without_the_files_scope_is_posted_without_its_chart(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    await bot.start()
+    _, discussion = await post_article(bot)
+    fake = bot.fake
+    await bot.event(
+        fake.message_event(GENERAL, MEMBER, "Evening hours helped me study.", thread_of(discussion))
+    )
+    await eventually(lambda: _count(bot, 1))
+    bot.clock.advance(timedelta(minutes=5))
+    fake.inject("files.getUploadURLExternal", api_error("missing_scope"))
+
+    answer = await bot.command(ADMIN, "digest now")
+    assert "Posted the digest" in answer["text"]
+    digest_posts = [
+        c for c in fake.calls_to("chat.postMessage") if "Community digest" in json.dumps(c.params)
+    ]
+    assert len(digest_posts) == 1 and fake.files == {}
+    assert "files:write" in caplog.text
+
+
+async def test_a_post_sent_before_a_crash_is_recognised_by_its_metadata(bot: Bot) -> None:
+    await bot.start()
+    fake = bot.fake
+    assert bot.platform is not None
+    await post_article(bot)  # another post of the bot's in the channel, not the one looked for
+    draft = ArticleDraft(
+        title="Harbour crane stops", url="https://news.example/crane", summary="", source="x"
+    )
+    article = await bot.services.publisher.save(draft)
+    pending = await bot.store.begin_discussion(
+        article.id, bot.community, GENERAL, prompt="p", feed_id=None, now=bot.clock.now()
+    )
+    assert pending is not None
+    sent = await bot.platform.post_discussion(bot.community, GENERAL, article, "Your view?")
+    bot.clock.advance(timedelta(minutes=11))
+
+    assert await bot.services.publisher.recover_pending() == 1
+    kept = await bot.store.get_discussion(pending.id)
+    assert kept is not None and kept.state is DiscussionState.POSTED
+    assert (kept.message_id, kept.thread_id) == (sent.message_id, sent.thread_id)
+    assert len(fake.calls_to("chat.postMessage")) == 2  # the other post and this one, once
+    [history] = fake.calls_to("conversations.history")
+    assert history.params["include_all_metadata"] in (True, "true", "1")
+
+    # A post that never reached Slack is taken back, to be posted again.
+    other = await bot.services.publisher.save(replace(draft, url="https://news.example/other"))
+    lost = await bot.store.begin_discussion(
+        other.id, bot.community, GENERAL, prompt="p", feed_id=None, now=bot.clock.now()
+    )
+    assert lost is not None
+    bot.clock.advance(timedelta(minutes=11))
+    assert await bot.services.publisher.recover_pending() == 1
+    assert await bot.store.get_discussion(lost.id) is None
+
 
 @both_modes
 async def test_a_reply_with_channel_markup_stays_harmless(bot: Bot) -> None:
@@ -390,8 +462,51 @@ async def test_catch_up_reads_replies_missed_while_away(bot: Bot) -> None:
     assert [r.text for r in missed] == ["while you were away"] and missed[0].from_history
     bot.fake.replies_per_minute, bot.fake.replies_retry_after = 0, 60
     started = time.monotonic()
-    assert await platform.replies_since(discussion, None) == []  # gives up at once on a 429
-    assert time.monotonic() - started < 1.0
+    with pytest.raises(IncompleteHistory, match="ratelimited, retry after 60 s") as stopped:
+        await platform.replies_since(discussion, None)  # gives up at once on a 429, and says so
+    assert stopped.value.replies == [] and time.monotonic() - started < 1.0
+
+
+@both_modes
+async def test_an_event_slack_delivers_again_is_taken_once(bot: Bot) -> None:
+    await bot.start()
+    fake = bot.fake
+    _, discussion = await post_article(bot)
+    said = await bot.event(
+        fake.message_event(GENERAL, MEMBER, "Evening hours, finally.", thread_of(discussion))
+    )
+    await eventually(lambda: _count(bot, 1))
+    added = fake.event_body(fake.reaction_event(GENERAL, said["ts"], OWNER, "tada"))
+    await bot._send("events_api", added)
+    await bot._send(
+        "events_api", fake.event_body(fake.reaction_event(GENERAL, said["ts"], OWNER, "tada", added=False))
+    )
+    # Slack thought the first ack was late and sends "added" again, after the removal.
+    await bot._send("events_api", added)
+    await asyncio.sleep(0.2)
+    [reply] = (await bot.replies()).values()
+    assert reply.reactions == 0
+
+
+async def test_a_thread_read_only_in_part_is_read_again_at_the_next_catch_up(bot: Bot) -> None:
+    await bot.start()
+    fake = bot.fake
+    _, discussion = await post_article(bot)
+    thread_ts = thread_of(discussion)
+    for text in ("written while away, one", "written while away, two"):
+        fake.store(GENERAL, {"user": MEMBER, "text": text}, thread_ts=thread_ts)
+    fake.replies_per_minute, fake.replies_retry_after = 0, 60  # every history read is refused
+    await bot.app.dispatch(PlatformReady(bot.community))
+    await bot.app.drain(5)
+    assert await bot.replies() == {}
+    # A live reply arrives meanwhile: it must not move the next reading past the two.
+    await bot.event(fake.message_event(GENERAL, OWNER, "live, after the refused read", thread_ts))
+    await eventually(lambda: _count(bot, 1))
+    fake.replies_per_minute = None
+    await bot.app.dispatch(PlatformReady(bot.community))
+    await bot.app.drain(5)
+    texts = sorted(r.text for r in (await bot.replies()).values())
+    assert texts == ["live, after the refused read", "written while away, one", "written while away, two"]
 
 
 # ----------------------------------------------------------------------------- HTTP mode only
@@ -426,6 +541,45 @@ def test_article_blocks_escape_and_stay_within_limits() -> None:
     assert all(len(b["text"]["text"]) <= SECTION_LIMIT for b in blocks if b["type"] == "section")
     shown = json.dumps(blocks) + fallback
     assert "<!" not in shown and "<@" not in shown
+
+
+async def test_a_scheduled_digest_cut_off_part_way_sends_only_the_rest_next_time(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    await bot.start()
+    fake, store = bot.fake, bot.store
+    vocabulary = [f"{word}{n}" for n, word in enumerate(("ferry", "crane", "quay", "tide", "gull") * 4)]
+    for n in range(12):
+        draft = ArticleDraft(f"Story {n} " + "about the harbour " * 8, f"https://news.example/{n}", "", "x")
+        discussion = (await bot.services.publisher.publish(draft, bot.community, GENERAL)).discussion
+        for m in range(3):
+            await store.add_reply(
+                discussion.id, message_id=f"{GENERAL}:9{n:02d}{m}.000100", author_id=f"U{n}{m}",
+                author_name=f"member {n}{m}", created_at=bot.clock.now(),
+                text=" ".join(vocabulary[(n * 3 + m + k * 7) % len(vocabulary)] + str(k) for k in range(50)),
+            )  # fmt: skip
+    assert (await bot.command(ADMIN, "digest schedule monday 09:00 UTC")).get("text")
+    [schedule] = await store.digest_schedules(bot.community)
+    assert schedule.next_run_at is not None
+    bot.clock.current = schedule.next_run_at + timedelta(seconds=1)
+    posts_before = len(fake.calls_to("chat.postMessage"))
+
+    # The first message goes out, the second is refused.
+    fake.inject("chat.postMessage", delayed(0), api_error("internal_error"))
+    assert await bot.services.digests.run_due() == 0
+    assert "digest for slack" in caplog.text
+    first_try = fake.calls_to("chat.postMessage")[posts_before:]
+    assert [c.params["blocks"][0]["type"] for c in first_try][:1] == ["header"]
+
+    # The next tick sends only what is missing, from the same digest.
+    assert await bot.services.digests.run_due() == 1
+    sent = [c for c in fake.calls_to("chat.postMessage")[posts_before:] if c.params.get("blocks")]
+    headers = [c for c in sent if c.params["blocks"][0]["type"] == "header"]
+    assert len(headers) == 1  # the digest's start was not posted twice
+    digest_messages = [m for m in fake.messages_in(GENERAL) if m.get("blocks") and "thread_ts" not in m]
+    texts = json.dumps([m["blocks"] for m in digest_messages], ensure_ascii=False)
+    assert texts.count("Community digest") == 1
+    assert await bot.services.digests.run_due() == 0  # done: confirmed once
 
 
 def test_a_long_digest_is_split_into_messages_within_limits() -> None:

@@ -41,3 +41,12 @@ def test_shorten_cuts_at_a_word_boundary() -> None:
     assert cut == "The quick brown fox" + ELLIPSIS and len(cut) <= 20
     assert shorten("x" * 50, 10) == "x" * 9 + ELLIPSIS
     assert shorten("anything", 0) == ""
+
+
+@given(
+    st.one_of(st.text(), st.text(st.sampled_from(" ab\t\n\u00a0\u202e\u200d\x00é😀")), hostile), st.booleans()
+)
+def test_the_fast_path_of_clean_agrees_with_the_full_one(text: str, keep_newlines: bool) -> None:
+    from bot.text import _clean_any
+
+    assert clean(text, keep_newlines=keep_newlines) == _clean_any(text, keep_newlines=keep_newlines)

@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -36,6 +37,7 @@ class Message:
     text: str
     thread: str | None = None  # the thread it was written in
     opens_thread: bool = False
+    article: str | None = None  # the key of the article a post is about
     reactions: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -111,6 +113,7 @@ class ConsolePlatform:
         body += [f"({meta})", "", article.summary, "", f"💬 {prompt}"]
         message = self.add_message(channel_id, BOT_NAME, "\n".join(body))
         message.opens_thread = True
+        message.article = article.key
         await self.save()
         self.print(f"┌─ #{channel_id} · {message.id} · {BOT_NAME}")
         for line in "\n".join(body).splitlines():
@@ -118,7 +121,19 @@ class ConsolePlatform:
         self.print(f"└─ thread {message.id} opened — `.thread {message.id}` to reply there")
         return PostedMessage(message.id, message.id, self.link(channel_id, message.id))
 
-    async def post_digest(self, community: Community, channel_id: str, digest: Digest) -> list[str]:
+    async def find_post(
+        self, community: Community, channel_id: str, article: Article, since: datetime
+    ) -> PostedMessage | None:
+        for message in self.state.messages.values():
+            if message.channel == channel_id and message.opens_thread and message.article == article.key:
+                return PostedMessage(message.id, message.id, self.link(channel_id, message.id))
+        return None
+
+    async def post_digest(
+        self, community: Community, channel_id: str, digest: Digest, *, skip: int = 0
+    ) -> list[str]:
+        if skip:  # the console sends a digest as one message
+            return []
         text = render_markdown(digest)
         message = self.add_message(channel_id, BOT_NAME, text)
         await self.save()

@@ -15,6 +15,7 @@ import json
 import logging
 import re
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,6 +25,8 @@ from discord import app_commands
 from adapters.discord.commands import build_tree
 from adapters.discord.render import article_embed, digest_embeds, md, pack, split_content, thread_name
 from bot.app import App
+from bot.chart import FILENAME as CHART_FILE
+from bot.chart import has_chart, participation_png
 from bot.commands.registry import Answer
 from bot.digest import Digest
 from bot.events import (
@@ -39,10 +42,12 @@ from bot.events import (
     ThreadDeleted,
 )
 from bot.models import Article, Community, Discussion, PostedMessage
-from bot.platform import PlatformError
+from bot.platform import IncompleteHistory, PartlyPosted, PlatformError
 from bot.text import neutralize_mentions, shorten
 
 _log = logging.getLogger(__name__)
+
+HISTORY_LOOKBACK = 100  # messages read back when looking for a post made before a crash
 
 PLATFORM = "discord"
 NO_PINGS = discord.AllowedMentions.none()
@@ -70,6 +75,30 @@ def intents() -> discord.Intents:
     return wanted
 
 
+def make_client(
+    guild_ready_timeout: float, shard_count: int | None = None, shard_ids: Sequence[int] | None = None
+) -> discord.Client:
+    """A client with small caches: raw events carry what threadcast reads, so it keeps only a few
+    recent messages (to tell an edit from an unfurl) and no members.
+
+    With a shard count (0: Discord's recommendation) or shard ids it is an AutoShardedClient that
+    connects those shards only: each process of a deployment takes its share of the servers.
+    """
+    options: dict[str, Any] = {
+        "intents": intents(),
+        "allowed_mentions": NO_PINGS,
+        "max_messages": MESSAGE_CACHE,
+        "member_cache_flags": discord.MemberCacheFlags.none(),
+        "chunk_guilds_at_startup": False,
+        "guild_ready_timeout": guild_ready_timeout,
+    }
+    if shard_count is None and shard_ids is None:
+        return discord.Client(**options)
+    if shard_ids:
+        options["shard_ids"] = list(shard_ids)
+    return discord.AutoShardedClient(shard_count=shard_count or None, **options)
+
+
 def community(guild_id: int | None) -> Community | None:
     return None if guild_id is None else Community(PLATFORM, str(guild_id))
 
@@ -90,17 +119,16 @@ class DiscordPlatform:
         sync_marker: Path | None = None,
         client: discord.Client | None = None,
         guild_ready_timeout: float = 2.0,
+        shard_count: int | None = None,
+        shard_ids: Sequence[int] | None = None,
     ) -> None:
         self._app = app
         self._moderator_role = moderator_role
         self._guild_ids = tuple(guild_ids)
         self._sync_marker = sync_marker
-        self.client = client or discord.Client(
-            intents=intents(),
-            allowed_mentions=NO_PINGS,
-            max_messages=MESSAGE_CACHE,
-            guild_ready_timeout=guild_ready_timeout,
-        )
+        # One process syncs the commands: the one with shard 0 (or the only one).
+        self._syncs_commands = shard_ids is None or 0 in shard_ids
+        self.client = client or make_client(guild_ready_timeout, shard_count, shard_ids)
         self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(self.client)
         self.tree.on_error = self._command_failed  # type: ignore[method-assign]
         self.ready = asyncio.Event()
@@ -110,6 +138,8 @@ class DiscordPlatform:
         self.client.setup_hook = self._setup_hook  # type: ignore[method-assign]
         for handler in (
             self.on_ready,
+            self.on_connect,
+            self.on_shard_connect,
             self.on_message,
             self.on_raw_message_edit,
             self.on_raw_message_delete,
@@ -141,6 +171,9 @@ class DiscordPlatform:
             await client.start(token)
 
     async def _setup_hook(self) -> None:
+        if not self._syncs_commands:
+            _log.info("slash commands are synced by the process that connects shard 0")
+            return
         try:
             await self.sync_commands()
         except discord.Forbidden as exc:
@@ -191,7 +224,19 @@ class DiscordPlatform:
 
     async def on_ready(self) -> None:
         self.ready.set()
-        for guild in self.client.guilds:
+
+    # A new session (READY, not a RESUME) is announced at once: on_ready comes only after
+    # guild_ready_timeout, and a reply stored live before it would move the catch-up's start
+    # past what was written while the bot was away. Events are handled in order from here.
+    async def on_connect(self) -> None:
+        if not isinstance(self.client, discord.AutoShardedClient):
+            await self._sessions_began(self.client.guilds)
+
+    async def on_shard_connect(self, shard_id: int) -> None:
+        await self._sessions_began([g for g in self.client.guilds if g.shard_id == shard_id])
+
+    async def _sessions_began(self, guilds: Sequence[discord.Guild]) -> None:
+        for guild in guilds:
             await self._dispatch(PlatformReady(Community(PLATFORM, str(guild.id))))
 
     def _reply(
@@ -349,9 +394,11 @@ class DiscordPlatform:
         parts = split_content(text) or ["Done."]
         for text in parts:
             await followup.send(text, ephemeral=answer.private, allowed_mentions=NO_PINGS)
-        if answer.digest is not None:
-            for part in pack(digest_embeds(answer.digest)):
-                await followup.send(embeds=part.embeds, ephemeral=answer.private, allowed_mentions=NO_PINGS)
+        if answer.digest is not None:  # a preview: the very messages `digest now` would send
+            for embeds, chart in await _digest_messages(answer.digest):
+                await followup.send(
+                    embeds=embeds, files=_files(chart), ephemeral=answer.private, allowed_mentions=NO_PINGS
+                )
         if answer.attachment is not None:
             file = discord.File(io.BytesIO(answer.attachment.content), filename=answer.attachment.filename)
             await followup.send(file=file, ephemeral=answer.private)
@@ -419,21 +466,68 @@ class DiscordPlatform:
             raise PlatformError(f"Discord refused the post ({exc.status}: {exc.text})") from exc
         return PostedMessage(str(message.id), str(thread.id), thread.jump_url)
 
-    async def post_digest(self, community: Community, channel_id: str, digest: Digest) -> list[str]:
+    async def find_post(
+        self, community: Community, channel_id: str, article: Article, since: datetime
+    ) -> PostedMessage | None:
+        channel = await self._channel(channel_id)
+        me = self.client.user
+        expected = article_embed(article)
+        try:
+            if isinstance(channel, discord.ForumChannel):
+                # A forum post is a thread whose first message has the thread's id.
+                name = thread_name(article.title)
+                for thread in channel.threads:
+                    if thread.owner_id == getattr(me, "id", None) and thread.name == name:
+                        return PostedMessage(str(thread.id), str(thread.id), thread.jump_url)
+                return None
+            if not isinstance(channel, discord.TextChannel):
+                return None
+            # Oldest first from the moment the post was recorded: it was sent right after.
+            async for message in channel.history(limit=HISTORY_LOOKBACK, after=since, oldest_first=True):
+                if message.author.id != getattr(me, "id", None) or not message.embeds:
+                    continue
+                shown = message.embeds[0]
+                if (shown.url or None, shown.title) != (expected.url or None, expected.title):
+                    continue
+                thread = await self._thread_of(message, article)
+                return PostedMessage(str(message.id), str(thread.id), thread.jump_url)
+        except discord.Forbidden as exc:
+            raise PlatformError(f"cannot read the history of #{channel.name} ({exc.text})") from exc
+        except discord.HTTPException as exc:
+            raise PlatformError(
+                f"Discord refused to show #{channel.name} ({exc.status}: {exc.text})"
+            ) from exc
+        return None
+
+    async def _thread_of(self, message: discord.Message, article: Article) -> discord.Thread:
+        """The thread opened on a post, opened now if the crash came before it."""
+        try:
+            found = await self.client.fetch_channel(message.id)  # a thread shares its starter's id
+            if isinstance(found, discord.Thread):
+                return found
+        except discord.NotFound:
+            pass
+        return await message.create_thread(
+            name=thread_name(article.title), auto_archive_duration=WEEK_IN_MINUTES
+        )
+
+    async def post_digest(
+        self, community: Community, channel_id: str, digest: Digest, *, skip: int = 0
+    ) -> list[str]:
         channel = await self._channel(channel_id)
         if not isinstance(channel, discord.TextChannel | discord.Thread):
             raise PlatformError("digests go to a text channel")
-        ids = []
+        ids: list[str] = []
         try:
-            for part in pack(digest_embeds(digest)):
-                message = await channel.send(embeds=part.embeds, allowed_mentions=NO_PINGS)
+            for embeds, chart in (await _digest_messages(digest))[skip:]:
+                message = await channel.send(embeds=embeds, files=_files(chart), allowed_mentions=NO_PINGS)
                 ids.append(str(message.id))
-        except discord.Forbidden as exc:
-            raise PlatformError(
-                f"missing permission to post the digest in #{channel.name} ({exc.text})"
-            ) from exc
         except discord.HTTPException as exc:
-            raise PlatformError(f"Discord refused the digest ({exc.status}: {exc.text})") from exc
+            if isinstance(exc, discord.Forbidden):
+                problem = f"missing permission to post the digest in #{channel.name} ({exc.text})"
+            else:
+                problem = f"Discord refused the digest ({exc.status}: {exc.text})"
+            raise (PartlyPosted(problem, ids) if ids else PlatformError(problem)) from exc
         return ids
 
     async def notify(self, community: Community, channel_id: str, text: str) -> None:
@@ -459,12 +553,18 @@ class DiscordPlatform:
         # Snowflakes grow with time, so the thread's own id is "before every reply".
         after = discord.Object(id=int(after_message_id or discussion.thread_id))
         replies = []
+        read = 0
         try:
             async for message in thread.history(limit=HISTORY_LIMIT, after=after, oldest_first=True):
+                read += 1
                 if _is_reply(message) and not self._is_bot(message.author):
                     replies.append(self._reply(discussion.community, message, from_history=True))
         except discord.HTTPException as exc:
-            _log.warning("reading thread %s stopped: %s", discussion.thread_id, exc)
+            raise IncompleteHistory(
+                f"Discord stopped the reading ({exc.status}: {exc.text})", replies
+            ) from exc
+        if read == HISTORY_LIMIT:  # there may be more than one reading takes in
+            raise IncompleteHistory(f"more than {HISTORY_LIMIT} messages", replies)
         return replies
 
     def thread_link(self, discussion: Discussion) -> str | None:
@@ -515,3 +615,17 @@ def _nonce(article: Article, channel_id: str) -> str:
     """Discord drops a second message with the same nonce sent shortly after the first
     (discord.py asks it to), so a post retried after a lost answer appears once."""
     return hashlib.sha256(f"{article.id}:{channel_id}".encode()).hexdigest()[:25]
+
+
+async def _digest_messages(digest: Digest) -> list[tuple[list[discord.Embed], bytes | None]]:
+    """The digest's messages, the first carrying the participation chart when there is one."""
+    parts = pack(digest_embeds(digest))
+    chart = await asyncio.to_thread(participation_png, digest.days) if has_chart(digest.days) else None
+    if chart is not None:  # shown inside the digest's first embed
+        parts[0].embeds[0].set_image(url=f"attachment://{CHART_FILE}")
+    return [(part.embeds, chart if number == 0 else None) for number, part in enumerate(parts)]
+
+
+def _files(chart: bytes | None) -> list[discord.File]:
+    # A discord.File is spent by one send, so each message gets a new one.
+    return [discord.File(io.BytesIO(chart), CHART_FILE)] if chart is not None else []

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import discord
 
 from bot.digest import Digest, DiscussionSummary
-from bot.markdown import figure_lines, period_label
+from bot.markdown import counts_line, figure_lines, period_label, theme_line
 from bot.models import Article
 from bot.text import chunk_lines, count, neutralize_mentions, shorten
 
@@ -67,17 +67,15 @@ class MessagePart:
 
 
 def _discussion_text(summary: DiscussionSummary) -> str:
-    counts = " · ".join((
-        count(summary.replies, "reply", "replies"),
-        count(summary.participants, "participant"),
-        count(summary.reactions, "reaction"),
-    ))  # fmt: skip
-    lines = [counts]
+    lines = [counts_line(summary)]
     if summary.thread_link:
         lines.append(f"[Join the thread]({summary.thread_link})")
     for h in summary.highlights:
         star = "★ " if h.featured else ""
         lines.append(f"> {star}{md(h.excerpt)}\n> — *{md(h.author)}*")
+    if summary.themes:
+        lines.append("**Themes**")
+        lines += [f"• {theme_line(t, lambda s: f'**{s}**', md)}" for t in summary.themes]
     return "\n".join(lines)
 
 
@@ -85,7 +83,7 @@ def digest_embeds(digest: Digest) -> list[discord.Embed]:
     head = [
         f"*{period_label(digest)}*",
         "",
-        *figure_lines(digest.figures, lambda s: f"**{s}**"),
+        *figure_lines(digest.figures, lambda s: f"**{s}**", md),
     ]
     if digest.note:
         head += ["", f"*{md(digest.note)}*"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +24,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -32,6 +33,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.render import Block, answer_text, article_blocks, digest_blocks, escape, pack, plain
 from bot.app import App
+from bot.chart import FILENAME as CHART_FILE
+from bot.chart import chart_description, has_chart, participation_png
 from bot.commands.registry import Answer
 from bot.digest import Digest
 from bot.events import (
@@ -45,7 +48,7 @@ from bot.events import (
     ReplyPosted,
 )
 from bot.models import Article, Community, Discussion, PostedMessage
-from bot.platform import PlatformError
+from bot.platform import IncompleteHistory, PartlyPosted, PlatformError
 
 _log = logging.getLogger(__name__)
 
@@ -54,6 +57,10 @@ Json = dict[str, Any]
 SHORTCUTS = {"feature_in_digest": ("reply", "feature"), "hide_from_digest": ("reply", "hide")}
 REPLIES_PAGE = 200
 REPLIES_PAGES = 5  # per thread and reconnect: bounded, best effort
+HISTORY_PAGE = 100
+HISTORY_PAGES = 3  # when looking for a post made just before a crash
+POST_EVENT = "threadcast_article"  # the metadata type of article posts
+EVENTS_REMEMBERED = 10_000  # event ids kept to drop Slack's redeliveries (it retries within minutes)
 _REPLY_SUBTYPES = (None, "thread_broadcast", "file_share", "me_message")
 
 _ADVICE = {
@@ -142,6 +149,7 @@ class SlackPlatform:
         self._inflight: set[asyncio.Task[Any]] = set()
         self._closing = False
         self._last_post: dict[str, float] = {}
+        self._events_seen: OrderedDict[str, None] = OrderedDict()
         self.bolt.event("message")(self._on_message)
         self.bolt.event("reaction_added")(self._on_reaction)
         self.bolt.event("reaction_removed")(self._on_reaction)
@@ -161,6 +169,9 @@ class SlackPlatform:
         except SlackApiError as exc:
             raise SlackStartError(str(platform_error(exc, "let the bot in"))) from exc
         self.team_id, self.bot_user_id = str(auth["team_id"]), str(auth["user_id"])
+        # Announced before any event can arrive: a reply stored live first would move the
+        # catch-up's start past what was written while the bot was away (found by tests/test_crash.py).
+        await self._dispatch(PlatformReady(Community(PLATFORM, self.team_id)))
         if self.socket_mode:
             self._socket = AsyncSocketModeHandler(self.bolt, app_token=self._app_token)
             try:
@@ -184,7 +195,6 @@ class SlackPlatform:
             self.http_url = f"http://{host}:{port}/slack/events"
         self.ready.set()
         _log.info("Slack connected (%s)", "Socket Mode" if self.socket_mode else self.http_url)
-        await self._dispatch(PlatformReady(Community(PLATFORM, self.team_id)))
 
     async def close(self, timeout: float = 10.0) -> None:
         """Stop taking commands, let those under way finish (or time out), then disconnect."""
@@ -220,7 +230,24 @@ class SlackPlatform:
             from_history=from_history,
         )
 
-    async def _on_message(self, event: Json, context: AsyncBoltContext) -> None:
+    def _first_delivery(self, body: Json) -> bool:
+        """Slack sends an event again when its ack seemed late: an edit or a reaction seen
+        twice, out of order, would undo a later one. Each event id is taken once."""
+        event_id = str(body.get("event_id") or "")
+        if not event_id:
+            return True
+        if event_id in self._events_seen:
+            _log.debug("event %s delivered again; taken once", event_id)
+            return False
+        self._events_seen[event_id] = None
+        if len(self._events_seen) > EVENTS_REMEMBERED:
+            self._events_seen.popitem(last=False)
+        return True
+
+    async def _on_message(self, event: Json, body: Json, context: AsyncBoltContext) -> None:
+        if not self._first_delivery(body):
+            return
+        self._track()
         team = context.team_id or self.team_id
         channel = str(event.get("channel") or "")
         if not team or not channel:
@@ -259,7 +286,10 @@ class SlackPlatform:
                 return  # a channel message, not a reply in a thread
             await self._dispatch(self._reply(where, channel, event))
 
-    async def _on_reaction(self, event: Json, context: AsyncBoltContext) -> None:
+    async def _on_reaction(self, event: Json, body: Json, context: AsyncBoltContext) -> None:
+        if not self._first_delivery(body):
+            return
+        self._track()
         team = context.team_id or self.team_id
         item = event.get("item") or {}
         user = str(event.get("user") or "")
@@ -290,7 +320,7 @@ class SlackPlatform:
 
     def _track(self) -> None:
         task = asyncio.current_task()
-        if task is not None:  # kept so a shutdown waits for this command to finish
+        if task is not None:  # kept so a shutdown waits for this command or event to finish
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
 
@@ -384,11 +414,17 @@ class SlackPlatform:
                 await asyncio.sleep(wait)
         self._last_post[channel] = time.monotonic()
 
-    async def _post(self, channel: str, text: str, blocks: list[Block] | None, doing: str) -> str:
+    async def _post(
+        self, channel: str, text: str, blocks: list[Block] | None, doing: str, *, article: str | None = None
+    ) -> str:
+        # An article post carries the article's key as message metadata, so it can be
+        # recognised in the channel's history after a crash.
+        metadata = {"event_type": POST_EVENT, "event_payload": {"article": article}} if article else None
         try:
             result = await self.client.chat_postMessage(
-                channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
-            )
+                channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False,
+                metadata=metadata,
+            )  # fmt: skip
         except SlackApiError as exc:
             raise platform_error(exc, doing) from exc
         return str(result["ts"])
@@ -397,18 +433,74 @@ class SlackPlatform:
         self, community: Community, channel_id: str, article: Article, prompt: str
     ) -> PostedMessage:
         blocks, fallback = article_blocks(article, prompt)
-        ts = await self._post(channel_id, fallback, blocks, f"post in <#{channel_id}>")
+        ts = await self._post(channel_id, fallback, blocks, f"post in <#{channel_id}>", article=article.key)
         message_id = ns(channel_id, ts)
         return PostedMessage(message_id, message_id, _link(channel_id, ts))
 
-    async def post_digest(self, community: Community, channel_id: str, digest: Digest) -> list[str]:
-        ids = []
+    async def find_post(
+        self, community: Community, channel_id: str, article: Article, since: datetime
+    ) -> PostedMessage | None:
+        cursor: str | None = None
+        try:
+            for _ in range(HISTORY_PAGES):
+                page = await self.reader.conversations_history(
+                    channel=channel_id, oldest=f"{since.timestamp():.6f}", limit=HISTORY_PAGE,
+                    include_all_metadata=True, cursor=cursor,
+                )  # fmt: skip
+                for message in page.get("messages") or []:
+                    metadata = message.get("metadata") or {}
+                    if (
+                        message.get("user") == self.bot_user_id
+                        and metadata.get("event_type") == POST_EVENT
+                        and (metadata.get("event_payload") or {}).get("article") == article.key
+                    ):
+                        ts = str(message["ts"])
+                        return PostedMessage(ns(channel_id, ts), ns(channel_id, ts), _link(channel_id, ts))
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not page.get("has_more") or not cursor:
+                    break
+        except SlackApiError as exc:
+            raise platform_error(exc, f"read the history of <#{channel_id}>") from exc
+        return None
+
+    async def post_digest(
+        self, community: Community, channel_id: str, digest: Digest, *, skip: int = 0
+    ) -> list[str]:
+        ids: list[str] = []
         self._last_post.pop(channel_id, None)
-        for blocks in pack(digest_blocks(digest)):
+        for number, blocks in enumerate(pack(digest_blocks(digest))):
+            if number < skip:
+                continue
             await self._wait_turn(channel_id)
-            ts = await self._post(channel_id, plain(blocks), blocks, f"post the digest in <#{channel_id}>")
+            try:
+                ts = await self._post(
+                    channel_id, plain(blocks), blocks, f"post the digest in <#{channel_id}>"
+                )
+            except PlatformError as exc:
+                if ids:
+                    raise PartlyPosted(str(exc), ids) from exc
+                raise
             ids.append(ns(channel_id, ts))
+            if number == 0 and has_chart(digest.days):  # the chart right under the figures
+                await self._wait_turn(channel_id)
+                await self._post_chart(channel_id, digest)
         return ids
+
+    async def _post_chart(self, channel_id: str, digest: Digest) -> None:
+        """The participation chart as an image; the digest stands without it, so a
+        refusal (most often the files:write scope missing) is logged, not raised."""
+        chart = await asyncio.to_thread(participation_png, digest.days)
+        try:
+            await self.client.files_upload_v2(
+                channel=channel_id, file=chart, filename=CHART_FILE, title="Replies per day",
+                alt_txt=chart_description(digest.days),
+            )  # fmt: skip
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            hint = "; the app needs the files:write scope" if error == "missing_scope" else ""
+            _log.warning("the digest chart was not posted in %s (%s)%s", channel_id, error, hint)
+        except SlackRequestError as exc:
+            _log.warning("the digest chart upload to %s failed: %s", channel_id, exc)
 
     async def notify(self, community: Community, channel_id: str, text: str) -> None:
         self._last_post.pop(channel_id, None)
@@ -444,16 +536,14 @@ class SlackPlatform:
                     replies.append(self._reply(discussion.community, channel, message, from_history=True))
                 cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
                 if not cursor:
-                    break
+                    return replies
         except SlackApiError as exc:
             retry = exc.response.headers.get("Retry-After") if exc.response.headers else None
-            _log.warning(
-                "reading thread %s stopped (%s%s); live events stay the main path",
-                discussion.thread_id,
-                exc.response.get("error"),
-                f", retry after {retry} s" if retry else "",
-            )
-        return replies
+            error = exc.response.get("error")
+            raise IncompleteHistory(
+                f"Slack stopped the reading ({error}{f', retry after {retry} s' if retry else ''})", replies
+            ) from exc
+        raise IncompleteHistory(f"more than {REPLIES_PAGES} pages of replies", replies)
 
     def thread_link(self, discussion: Discussion) -> str | None:
         if discussion.thread_id is None:

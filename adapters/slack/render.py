@@ -14,7 +14,7 @@ from datetime import UTC
 from typing import Any
 
 from bot.digest import Digest, DiscussionSummary
-from bot.markdown import figure_lines, period_label
+from bot.markdown import counts_line, figure_lines, period_label, theme_line
 from bot.models import Article
 from bot.text import chunk_lines, count, neutralize_mentions, shorten
 
@@ -101,25 +101,28 @@ def sections(lines: Sequence[str], limit: int = SECTION_LIMIT) -> list[Block]:
 
 def _discussion_lines(rank: int, summary: DiscussionSummary) -> list[str]:
     title = f"*{rank}. {linked(fit(summary.title, 500), summary.article_url)}*"
-    counts = (
-        count(summary.replies, "reply", "replies"),
-        count(summary.participants, "participant"),
-        count(summary.reactions, "reaction"),
-    )
-    lines = [title, " · ".join(counts)]
+    lines = [title, counts_line(summary)]
     if summary.thread_link:
         lines.append(linked("Join the thread", summary.thread_link))
     for h in summary.highlights:
         star = "★ " if h.featured else ""
         excerpt = " ".join(escape(h.excerpt).split())
         lines.append(f"> {star}{excerpt}\n> — _{escape(h.author)}_")
+    if summary.themes:
+        lines.append("*Themes*")
+        lines += [f"• {theme_line(t, lambda s: f'*{s}*', _inline)}" for t in summary.themes]
     return lines
+
+
+def _inline(text: str) -> str:
+    """Member text on one line of mrkdwn, escaped."""
+    return " ".join(escape(text).split())
 
 
 def digest_blocks(digest: Digest) -> list[Block]:
     head = [
         f"_{escape(period_label(digest))}_",
-        *figure_lines(digest.figures, lambda s: f"*{s}*"),
+        *figure_lines(digest.figures, lambda s: f"*{s}*", escape),
     ]
     if digest.note:
         head.append(f"_{escape(digest.note)}_")

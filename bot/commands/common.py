@@ -6,7 +6,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from bot.commands.registry import UsageError
-from bot.prompts import check_template
+from bot.prompts import check_template, tidy_template
 
 
 def channel_label(channel_id: str) -> str:
@@ -23,7 +23,7 @@ def require_web_url(url: str) -> str:
 def checked_prompt(template: object) -> str | None:
     if template is None:
         return None
-    text = str(template)
+    text = tidy_template(str(template))
     problem = check_template(text)
     if problem:
         raise UsageError(problem)

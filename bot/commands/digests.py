@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.commands.common import channel_label
+from bot.commands.limits import COMMUNITY_DATA
 from bot.commands.registry import WEEKDAYS, Answer, CommandContext, CommandRegistry, Kind, Option
-from bot.platform import PlatformError
+from bot.platform import PartlyPosted, PlatformError
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -33,7 +34,10 @@ def register(registry: CommandRegistry, services: Services) -> None:
             try:
                 await jobs.post(digest, channel)
             except PlatformError as exc:
-                failed.append(f"{channel_label(channel)}: {exc}")
+                went = f" (only its first {len(exc.message_ids)} messages went out)" if isinstance(
+                    exc, PartlyPosted
+                ) else ""  # fmt: skip
+                failed.append(f"{channel_label(channel)}: {exc}{went}")
                 continue
             posted.append(channel_label(channel))
             if channel in by_channel:
@@ -66,7 +70,10 @@ def register(registry: CommandRegistry, services: Services) -> None:
             return Answer("No digest was scheduled.", ok=False)
         return Answer("Weekly digests are off. `digest schedule` turns them on again.")
 
-    registry.add("digest preview", digest_preview, help="see the digest privately before it is posted")
+    registry.add(
+        "digest preview", digest_preview, help="see the digest privately before it is posted",
+        limit=COMMUNITY_DATA,
+    )  # fmt: skip
     registry.add("digest now", digest_now, help="post the digest now")
     registry.add(
         "digest schedule", digest_schedule, help="post the digest every week",

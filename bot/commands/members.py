@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from bot.commands.limits import MEMBER_DATA
 from bot.commands.registry import Answer, Attachment, CommandContext, CommandRegistry
 from bot.text import count
 
@@ -97,4 +98,5 @@ def register(registry: CommandRegistry, services: Services) -> None:
         ("privacy my-data", my_data, "get the replies kept about you"),
         ("help", show_help, "this list"),
     ):
-        registry.add(name, handler, help=text, moderator=False)
+        data = name in ("privacy forget-me", "privacy my-data")  # they read or delete stored data
+        registry.add(name, handler, help=text, moderator=False, limit=MEMBER_DATA if data else None)

@@ -13,12 +13,13 @@ import re
 import typing
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import time
+from datetime import UTC, datetime, time
 from itertools import pairwise
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.commands.limits import Limit, RateLimiter, minutes
 from bot.events import CommandInvoked
 from bot.handlers import check_handler
 from bot.models import Community
@@ -105,6 +106,7 @@ class Command:
     handler: CommandHandler
     options: tuple[Option, ...] = ()
     moderator: bool = True
+    limit: Limit | None = None  # calls per member and window, for commands that read or delete data
 
     @property
     def usage(self) -> str:
@@ -281,8 +283,9 @@ def parse_text(command: Command, text: str) -> dict[str, object]:
 
 
 class CommandRegistry:
-    def __init__(self) -> None:
+    def __init__(self, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._commands: dict[tuple[str, ...], Command] = {}
+        self._limiter = RateLimiter(now)
 
     def add(
         self,
@@ -292,6 +295,7 @@ class CommandRegistry:
         help: str,
         options: tuple[Option, ...] = (),
         moderator: bool = True,
+        limit: Limit | None = None,
     ) -> Command:
         check_handler(handler, CommandContext, Answer)
         words = tuple(path.split())
@@ -300,7 +304,7 @@ class CommandRegistry:
         names = [o.name for o in options]
         if len(set(names)) != len(names):
             raise ValueError(f"command {path!r} has two options with one name")
-        command = Command(words, help, handler, options, moderator)
+        command = Command(words, help, handler, options, moderator, limit)
         self._commands[words] = command
         return command
 
@@ -351,6 +355,16 @@ class CommandRegistry:
             options = self._options(command, event)
         except UsageError as exc:
             return usage_answer(command, str(exc))
+        if command.limit is not None:
+            key = (event.community.platform, event.caller.id, command.path)
+            wait = self._limiter.wait(key, command.limit)
+            if wait is not None:
+                _log.info("rate-limited %s for %s", " ".join(command.path), event.caller.id)
+                return Answer(
+                    f"`{' '.join(command.path)}` can be used {command.limit.calls} times in"
+                    f" {minutes(command.limit.per)}; try again in {minutes(wait)}.",
+                    ok=False,
+                )
         try:
             return await command.handler(CommandContext(event, options))
         except UsageError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from bot.commands.limits import COMMUNITY_DATA
 from bot.commands.registry import Answer, CommandContext, CommandRegistry, Kind, Option
 from bot.models import StatsRow
 from bot.text import count, safe
@@ -19,7 +20,7 @@ def _table(title: str, rows: list[StatsRow]) -> list[str]:
         lines.append(
             f"  {safe(row.label, 70)}: {count(row.articles, 'article')},"
             f" {count(row.replies, 'reply', 'replies')}, {count(row.participants, 'participant')},"
-            f" {row.reply_rate:.1f} replies per article"
+            f" per article {row.reply_rate:.1f} replies and {row.participant_rate:.1f} participants"
         )
     return lines
 
@@ -40,6 +41,7 @@ def register(registry: CommandRegistry, services: Services) -> None:
 
     registry.add(
         "stats", stats, help="articles, replies, participants and reply rate per feed and prompt",
+        limit=COMMUNITY_DATA,
         options=(Option("days", Kind.INTEGER, "how many days back (default 30)", required=False,
                         minimum=1, maximum=3650),),
     )  # fmt: skip

@@ -1,0 +1,78 @@
+"""Rows of the tables both stores share, read into the core's models.
+
+Both stores select the same columns in the same order; they differ only in how
+a time comes back (SQLite: text, PostgreSQL: timestamptz), which `Rows` is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Any
+
+from bot.models import Article, Community, DigestSchedule, Discussion, DiscussionState, Feed, Reply
+
+ARTICLE_COLS = "a.id, a.key, a.title, a.url, a.summary, a.source, a.published_at, a.created_at"
+DISCUSSION_COLS = (
+    "d.id, d.article_id, d.platform, d.community_id, d.channel_id, d.message_id, d.thread_id,"
+    " d.prompt, d.state, d.feed_id, d.created_at, d.posted_at, d.anonymous_replies"
+)
+REPLY_COLS = (
+    "r.id, r.discussion_id, r.message_id, r.author_id, r.author_name, r.text, r.created_at,"
+    " r.edited_at, r.featured, r.hidden,"
+    " (SELECT count(*) FROM reactions x WHERE x.reply_id = r.id)"
+)
+FEED_COLS = (
+    "id, platform, community_id, channel_id, url, title, prompt, backlog, interval_seconds,"
+    " etag, last_modified, last_success_at, last_error, last_error_at, failures, next_poll_at,"
+    " items_posted, primed, created_at"
+)
+SCHEDULE_COLS = "platform, community_id, channel_id, weekday, at, timezone, enabled, next_run_at, last_run_at"
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    when: Callable[[Any], datetime | None]  # a stored time (or NULL) as an aware UTC datetime
+
+    def _at(self, value: Any) -> datetime:
+        moment = self.when(value)
+        assert moment is not None, "a NOT NULL time column was NULL"
+        return moment
+
+    def article(self, row: Sequence[Any]) -> Article:
+        return Article(
+            id=row[0], key=row[1], title=row[2], url=row[3], summary=row[4], source=row[5],
+            published_at=self.when(row[6]), created_at=self._at(row[7]),
+        )  # fmt: skip
+
+    def discussion(self, row: Sequence[Any]) -> Discussion:
+        return Discussion(
+            id=row[0], article_id=row[1], community=Community(row[2], row[3]), channel_id=row[4],
+            message_id=row[5], thread_id=row[6], prompt=row[7], state=DiscussionState(row[8]),
+            feed_id=row[9], created_at=self._at(row[10]), posted_at=self.when(row[11]),
+            anonymous_replies=row[12],
+        )  # fmt: skip
+
+    def reply(self, row: Sequence[Any]) -> Reply:
+        return Reply(
+            id=row[0], discussion_id=row[1], message_id=row[2], author_id=row[3],
+            author_name=row[4], text=row[5], created_at=self._at(row[6]), edited_at=self.when(row[7]),
+            featured=bool(row[8]), hidden=bool(row[9]), reactions=row[10],
+        )  # fmt: skip
+
+    def feed(self, row: Sequence[Any]) -> Feed:
+        return Feed(
+            id=row[0], community=Community(row[1], row[2]), channel_id=row[3], url=row[4],
+            title=row[5], prompt=row[6], backlog=row[7], interval_seconds=row[8], etag=row[9],
+            last_modified=row[10], last_success_at=self.when(row[11]), last_error=row[12],
+            last_error_at=self.when(row[13]), failures=row[14], next_poll_at=self._at(row[15]),
+            items_posted=row[16], primed=bool(row[17]), created_at=self._at(row[18]),
+        )  # fmt: skip
+
+    def schedule(self, row: Sequence[Any]) -> DigestSchedule:
+        return DigestSchedule(
+            community=Community(row[0], row[1]), channel_id=row[2], weekday=row[3],
+            at=time.fromisoformat(row[4]), timezone=row[5], enabled=bool(row[6]),
+            next_run_at=self.when(row[7]), last_run_at=self.when(row[8]),
+        )  # fmt: skip

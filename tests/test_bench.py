@@ -1,0 +1,55 @@
+"""The benchmarks still run: `python -m bench --quick` end to end, every case, small sizes.
+
+Ratios are reported, never asserted here: a loaded machine must not fail the tests.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.postgres import URL_VARIABLE
+
+ROOT = Path(__file__).parent.parent
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def test_the_quick_benchmark_run_measures_every_figure_beside_its_baseline(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--json", str(out), "--postgres", ""],
+        cwd=ROOT, capture_output=True, text=True, check=False, timeout=170,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["quick"] is True
+    rows = report["rows"]
+    names = {row["benchmark"].split(" (")[0].split(",")[0] for row in rows}
+    assert names == {
+        "reply ingest", "Discord flood", "resident memory idle", "resident memory under the flood",
+        "digest over 5", "feed cycle",
+    }  # fmt: skip
+    for row in rows:
+        assert row["ours"] > 0 and row["baseline"] > 0
+        assert row["ratio"] == pytest.approx(row["ours"] / row["baseline"])
+    assert "| benchmark |" in done.stdout
+
+
+def test_the_benchmark_reaches_postgresql_when_given_a_url(tmp_path: Path) -> None:
+    import os
+
+    url = os.environ.get(URL_VARIABLE)
+    if not url:
+        pytest.skip(f"{URL_VARIABLE} is not set")
+    out = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--only", "ingest", "--json", str(out), "--postgres", url],
+        cwd=ROOT, capture_output=True, text=True, check=False, timeout=170,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert {row["backend"] for row in json.loads(out.read_text())["rows"]} == {"sqlite", "postgres"}

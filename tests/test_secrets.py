@@ -58,11 +58,11 @@ async def threadcast(
     *args: str,
     env: dict[str, str],
     stdin: bytes = b"",
-    stop_when: str | None = None,
+    stop_when: str | asyncio.Event | None = None,
     command: tuple[str, ...] = ("-m", "bot"),
 ) -> tuple[int, str]:
-    """Run it; with `stop_when`, SIGTERM once that text is in its output. Returns the exit code
-    and everything it wrote."""
+    """Run it; with `stop_when`, SIGTERM once that text is in its output (or that event is set).
+    Returns the exit code and everything it wrote."""
     log = tmp_path / f"out-{time.monotonic_ns()}.log"
     with log.open("wb") as sink:
         process = await asyncio.create_subprocess_exec(
@@ -76,7 +76,13 @@ async def threadcast(
     try:
         if stop_when is not None:
             deadline = time.monotonic() + 60
-            while stop_when not in log.read_text() and process.returncode is None:
+
+            def stop() -> bool:
+                if isinstance(stop_when, asyncio.Event):
+                    return stop_when.is_set()
+                return stop_when in log.read_text()
+
+            while not stop() and process.returncode is None:
                 assert time.monotonic() < deadline, log.read_text()
                 await asyncio.sleep(0.1)
             if process.returncode is None:
@@ -127,9 +133,14 @@ async def test_run_on_slack_at_debug_logs_no_token(tmp_path: Path) -> None:
     async with FakeSlack() as slack:
         slack.bot_token, slack.app_token = SLACK_BOT_TOKEN, SLACK_APP_TOKEN
         env = every_secret(tmp_path, SLACK_API_URL=slack.api_url, DISCORD_TOKEN="")
-        running = asyncio.create_task(threadcast(tmp_path, "run", env=env, stop_when="Slack connected"))
+        # Stopped only once the command is answered: a stop on "connected" could cut it off.
+        answered = asyncio.Event()
+        running = asyncio.create_task(threadcast(tmp_path, "run", env=env, stop_when=answered))
         await slack.wait_for(lambda: slack._connected.is_set(), timeout=60)
-        await slack.socket_command(MEMBER, "privacy my-data", channel=GENERAL, timeout=10)
+        try:
+            await slack.socket_command(MEMBER, "privacy my-data", channel=GENERAL, timeout=10)
+        finally:
+            answered.set()
         code, out = await running
         assert code == 0, out
         assert "Sending a request" in out  # slack-sdk's DEBUG lines are there, and scanned

@@ -7,18 +7,18 @@ unnamed, mentions neutralised). Platforms only lay it out.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.models import Community, DiscussionActivity, PeriodCounts, ReplyView
+from bot.models import Community, DiscussionActivity, PeriodCounts, ReplyMark, ReplyView
 from bot.platform import ChatPlatform
 from bot.store import Store
 from bot.text import safe
 from bot.themes import Voice, boilerplate, find_themes
-from bot.wording import is_substantive, near_duplicate, words
+from bot.wording import alike, says_something, stems, words
 
 ANONYMOUS_NAME = "a member"
 EXCERPT_LENGTH = 280
@@ -111,27 +111,41 @@ class Digest:
 
 
 def author_label(view: ReplyView) -> str:
-    return ANONYMOUS_NAME if view.anonymous else safe(view.reply.author_name, 80) or ANONYMOUS_NAME
+    return _label(view.reply.author_name, view.anonymous)
 
 
-def highlights(replies: list[ReplyView]) -> tuple[Highlight, ...]:
+def _label(name: str, anonymous: bool) -> str:
+    return ANONYMOUS_NAME if anonymous else safe(name, 80) or ANONYMOUS_NAME
+
+
+Heard = list[tuple[ReplyView, list[str]]]
+
+
+def hear(replies: list[ReplyView]) -> Heard:
+    """The replies a digest may quote, with their words: found once, for the highlights
+    and the themes of a discussion both."""
+    return [(v, words(v.reply.text)) for v in _quotable(replies)]
+
+
+def highlights(heard: Heard) -> tuple[Highlight, ...]:
     """Featured replies first, then the most reacted, then the most substantive;
     "+1", a lone emoji or a bare link only when a moderator featured it, and never
     two replies that say nearly the same."""
-    candidates = [v for v in _quotable(replies) if v.reply.featured or is_substantive(v.reply.text)]
+    candidates = [(v, said) for v, said in heard if v.reply.featured or says_something(said)]
     candidates.sort(
-        key=lambda v: (
-            not v.reply.featured,
-            -v.reply.reactions,
-            -min(len(words(v.reply.text)), SUBSTANCE_WORDS),
-            v.reply.created_at,
+        key=lambda pair: (
+            not pair[0].reply.featured,
+            -pair[0].reply.reactions,
+            -min(len(pair[1]), SUBSTANCE_WORDS),
+            pair[0].reply.created_at,
         )
     )
-    chosen: list[ReplyView] = []
-    for view in candidates:
-        if any(near_duplicate(view.reply.text, c.reply.text) for c in chosen):
+    chosen: list[tuple[ReplyView, frozenset[str]]] = []
+    for view, said in candidates:
+        mine = stems(said)
+        if any(alike(mine, theirs) for _, theirs in chosen):
             continue
-        chosen.append(view)
+        chosen.append((view, mine))
         if len(chosen) == HIGHLIGHTS_PER_DISCUSSION:
             break
     return tuple(
@@ -141,18 +155,21 @@ def highlights(replies: list[ReplyView]) -> tuple[Highlight, ...]:
             reactions=v.reply.reactions,
             featured=v.reply.featured,
         )
-        for v in chosen
+        for v, _ in chosen
     )
 
 
-def _voices(replies: list[ReplyView]) -> list[tuple[Voice, ReplyView]]:
-    return [(Voice(v.reply.author_id, v.reply.text, v.reply.reactions), v) for v in _quotable(replies)]
+Voices = list[tuple[Voice, ReplyView]]
 
 
-def themes(replies: list[ReplyView], common: frozenset[tuple[str, ...]] = frozenset()) -> tuple[Theme, ...]:
+def voices(heard: Heard) -> Voices:
+    """The quotable replies as the theme finder sees them (their phrases found once)."""
+    return [(Voice(v.reply.author_id, v.reply.text, v.reply.reactions, said), v) for v, said in heard]
+
+
+def themes(pairs: Voices, common: frozenset[tuple[str, ...]] = frozenset()) -> tuple[Theme, ...]:
     """Key phrases that several members' quotable replies share, leaving out `common`
     phrases (the community's turns of phrase, see `themes.boilerplate`)."""
-    pairs = _voices(replies)
     by_voice = {id(voice): view for voice, view in pairs}
     return tuple(
         Theme(
@@ -170,6 +187,29 @@ def _quotable(replies: list[ReplyView]) -> list[ReplyView]:
     return [v for v in replies if not v.opted_out and not v.reply.hidden and v.reply.text.strip()]
 
 
+@dataclass(frozen=True, slots=True)
+class _Tally:
+    """A discussion's counts in the period, opted-out members left out: its rank."""
+
+    replies: int
+    participants: int
+    reactions: int
+
+    @classmethod
+    def of(cls, marks: list[ReplyMark]) -> _Tally:
+        visible = [m for m in marks if not m.opted_out]
+        return cls(len(visible), len({m.author_id for m in visible}), sum(m.reactions for m in visible))
+
+    def rank(self) -> tuple[int, int, int]:
+        """Replies, then participants, then reactions."""
+        return (self.replies, self.participants, self.reactions)
+
+
+def _posted_in(item: DiscussionActivity, start: datetime, end: datetime) -> bool:
+    posted = item.discussion.posted_at
+    return posted is not None and start <= posted < end
+
+
 class DigestBuilder:
     def __init__(self, store: Store, platforms: Mapping[str, ChatPlatform]) -> None:
         self._store = store
@@ -185,21 +225,25 @@ class DigestBuilder:
         note: str | None = None,
     ) -> Digest:
         activity = await self._store.activity(community, start, end)
-        current = await self._store.period_counts(community, start, end)
         previous = await self._store.period_counts(community, start - (end - start), start)
 
-        authors = {v.reply.author_id for a in activity for v in a.replies if not v.opted_out}
+        authors = {m.author_id for a in activity for m in a.marks if not m.opted_out}
         first_seen = await self._store.first_reply_times(community, authors)
         newcomers = {author for author, when in first_seen.items() if when >= start}
 
+        tallies = {a.discussion.id: _Tally.of(a.marks) for a in activity}
+        # What `Store.period_counts` would answer for this period, without reading it again.
+        current = PeriodCounts(
+            articles=sum(_posted_in(a, start, end) for a in activity),
+            replies=sum(t.replies for t in tallies.values()),
+            participants=len(authors),
+        )
         fresh: list[DiscussionActivity] = []
         late: list[DiscussionActivity] = []
         waiting: list[WaitingArticle] = []
         for item in activity:
-            posted = item.discussion.posted_at
-            is_new = posted is not None and start <= posted < end
-            visible = [v for v in item.replies if not v.opted_out]
-            if visible:
+            is_new = _posted_in(item, start, end)
+            if tallies[item.discussion.id].replies:
                 (fresh if is_new else late).append(item)
             elif is_new and item.replies_ever == 0 and item.discussion.anonymous_replies == 0:
                 waiting.append(
@@ -207,12 +251,33 @@ class DigestBuilder:
                         safe(item.article.title, 256), item.article.url, self._link(item), item.discussion.id
                     )
                 )
-        # Ranked on counts first: only the discussions shown are read word by word (highlights,
+        # Ranked on counts: only the discussions shown are read word by word (highlights,
         # themes), which is most of a digest's work over a busy week.
-        fresh.sort(key=_engagement, reverse=True)
-        late.sort(key=_engagement, reverse=True)
+        fresh.sort(key=lambda a: tallies[a.discussion.id].rank(), reverse=True)
+        late.sort(key=lambda a: tallies[a.discussion.id].rank(), reverse=True)
         shown, shown_late = fresh[:MAX_RANKED], late[:MAX_LATE]
-        common = boilerplate([[v for v, _ in _voices(a.replies)] for a in (*shown, *shown_late)])
+        read = [a.discussion.id for a in (*shown, *shown_late)]
+        heard = {
+            key: hear(views) for key, views in (await self._store.period_replies(read, start, end)).items()
+        }
+        voiced = {key: voices(said) for key, said in heard.items()}
+        common = boilerplate([[v for v, _ in pairs] for pairs in voiced.values()])
+
+        def summary(item: DiscussionActivity) -> DiscussionSummary:
+            key = item.discussion.id
+            tally = tallies[key]
+            return DiscussionSummary(
+                title=safe(item.article.title, 256),
+                article_url=item.article.url,
+                thread_link=self._link(item),
+                replies=tally.replies,
+                participants=tally.participants,
+                reactions=tally.reactions,
+                highlights=highlights(heard.get(key, [])),
+                themes=themes(voiced.get(key, []), common),
+                discussion_id=key,
+            )
+
         return Digest(
             community=community,
             period_start=start,
@@ -226,9 +291,9 @@ class DigestBuilder:
                 previous=previous,
                 newcomer_names=newcomer_names(activity, newcomers, first_seen),
             ),
-            discussions=tuple(self._summary(a, common) for a in shown),
+            discussions=tuple(summary(a) for a in shown),
             more_discussions=max(0, len(fresh) - MAX_RANKED),
-            late=tuple(self._summary(a, common) for a in shown_late),
+            late=tuple(summary(a) for a in shown_late),
             waiting=tuple(waiting[:MAX_WAITING]),
             more_waiting=max(0, len(waiting) - MAX_WAITING),
             note=note,
@@ -239,26 +304,6 @@ class DigestBuilder:
         platform = self._platforms.get(item.discussion.community.platform)
         return platform.thread_link(item.discussion) if platform else None
 
-    def _summary(self, item: DiscussionActivity, common: frozenset[tuple[str, ...]]) -> DiscussionSummary:
-        visible = [v for v in item.replies if not v.opted_out]
-        return DiscussionSummary(
-            title=safe(item.article.title, 256),
-            article_url=item.article.url,
-            thread_link=self._link(item),
-            replies=len(visible),
-            participants=len({v.reply.author_id for v in visible}),
-            reactions=sum(v.reply.reactions for v in visible),
-            highlights=highlights(visible),
-            themes=themes(visible, common),
-            discussion_id=item.discussion.id,
-        )
-
-
-def _engagement(item: DiscussionActivity) -> tuple[int, int, int]:
-    """Replies, then participants, then reactions (opted-out members left out)."""
-    visible = [v for v in item.replies if not v.opted_out]
-    return (len(visible), len({v.reply.author_id for v in visible}), sum(v.reply.reactions for v in visible))
-
 
 def newcomer_names(
     activity: list[DiscussionActivity], newcomers: set[str], first_seen: Mapping[str, datetime]
@@ -267,14 +312,14 @@ def newcomer_names(
     named: dict[str, str] = {}
     anonymous: set[str] = set()
     for item in activity:
-        for view in item.replies:
-            author = view.reply.author_id
-            if author not in newcomers or view.opted_out:
+        for mark in item.marks:
+            author = mark.author_id
+            if author not in newcomers or mark.opted_out:
                 continue
-            if view.anonymous:
+            if mark.anonymous:
                 anonymous.add(author)
-            elif not view.reply.hidden:  # a member known only by a hidden reply is not named
-                named.setdefault(author, author_label(view))
+            elif not mark.hidden:  # a member known only by a hidden reply is not named
+                named.setdefault(author, _label(mark.author_name, False))
     shown = sorted((a for a in named if a not in anonymous), key=lambda a: first_seen[a])
     return tuple(named[a] for a in shown[:MAX_NEWCOMER_NAMES])
 
@@ -285,20 +330,19 @@ def daily_counts(
     """Replies and participants per local day of [start, end), quiet days included.
     Opted-out members are left out, like in every figure."""
     zone = ZoneInfo(timezone)
-    authors: dict[date, set[str]] = defaultdict(set)
-    replies: dict[date, int] = defaultdict(int)
-    for item in activity:
-        for view in item.replies:
-            if view.opted_out:
-                continue
-            day = view.reply.created_at.astimezone(zone).date()
-            replies[day] += 1
-            authors[day].add(view.reply.author_id)
     first = start.astimezone(zone).date()
     last = (end - timedelta(microseconds=1)).astimezone(zone).date()
-    days = []
-    day = first
-    while day <= last:
-        days.append(DayCount(day, replies[day], len(authors[day])))
-        day += timedelta(days=1)
-    return tuple(days)
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    # Each local midnight as a UTC instant: a reply's day is then a comparison of instants,
+    # cheaper than converting each of a busy week's replies to local time.
+    midnights = [datetime.combine(d, time(), zone).astimezone(UTC) for d in days[1:]]
+    replies = [0] * len(days)
+    authors: list[set[str]] = [set() for _ in days]
+    for item in activity:
+        for mark in item.marks:
+            if mark.opted_out:
+                continue
+            n = bisect_right(midnights, mark.created_at)
+            replies[n] += 1
+            authors[n].add(mark.author_id)
+    return tuple(DayCount(day, replies[n], len(authors[n])) for n, day in enumerate(days))

@@ -7,7 +7,7 @@ message ids are only unique within one platform.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -238,12 +238,19 @@ class Store(Protocol):
     async def activity(
         self, community: Community, start: datetime, end: datetime
     ) -> list[DiscussionActivity]:
-        """Discussions posted in [start, end) or with replies written then,
-        with those replies (not deleted) and their authors' preferences."""
+        """Discussions posted in [start, end) or with replies written then, oldest first,
+        with marks of those replies (not deleted, oldest first) and their authors' preferences."""
+
+    async def period_replies(
+        self, discussion_ids: Collection[int], start: datetime, end: datetime
+    ) -> dict[int, list[ReplyView]]:
+        """The replies written in [start, end) in these discussions, with their words and their
+        authors' preferences, oldest first, by discussion (one without any is left out)."""
 
     async def period_counts(self, community: Community, start: datetime, end: datetime) -> PeriodCounts:
-        """Articles posted, replies and distinct repliers in [start, end),
-        leaving out opted-out members (hidden replies count: they are only not quoted)."""
+        """Articles posted, replies and distinct repliers in [start, end) (in posted
+        discussions, like `activity`), leaving out opted-out members (hidden replies count:
+        they are only not quoted)."""
 
     async def first_reply_times(
         self, community: Community, author_ids: Iterable[str]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 
 from bot.wording import STOPWORDS, stem, words
 
@@ -33,10 +33,11 @@ class Voice:
     author_id: str
     text: str
     reactions: int = 0
+    said: InitVar[list[str] | None] = None  # the text's `words`, when the caller has them
     phrases: dict[tuple[str, ...], str] = field(init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "phrases", _phrases(self.text))
+    def __post_init__(self, said: list[str] | None) -> None:
+        object.__setattr__(self, "phrases", _phrases(words(self.text) if said is None else said))
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,20 +48,21 @@ class Found:
     sentence: str
 
 
-def _phrases(text: str) -> dict[tuple[str, ...], str]:
-    """Every candidate phrase of a reply (as stems) with the words it was written as."""
-    tokens = words(text)
+def _phrases(tokens: list[str]) -> dict[tuple[str, ...], str]:
+    """Every candidate phrase of a reply's words (as stems) with the words it was written as."""
+    # Per word once, not per phrase it is part of: this runs for every reply a digest shows.
+    stems = [stem(w) for w in tokens]
+    edge = [w not in STOPWORDS for w in tokens]  # may start or end a phrase
+    tiny = [len(w) < 2 for w in tokens]
     found: dict[tuple[str, ...], str] = {}
     for size in range(1, MAX_WORDS + 1):
         for i in range(len(tokens) - size + 1):
-            gram = tokens[i : i + size]
-            if gram[0] in STOPWORDS or gram[-1] in STOPWORDS:
+            j = i + size
+            if not (edge[i] and edge[j - 1]) or any(tiny[i:j]):
                 continue
-            if size == 1 and len(gram[0]) < 4:
+            if size == 1 and len(tokens[i]) < 4:
                 continue
-            if any(len(w) < 2 for w in gram):
-                continue
-            found.setdefault(tuple(stem(w) for w in gram), " ".join(gram))
+            found.setdefault(tuple(stems[i:j]), " ".join(tokens[i:j]))
     return found
 
 

@@ -59,15 +59,26 @@ def stem(word: str) -> str:
 
 def is_substantive(text: str) -> bool:
     """True when a reply says something: not "+1", "this", an emoji or a link alone."""
-    said = words(text)
+    return says_something(words(text))
+
+
+def says_something(said: list[str]) -> bool:
+    """`is_substantive` for a reply's words, when they are already at hand."""
     content = [w for w in said if w not in LOW_VALUE and w not in STOPWORDS]
     return len(said) >= MIN_SUBSTANTIVE_WORDS and len(content) >= MIN_CONTENT_WORDS
 
 
-def near_duplicate(a: str, b: str, threshold: float = 0.75) -> bool:
+def near_duplicate(a: str, b: str) -> bool:
     """Two replies that say nearly the same thing, word for word."""
-    left = {stem(w) for w in words(a)}
-    right = {stem(w) for w in words(b)}
+    return alike(stems(words(a)), stems(words(b)))
+
+
+def stems(said: list[str]) -> frozenset[str]:
+    return frozenset(stem(w) for w in said)
+
+
+def alike(left: frozenset[str], right: frozenset[str], threshold: float = 0.75) -> bool:
+    """`near_duplicate` for two replies' stems (see `stems`)."""
     if not left or not right:
         return left == right
     return len(left & right) / len(left | right) >= threshold

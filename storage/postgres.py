@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,12 +30,21 @@ from bot.models import (
     NewReply,
     PeriodCounts,
     Reply,
+    ReplyMark,
     ReplyView,
     StatsRow,
 )
 from bot.store import DuplicateError, StoreError
 from storage import migrations
-from storage.rows import ARTICLE_COLS, DISCUSSION_COLS, FEED_COLS, REPLY_COLS, SCHEDULE_COLS, Rows
+from storage.rows import (
+    ARTICLE_COLS,
+    DISCUSSION_COLS,
+    FEED_COLS,
+    MARK_COLS,
+    REPLY_COLS,
+    SCHEDULE_COLS,
+    Rows,
+)
 from storage.tables import TABLES, Kind, Row, Table
 
 _log = logging.getLogger(__name__)
@@ -708,28 +717,48 @@ class PostgresStore:
         self, community: Community, start: datetime, end: datetime
     ) -> list[DiscussionActivity]:
         params = (community.platform, community.id, _utc(start), _utc(end))
+        # The period's replies first: they name the discussions with replies, which then are
+        # read by id rather than by probing every discussion of the community for one.
+        marks = await self._all(
+            f"SELECT r.discussion_id, {MARK_COLS},"
+            " coalesce(p.opted_out, false), coalesce(p.anonymous, false)"
+            " FROM replies r JOIN discussions d ON d.id = r.discussion_id"
+            " LEFT JOIN member_prefs p ON p.platform = d.platform AND p.user_id = r.author_id"
+            " WHERE d.platform = $1 AND d.community_id = $2 AND d.state = 'posted'"
+            " AND r.created_at >= $3 AND r.created_at < $4 ORDER BY r.created_at, r.id",
+            *params,
+        )
+        by_discussion: dict[int, list[ReplyMark]] = {}
+        for row in marks:
+            by_discussion.setdefault(row[0], []).append(_rows.mark(row[1:]))
         discussions = await self._all(
             f"SELECT {DISCUSSION_COLS}, {ARTICLE_COLS},"
             " (SELECT count(*) FROM replies r WHERE r.discussion_id = d.id)"
             " FROM discussions d JOIN articles a ON a.id = d.article_id"
             " WHERE d.platform = $1 AND d.community_id = $2 AND d.state = 'posted' AND ("
-            "   (d.posted_at >= $3 AND d.posted_at < $4) OR EXISTS (SELECT 1 FROM replies r"
-            "    WHERE r.discussion_id = d.id AND r.created_at >= $3 AND r.created_at < $4))"
+            "   (d.posted_at >= $3 AND d.posted_at < $4) OR d.id = ANY($5::bigint[]))"
             " ORDER BY d.posted_at, d.id",
-            *params,
-        )
-        by_discussion = await self._reply_views(
-            "d.platform = $1 AND d.community_id = $2 AND r.created_at >= $3 AND r.created_at < $4", params
-        )
+            *params, list(by_discussion),
+        )  # fmt: skip
         return [
             DiscussionActivity(
                 discussion=_rows.discussion(row[:13]),
                 article=_rows.article(row[13:21]),
-                replies=by_discussion.get(row[0], []),
+                marks=by_discussion.get(row[0], []),
                 replies_ever=row[21],
             )
             for row in discussions
         ]
+
+    async def period_replies(
+        self, discussion_ids: Collection[int], start: datetime, end: datetime
+    ) -> dict[int, list[ReplyView]]:
+        if not discussion_ids:
+            return {}
+        return await self._reply_views(
+            "r.discussion_id = ANY($1::bigint[]) AND r.created_at >= $2 AND r.created_at < $3",
+            (sorted(discussion_ids), _utc(start), _utc(end)),
+        )
 
     async def _reply_views(self, where: str, params: Sequence[object]) -> dict[int, list[ReplyView]]:
         """Replies matching `where` with their authors' preferences, by discussion, oldest first."""
@@ -759,8 +788,8 @@ class PostgresStore:
             "SELECT count(*), count(DISTINCT r.author_id) FROM replies r"
             " JOIN discussions d ON d.id = r.discussion_id"
             " LEFT JOIN member_prefs p ON p.platform = d.platform AND p.user_id = r.author_id"
-            " WHERE d.platform = $1 AND d.community_id = $2 AND r.created_at >= $3 AND r.created_at < $4"
-            " AND NOT coalesce(p.opted_out, false)",
+            " WHERE d.platform = $1 AND d.community_id = $2 AND d.state = 'posted'"
+            " AND r.created_at >= $3 AND r.created_at < $4 AND NOT coalesce(p.opted_out, false)",
             *params,
         )
         assert articles is not None and replies is not None

@@ -11,7 +11,16 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
-from bot.models import Article, Community, DigestSchedule, Discussion, DiscussionState, Feed, Reply
+from bot.models import (
+    Article,
+    Community,
+    DigestSchedule,
+    Discussion,
+    DiscussionState,
+    Feed,
+    Reply,
+    ReplyMark,
+)
 
 ARTICLE_COLS = "a.id, a.key, a.title, a.url, a.summary, a.source, a.published_at, a.created_at"
 DISCUSSION_COLS = (
@@ -22,6 +31,11 @@ REPLY_COLS = (
     "r.id, r.discussion_id, r.message_id, r.author_id, r.author_name, r.text, r.created_at,"
     " r.edited_at, r.featured, r.hidden,"
     " (SELECT count(*) FROM reactions x WHERE x.reply_id = r.id)"
+)
+# A reply's mark (see `ReplyMark`) before its author's two preferences, which each store adds.
+MARK_COLS = (
+    "r.id, r.author_id, r.author_name, r.created_at,"
+    " (SELECT count(*) FROM reactions x WHERE x.reply_id = r.id), r.hidden"
 )
 FEED_COLS = (
     "id, platform, community_id, channel_id, url, title, prompt, backlog, interval_seconds,"
@@ -60,6 +74,11 @@ class Rows:
             author_name=row[4], text=row[5], created_at=self._at(row[6]), edited_at=self.when(row[7]),
             featured=bool(row[8]), hidden=bool(row[9]), reactions=row[10],
         )  # fmt: skip
+
+    def mark(self, row: Sequence[Any]) -> ReplyMark:
+        return ReplyMark(
+            row[0], row[1], row[2], self._at(row[3]), row[4], bool(row[5]), bool(row[6]), bool(row[7])
+        )
 
     def feed(self, row: Sequence[Any]) -> Feed:
         return Feed(

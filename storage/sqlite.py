@@ -8,7 +8,7 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,12 +29,21 @@ from bot.models import (
     NewReply,
     PeriodCounts,
     Reply,
+    ReplyMark,
     ReplyView,
     StatsRow,
 )
 from bot.store import DuplicateError, StoreError
 from storage import migrations
-from storage.rows import ARTICLE_COLS, DISCUSSION_COLS, FEED_COLS, REPLY_COLS, SCHEDULE_COLS, Rows
+from storage.rows import (
+    ARTICLE_COLS,
+    DISCUSSION_COLS,
+    FEED_COLS,
+    MARK_COLS,
+    REPLY_COLS,
+    SCHEDULE_COLS,
+    Rows,
+)
 from storage.tables import Kind, Row, Table
 
 _log = logging.getLogger(__name__)
@@ -797,28 +806,47 @@ class SQLiteStore:
         self, community: Community, start: datetime, end: datetime
     ) -> list[DiscussionActivity]:
         params = (community.platform, community.id, _ts(start), _ts(end))
+        # The period's replies first: they name the discussions with replies, which then are
+        # read by id rather than by probing every discussion of the community for one.
+        marks = await self._all(
+            f"SELECT r.discussion_id, {MARK_COLS}, coalesce(p.opted_out, 0), coalesce(p.anonymous, 0)"
+            " FROM replies r JOIN discussions d ON d.id = r.discussion_id"
+            " LEFT JOIN member_prefs p ON p.platform = d.platform AND p.user_id = r.author_id"
+            " WHERE d.platform = ? AND d.community_id = ? AND d.state = 'posted'"
+            " AND r.created_at >= ? AND r.created_at < ? ORDER BY r.created_at, r.id",
+            params,
+        )
+        by_discussion: dict[int, list[ReplyMark]] = {}
+        for row in marks:
+            by_discussion.setdefault(row[0], []).append(_rows.mark(row[1:]))
         discussions = await self._all(
             f"SELECT {DISCUSSION_COLS}, {ARTICLE_COLS},"
             " (SELECT count(*) FROM replies r WHERE r.discussion_id = d.id)"
             " FROM discussions d JOIN articles a ON a.id = d.article_id"
             " WHERE d.platform = ? AND d.community_id = ? AND d.state = 'posted' AND ("
-            "   (d.posted_at >= ?3 AND d.posted_at < ?4) OR EXISTS (SELECT 1 FROM replies r"
-            "    WHERE r.discussion_id = d.id AND r.created_at >= ?3 AND r.created_at < ?4))"
-            " ORDER BY d.posted_at",
-            params,
-        )
-        by_discussion = await self._reply_views(
-            "d.platform = ? AND d.community_id = ? AND r.created_at >= ? AND r.created_at < ?", params
+            "   (d.posted_at >= ?3 AND d.posted_at < ?4) OR d.id IN (SELECT value FROM json_each(?5)))"
+            " ORDER BY d.posted_at, d.id",
+            (*params, json.dumps(list(by_discussion))),
         )
         return [
             DiscussionActivity(
                 discussion=_rows.discussion(row[:13]),
                 article=_rows.article(row[13:21]),
-                replies=by_discussion.get(row[0], []),
+                marks=by_discussion.get(row[0], []),
                 replies_ever=row[21],
             )
             for row in discussions
         ]
+
+    async def period_replies(
+        self, discussion_ids: Collection[int], start: datetime, end: datetime
+    ) -> dict[int, list[ReplyView]]:
+        if not discussion_ids:
+            return {}
+        return await self._reply_views(
+            "r.discussion_id IN (SELECT value FROM json_each(?)) AND r.created_at >= ? AND r.created_at < ?",
+            (json.dumps(sorted(discussion_ids)), _ts(start), _ts(end)),
+        )
 
     async def _reply_views(self, where: str, params: Sequence[Any]) -> dict[int, list[ReplyView]]:
         """Replies matching `where` with their authors' preferences, by discussion, oldest first."""
@@ -848,8 +876,8 @@ class SQLiteStore:
             "SELECT count(*), count(DISTINCT r.author_id) FROM replies r"
             " JOIN discussions d ON d.id = r.discussion_id"
             " LEFT JOIN member_prefs p ON p.platform = d.platform AND p.user_id = r.author_id"
-            " WHERE d.platform = ? AND d.community_id = ? AND r.created_at >= ? AND r.created_at < ?"
-            " AND coalesce(p.opted_out, 0) = 0",
+            " WHERE d.platform = ? AND d.community_id = ? AND d.state = 'posted'"
+            " AND r.created_at >= ? AND r.created_at < ? AND coalesce(p.opted_out, 0) = 0",
             params,
         )
         assert articles is not None and replies is not None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from adapters.console.platform import COMMUNITY
-from bot.digest import Digest, DigestBuilder, DiscussionSummary
+from bot.digest import Digest, DigestBuilder, DiscussionSummary, daily_counts
 from bot.markdown import render
-from bot.models import MemberPrefs
+from bot.models import DiscussionActivity, MemberPrefs, ReplyMark
 from bot.themes import Voice, boilerplate, find_themes
 from bot.wording import is_substantive, near_duplicate
 from tests.conftest import Harness
@@ -177,3 +178,27 @@ def test_a_turn_of_phrase_used_in_every_discussion_is_not_a_theme() -> None:
         assert phrases == [topic]
     # Alone, a discussion would call "cents" a theme: the filter is what leaves it out.
     assert "cents" in [t.phrase for t in find_themes(discussions[0])]
+
+
+def test_days_follow_local_midnight_across_a_dst_change_and_odd_offsets() -> None:
+    """Replies a minute either side of local midnight, in a week with Berlin's autumn change
+    (25 October 2026) and in Kolkata (UTC+5:30): each lands on its own local day."""
+    start, end = datetime(2026, 10, 19, tzinfo=UTC), datetime(2026, 10, 26, tzinfo=UTC)
+    for zone in ("Europe/Berlin", "Asia/Kolkata", "America/St_Johns"):
+        local = ZoneInfo(zone)
+        moments = [
+            datetime.combine(date(2026, 10, day), time(), local) + timedelta(minutes=offset)
+            for day in (21, 25, 26) for offset in (-1, 0)
+        ]  # fmt: skip
+        inside = [m.astimezone(UTC) for m in moments if start <= m < end]
+        marks = [ReplyMark(n, f"u{n}", "U", m, 0, False, False, False) for n, m in enumerate(inside)]
+        activity = [DiscussionActivity(discussion=None, article=None, marks=marks)]  # type: ignore[arg-type]
+        days = daily_counts(activity, start, end, zone)
+        expected: dict[date, int] = {}
+        for m in inside:
+            expected[m.astimezone(local).date()] = expected.get(m.astimezone(local).date(), 0) + 1
+        assert {d.day: d.replies for d in days if d.replies} == expected, zone
+        assert (
+            days[0].day == start.astimezone(local).date()
+            and days[-1].day == (end - timedelta(seconds=1)).astimezone(local).date()
+        )

@@ -32,6 +32,7 @@ from bot.models import (
     NewReply,
     PeriodCounts,
     Reply,
+    ReplyMark,
     StatsRow,
 )
 from bot.store import DuplicateError, Store, StoreError
@@ -745,8 +746,12 @@ async def test_add_replies_stores_a_batch_and_says_which_rows_were_new(contract_
         first.id, "u1", "Name u1", "u1 says r2", T0,
     )  # fmt: skip
     assert (got.edited_at, got.featured, got.hidden, got.reactions) == (None, False, False, 0)
-    activity = await contract_store.activity(C1, T0 - D, T0 + D)
-    replies = [view.reply for item in activity for view in item.replies]
+    ids = [item.discussion.id for item in await contract_store.activity(C1, T0 - D, T0 + D)]
+    replies = [
+        view.reply
+        for views in (await contract_store.period_replies(ids, T0 - D, T0 + D)).values()
+        for view in views
+    ]
     stored = {(r.discussion_id, r.message_id, r.author_id, r.created_at) for r in replies}
     assert stored == {
         (first.id, "r0", "u1", T0), (first.id, "r1", "u1", created), (first.id, "r2", "u1", T0),
@@ -1068,15 +1073,21 @@ async def test_activity_holds_the_periods_discussions_and_replies(contract_store
     by_id = {item.discussion.id: item for item in activity}
     assert set(by_id) == {world.late.id, world.fresh.id, world.at_start.id}
 
+    assert [item.discussion.id for item in activity] == [world.late.id, world.at_start.id, world.fresh.id]
+    words = await contract_store.period_replies(list(by_id), START, END)
+    assert set(words) == {world.late.id, world.fresh.id}  # at_start has no reply
+
     late = by_id[world.late.id]
-    assert [v.reply.message_id for v in late.replies] == ["l2"]
+    assert [v.reply.message_id for v in words[world.late.id]] == ["l2"]
+    assert [m.reply_id for m in late.marks] == [v.reply.id for v in words[world.late.id]]
     assert late.replies_ever == 2
     assert late.article.key == "late" and late.article.id == world.late.article_id
     assert late.discussion.prompt == "Late prompt"
 
     fresh = by_id[world.fresh.id]
-    views = {v.reply.message_id: v for v in fresh.replies}
-    assert set(views) == {"f1", "f2", "f3"}  # not the deleted one, not the one at the end
+    views = {v.reply.message_id: v for v in words[world.fresh.id]}
+    assert list(views) == ["f1", "f2", "f3"]  # oldest first; not the deleted one, not the one at the end
+    assert [m.reply_id for m in fresh.marks] == [v.reply.id for v in views.values()]
     assert fresh.replies_ever == 4
     assert fresh.discussion.anonymous_replies == 1
     assert fresh.discussion.state == DiscussionState.POSTED
@@ -1088,16 +1099,32 @@ async def test_activity_holds_the_periods_discussions_and_replies(contract_store
     assert (views["f2"].anonymous, views["f2"].opted_out, views["f2"].reply.hidden) == (False, False, True)
     assert (views["f3"].anonymous, views["f3"].opted_out) == (False, True)
     assert views["f3"].reply.text == "u9 says f3"
+    # a mark is its reply without the words
+    for mark, view in zip(fresh.marks, views.values(), strict=True):
+        reply = view.reply
+        assert mark == ReplyMark(
+            reply.id, reply.author_id, reply.author_name, reply.created_at, reply.reactions,
+            reply.hidden, view.opted_out, view.anonymous,
+        )  # fmt: skip
 
     at_start = by_id[world.at_start.id]
-    assert (at_start.replies, at_start.replies_ever) == ([], 0)
+    assert (at_start.marks, at_start.replies_ever) == ([], 0)
+
+
+async def test_period_replies_reads_only_the_discussions_and_period_asked(contract_store: Store) -> None:
+    world = await make_world(contract_store)
+    assert await contract_store.period_replies([], START, END) == {}
+    only_late = await contract_store.period_replies([world.late.id], START, END)
+    assert {k: [v.reply.message_id for v in vs] for k, vs in only_late.items()} == {world.late.id: ["l2"]}
+    before = await contract_store.period_replies([world.late.id, world.fresh.id], START - D, START)
+    assert {k: [v.reply.message_id for v in vs] for k, vs in before.items()} == {world.late.id: ["l1"]}
 
 
 async def test_activity_keeps_communities_apart(contract_store: Store) -> None:
     world = await make_world(contract_store)
     theirs = await contract_store.activity(C2, START, END)
     assert [item.discussion.id for item in theirs] == [world.theirs.id]
-    assert {v.reply.message_id for v in theirs[0].replies} == {"x1", "x2"}
+    assert {m.author_id for m in theirs[0].marks} == {"u1", "u5"}
     assert await contract_store.activity(S1, START, END) == []
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from types import MappingProxyType
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
@@ -44,11 +45,14 @@ def _normalize_netloc(parts: SplitResult, scheme: str) -> str:
     return f"{userinfo}@{host}" if userinfo else host
 
 
-def article_key(guid: str | None, url: str | None, text: str) -> str:
-    """The identity of an article: its feed GUID, else its normalized URL, else a content hash."""
+def article_key(guid: str | None, url: str | None, text: str | Callable[[], str]) -> str:
+    """The identity of an article: its feed GUID, else its normalized URL, else a content hash.
+    `text` may be given as a function, called only when neither GUID nor URL is there."""
     if guid and guid.strip():
         return f"guid:{guid.strip()}"
     if url and url.strip():
         return f"url:{normalize_url(url)}"
+    if callable(text):
+        text = text()
     normalized = " ".join(text.split())
     return "sha256:" + hashlib.sha256(normalized.encode("utf-8", "surrogatepass")).hexdigest()

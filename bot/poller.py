@@ -7,6 +7,7 @@ other item as seen, so subscribing to a feed with 700 items posts 0 by default.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -16,9 +17,9 @@ from urllib.parse import urlsplit, urlunsplit
 from bot.clock import Clock
 from bot.models import ArticleDraft, Community, Feed
 from bot.platform import ChatPlatform
-from bot.publisher import Publisher, PublishError, draft_key
+from bot.publisher import Publisher, PublishError, item_key
 from bot.sources.errors import SourceError
-from bot.sources.feeds import FeedResult, fetch_feed
+from bot.sources.feeds import FeedEntry, FeedResult, fetch_feed
 from bot.sources.http import Fetcher
 from bot.store import Store
 from bot.text import safe
@@ -76,7 +77,7 @@ class FeedPoller:
             result = prefetched or await self.fetch(
                 feed.url, etag=feed.etag, last_modified=feed.last_modified
             )
-            report = PollReport() if result.not_modified else await self._take_items(feed, result.items)
+            report = PollReport() if result.not_modified else await self._take_items(feed, result.entries)
         except SourceError as exc:
             return await self._failed(feed, str(exc))
         except Exception as exc:  # a bug or a storage fault must back off too, not retry every tick
@@ -113,12 +114,16 @@ class FeedPoller:
             await self._tell_moderators(feed, error, delay)
         return PollReport(error=error)
 
-    async def _take_items(self, feed: Feed, items: list[ArticleDraft]) -> PollReport:
-        keyed: dict[str, ArticleDraft] = {}
-        for item in items:  # feed order, newest first; a repeated item counts once
-            keyed.setdefault(draft_key(item), item)
+    async def _take_items(self, feed: Feed, entries: list[FeedEntry]) -> PollReport:
+        keyed: dict[str, FeedEntry] = {}
+        for entry in entries:  # feed order, newest first; a repeated item counts once
+            keyed.setdefault(item_key(entry.guid, entry.url, entry.source, entry.draft), entry)
         unseen = await self._store.unseen_item_keys(feed.id, list(keyed))
-        new = [(key, item) for key, item in keyed.items() if key in unseen]
+        fresh = [(key, entry) for key, entry in keyed.items() if key in unseen]
+        # Only new entries are made into drafts (their HTML read as text), off the event loop:
+        # a feed read for the first time may bring a hundred.
+        drafts = await asyncio.to_thread(lambda: [entry.draft() for _, entry in fresh]) if fresh else []
+        new = [(key, draft) for (key, _), draft in zip(fresh, drafts, strict=True)]
         if all(item.published_at for _, item in new):
             # Dates beat document order: some feeds list oldest first.
             new.sort(key=lambda pair: pair[1].published_at or _EPOCH, reverse=True)

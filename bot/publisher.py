@@ -38,16 +38,26 @@ class PublishError(Exception):
 
 
 def draft_key(draft: ArticleDraft) -> str:
-    """The article's identity: feed GUID, else normalised URL, else a content hash.
+    """The article's identity: feed GUID, else normalised URL, else a content hash."""
+    return item_key(draft.guid, draft.url, draft.source, lambda: draft)
+
+
+def item_key(guid: str | None, url: str | None, source: str, draft: Callable[[], ArticleDraft]) -> str:
+    """`draft_key` of an item whose draft is made only if its key needs the text (when it
+    has neither GUID nor URL).
 
     A GUID that is not a URL ("1234") is only unique within its site, so it is
     qualified by the item's host (or its source) to keep two feeds apart.
     """
-    guid = draft.guid
     if guid and "://" not in guid:
-        site = urlsplit(draft.url).hostname if draft.url else None
-        guid = f"{site or draft.source}#{guid}"
-    return article_key(guid, draft.url, f"{draft.title}\n{draft.summary}")
+        site = urlsplit(url).hostname if url else None
+        guid = f"{site or source}#{guid}"
+
+    def text() -> str:
+        made = draft()
+        return f"{made.title}\n{made.summary}"
+
+    return article_key(guid, url, text)
 
 
 def _shown(article: Article) -> Article:

@@ -13,6 +13,8 @@ import pytest
 from aiohttp import web
 
 from adapters.console.platform import COMMUNITY
+from bot.publisher import draft_key, item_key
+from bot.sources.feeds import parse_feed
 from tests.conftest import Harness
 
 # entries feedparser reads from each file (the corpus README's table)
@@ -107,3 +109,16 @@ async def test_not_a_feed_is_refused_naming_the_url(harness: Harness, feed_serve
     assert not answer.ok
     assert url in answer.text
     assert await h.store.list_feeds(COMMUNITY) == []
+
+
+@pytest.mark.parametrize("name", sorted(ENTRIES))
+def test_an_entry_is_known_by_the_same_key_before_and_after_its_draft_is_made(
+    corpus: Path, name: str
+) -> None:
+    """A poll identifies entries without making their drafts; the key must be the one the
+    draft itself would give, or a seen item would be posted again (or a new one skipped)."""
+    url = f"https://feeds.example/{name}"
+    lazy = parse_feed((corpus / "feeds" / name).read_bytes(), url).entries
+    keys = [item_key(e.guid, e.url, e.source, e.draft) for e in lazy]
+    drafted = [draft_key(d) for d in parse_feed((corpus / "feeds" / name).read_bytes(), url).items]
+    assert keys == drafted and len(keys) == ENTRIES[name]

@@ -52,14 +52,41 @@ _PAGE_SUFFIX = re.compile(r"\.(s?html?|php|aspx?|jsp)$", re.IGNORECASE)
 _SLUG_SEPARATORS = re.compile(r"[-_+]+")
 
 
+class FeedEntry:
+    """One entry of a parsed feed. What identifies it (GUID, link, feed label) is read at
+    once; its draft, whose summary is text extracted from the entry's HTML, only when asked:
+    most entries of a feed read again were seen before, and a poll never needs their text."""
+
+    __slots__ = ("_draft", "_feed_url", "_raw", "guid", "source", "url")
+
+    def __init__(self, raw: Any, feed_url: str, source: str) -> None:
+        self._raw = raw
+        self._feed_url = feed_url
+        self._draft: ArticleDraft | None = None
+        self.guid = _entry_guid(raw)
+        self.url = _entry_url(raw, feed_url)
+        self.source = source
+
+    def draft(self) -> ArticleDraft:
+        if self._draft is None:
+            self._draft = _draft(self._raw, self.url, self.guid, self.source)
+            self._raw = None  # feedparser's entry is no longer needed
+        return self._draft
+
+
 @dataclass(frozen=True, slots=True)
 class FeedResult:
     url: str  # where the feed was finally read from, after redirects
     title: str | None
-    items: list[ArticleDraft]  # in feed order, newest first as the feed lists them
+    entries: list[FeedEntry]  # in feed order, newest first as the feed lists them
     etag: str | None
     last_modified: str | None
     not_modified: bool = False
+
+    @property
+    def items(self) -> list[ArticleDraft]:
+        """Every entry's draft (each made on first use)."""
+        return [entry.draft() for entry in self.entries]
 
 
 async def fetch_feed(
@@ -84,7 +111,7 @@ async def fetch_feed(
         return FeedResult(
             url=response.url,
             title=None,
-            items=[],
+            entries=[],
             etag=response.headers.get("etag") or etag,
             last_modified=response.headers.get("last-modified") or last_modified,
             not_modified=True,
@@ -107,18 +134,21 @@ def parse_feed(data: bytes, url: str, *, headers: Mapping[str, str] | None = Non
     # Links are resolved against the feed URL here instead.
     response_headers = {"content-type": headers["content-type"]} if headers.get("content-type") else {}
     # A BytesIO, never raw bytes or str: feedparser would treat a string as a URL or path to open.
-    parsed = feedparser.parse(io.BytesIO(data), response_headers=response_headers)
+    # Entry HTML only ever becomes plain text here (`html_to_text` drops scripts and styles),
+    # so feedparser's sanitizing and link rewriting inside it would be work for nothing.
+    parsed = feedparser.parse(
+        io.BytesIO(data), response_headers=response_headers, sanitize_html=False, resolve_relative_uris=False
+    )
     if not parsed.get("version") and not parsed.entries:
         raise FeedError(_not_a_feed_message(url, data, headers, parsed))
     if parsed.get("bozo"):
         _log.debug("feed %s is malformed but readable: %s", display_url(url), parsed.get("bozo_exception"))
     title = _plain(parsed.feed.get("title"), parsed.feed.get("title_detail"))
     label = shorten(title, SOURCE_LIMIT) if title else (host_label(url) or "unknown feed")
-    items = [_draft(entry, url, label) for entry in parsed.entries]
     return FeedResult(
         url=url,
         title=shorten(title, EXPLICIT_TITLE_LIMIT) if title else None,
-        items=items,
+        entries=[FeedEntry(entry, url, label) for entry in parsed.entries],
         etag=headers.get("etag"),
         last_modified=headers.get("last-modified"),
         not_modified=False,
@@ -143,8 +173,7 @@ def _describe_parse_error(error: object) -> str:
 # --- entries --------------------------------------------------------------------
 
 
-def _draft(entry: Any, feed_url: str, feed_label: str) -> ArticleDraft:
-    url = _entry_url(entry, feed_url)
+def _draft(entry: Any, url: str | None, guid: str | None, feed_label: str) -> ArticleDraft:
     summary_paragraphs = clean_paragraphs(_entry_body(entry))
     # "[...]" is how feeds mark a cut summary; say it the way the bot does.
     summary = _CUT_MARK.sub(ELLIPSIS, shorten("\n".join(summary_paragraphs), SUMMARY_LIMIT))
@@ -154,7 +183,7 @@ def _draft(entry: Any, feed_url: str, feed_label: str) -> ArticleDraft:
         summary=summary,
         source=feed_label,
         published_at=_entry_date(entry),
-        guid=_entry_guid(entry),
+        guid=guid,
     )
 
 

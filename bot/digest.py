@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.models import Community, DiscussionActivity, PeriodCounts, ReplyMark, ReplyView
+from bot.models import Community, DiscussionActivity, PeriodCounts, ReplyView
 from bot.platform import ChatPlatform
 from bot.store import Store
 from bot.text import safe
@@ -195,14 +195,63 @@ class _Tally:
     participants: int
     reactions: int
 
-    @classmethod
-    def of(cls, marks: list[ReplyMark]) -> _Tally:
-        visible = [m for m in marks if not m.opted_out]
-        return cls(len(visible), len({m.author_id for m in visible}), sum(m.reactions for m in visible))
-
     def rank(self) -> tuple[int, int, int]:
         """Replies, then participants, then reactions."""
         return (self.replies, self.participants, self.reactions)
+
+
+@dataclass(frozen=True, slots=True)
+class Census:
+    """Everything a digest counts, from one walk over the period's marks (a busy week has
+    tens of thousands). Opted-out members are left out of all of it."""
+
+    tallies: dict[int, _Tally]  # by discussion id
+    authors: set[str]
+    days: tuple[DayCount, ...]  # per local day of the period, quiet days included
+    names: dict[str, str]  # each author's first name, unless only hidden replies show it
+    anonymous: set[str]
+
+    @classmethod
+    def of(cls, activity: list[DiscussionActivity], start: datetime, end: datetime, timezone: str) -> Census:
+        zone = ZoneInfo(timezone)
+        first = start.astimezone(zone).date()
+        last = (end - timedelta(microseconds=1)).astimezone(zone).date()
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        # Each local midnight as a UTC instant: a reply's day is then a comparison of instants,
+        # cheaper than converting each reply's time to local time.
+        midnights = [datetime.combine(d, time(), zone).astimezone(UTC) for d in days[1:]]
+        per_day = [0] * len(days)
+        day_authors: list[set[str]] = [set() for _ in days]
+        tallies: dict[int, _Tally] = {}
+        authors: set[str] = set()
+        names: dict[str, str] = {}
+        anonymous: set[str] = set()
+        for item in activity:
+            replies, reactions, people = 0, 0, set()
+            for mark in item.marks:
+                if mark.opted_out:
+                    continue
+                author = mark.author_id
+                replies += 1
+                reactions += mark.reactions
+                people.add(author)
+                n = bisect_right(midnights, mark.created_at)
+                per_day[n] += 1
+                day_authors[n].add(author)
+                if mark.anonymous:
+                    anonymous.add(author)
+                elif not mark.hidden and author not in names:  # not named by a hidden reply
+                    names[author] = mark.author_name
+            tallies[item.discussion.id] = _Tally(replies, len(people), reactions)
+            authors |= people
+        counted = tuple(DayCount(day, per_day[n], len(day_authors[n])) for n, day in enumerate(days))
+        return cls(tallies, authors, counted, names, anonymous)
+
+    def newcomer_names(self, newcomers: set[str], first_seen: Mapping[str, datetime]) -> tuple[str, ...]:
+        """Names to welcome, in order of arrival: never an anonymous or opted-out member."""
+        named = [a for a in self.names if a in newcomers and a not in self.anonymous]
+        named.sort(key=lambda a: first_seen[a])
+        return tuple(_label(self.names[a], False) for a in named[:MAX_NEWCOMER_NAMES])
 
 
 def _posted_in(item: DiscussionActivity, start: datetime, end: datetime) -> bool:
@@ -227,16 +276,15 @@ class DigestBuilder:
         activity = await self._store.activity(community, start, end)
         previous = await self._store.period_counts(community, start - (end - start), start)
 
-        authors = {m.author_id for a in activity for m in a.marks if not m.opted_out}
-        first_seen = await self._store.first_reply_times(community, authors)
+        census = Census.of(activity, start, end, timezone)
+        tallies = census.tallies
+        first_seen = await self._store.first_reply_times(community, census.authors)
         newcomers = {author for author, when in first_seen.items() if when >= start}
-
-        tallies = {a.discussion.id: _Tally.of(a.marks) for a in activity}
         # What `Store.period_counts` would answer for this period, without reading it again.
         current = PeriodCounts(
             articles=sum(_posted_in(a, start, end) for a in activity),
             replies=sum(t.replies for t in tallies.values()),
-            participants=len(authors),
+            participants=len(census.authors),
         )
         fresh: list[DiscussionActivity] = []
         late: list[DiscussionActivity] = []
@@ -289,7 +337,7 @@ class DigestBuilder:
                 participants=current.participants,
                 newcomers=len(newcomers),
                 previous=previous,
-                newcomer_names=newcomer_names(activity, newcomers, first_seen),
+                newcomer_names=census.newcomer_names(newcomers, first_seen),
             ),
             discussions=tuple(summary(a) for a in shown),
             more_discussions=max(0, len(fresh) - MAX_RANKED),
@@ -297,52 +345,9 @@ class DigestBuilder:
             waiting=tuple(waiting[:MAX_WAITING]),
             more_waiting=max(0, len(waiting) - MAX_WAITING),
             note=note,
-            days=daily_counts(activity, start, end, timezone),
+            days=census.days,
         )
 
     def _link(self, item: DiscussionActivity) -> str | None:
         platform = self._platforms.get(item.discussion.community.platform)
         return platform.thread_link(item.discussion) if platform else None
-
-
-def newcomer_names(
-    activity: list[DiscussionActivity], newcomers: set[str], first_seen: Mapping[str, datetime]
-) -> tuple[str, ...]:
-    """Names to welcome, in order of arrival: never an anonymous or opted-out member."""
-    named: dict[str, str] = {}
-    anonymous: set[str] = set()
-    for item in activity:
-        for mark in item.marks:
-            author = mark.author_id
-            if author not in newcomers or mark.opted_out:
-                continue
-            if mark.anonymous:
-                anonymous.add(author)
-            elif not mark.hidden:  # a member known only by a hidden reply is not named
-                named.setdefault(author, _label(mark.author_name, False))
-    shown = sorted((a for a in named if a not in anonymous), key=lambda a: first_seen[a])
-    return tuple(named[a] for a in shown[:MAX_NEWCOMER_NAMES])
-
-
-def daily_counts(
-    activity: list[DiscussionActivity], start: datetime, end: datetime, timezone: str
-) -> tuple[DayCount, ...]:
-    """Replies and participants per local day of [start, end), quiet days included.
-    Opted-out members are left out, like in every figure."""
-    zone = ZoneInfo(timezone)
-    first = start.astimezone(zone).date()
-    last = (end - timedelta(microseconds=1)).astimezone(zone).date()
-    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    # Each local midnight as a UTC instant: a reply's day is then a comparison of instants,
-    # cheaper than converting each of a busy week's replies to local time.
-    midnights = [datetime.combine(d, time(), zone).astimezone(UTC) for d in days[1:]]
-    replies = [0] * len(days)
-    authors: list[set[str]] = [set() for _ in days]
-    for item in activity:
-        for mark in item.marks:
-            if mark.opted_out:
-                continue
-            n = bisect_right(midnights, mark.created_at)
-            replies[n] += 1
-            authors[n].add(mark.author_id)
-    return tuple(DayCount(day, replies[n], len(authors[n])) for n, day in enumerate(days))

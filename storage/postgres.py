@@ -30,7 +30,6 @@ from bot.models import (
     NewReply,
     PeriodCounts,
     Reply,
-    ReplyMark,
     ReplyView,
     StatsRow,
 )
@@ -728,9 +727,7 @@ class PostgresStore:
             " AND r.created_at >= $3 AND r.created_at < $4 ORDER BY r.created_at, r.id",
             *params,
         )
-        by_discussion: dict[int, list[ReplyMark]] = {}
-        for row in marks:
-            by_discussion.setdefault(row[0], []).append(_rows.mark(row[1:]))
+        by_discussion = _rows.marks(marks)
         discussions = await self._all(
             f"SELECT {DISCUSSION_COLS}, {ARTICLE_COLS},"
             " (SELECT count(*) FROM replies r WHERE r.discussion_id = d.id)"

@@ -6,10 +6,10 @@ a time comes back (SQLite: text, PostgreSQL: timestamptz), which `Rows` is given
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import Any
+from typing import Any, cast
 
 from bot.models import (
     Article,
@@ -75,10 +75,25 @@ class Rows:
             featured=bool(row[8]), hidden=bool(row[9]), reactions=row[10],
         )  # fmt: skip
 
-    def mark(self, row: Sequence[Any]) -> ReplyMark:
-        return ReplyMark(
-            row[0], row[1], row[2], self._at(row[3]), row[4], bool(row[5]), bool(row[6]), bool(row[7])
-        )
+    def marks(self, rows: Iterable[Sequence[Any]]) -> dict[int, list[ReplyMark]]:
+        """Rows of `discussion_id, MARK_COLS, opted_out, anonymous` as marks, by discussion.
+        A busy week has tens of thousands, so the loop is kept tight."""
+        when = cast(Callable[[Any], datetime], self.when)  # created_at is NOT NULL
+        grouped: dict[int, list[ReplyMark]] = {}
+        for discussion, reply, author, name, created, reactions, hidden, opted_out, anonymous in rows:
+            grouped.setdefault(discussion, []).append(
+                ReplyMark(
+                    reply,
+                    author,
+                    name,
+                    when(created),
+                    reactions,
+                    bool(hidden),
+                    bool(opted_out),
+                    bool(anonymous),
+                )
+            )
+        return grouped
 
     def feed(self, row: Sequence[Any]) -> Feed:
         return Feed(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from adapters.console.platform import COMMUNITY
-from bot.digest import Digest, DigestBuilder, DiscussionSummary, daily_counts
+from bot.digest import Census, Digest, DigestBuilder, DiscussionSummary
 from bot.markdown import render
 from bot.models import DiscussionActivity, MemberPrefs, ReplyMark
 from bot.themes import Voice, boilerplate, find_themes
@@ -192,8 +193,9 @@ def test_days_follow_local_midnight_across_a_dst_change_and_odd_offsets() -> Non
         ]  # fmt: skip
         inside = [m.astimezone(UTC) for m in moments if start <= m < end]
         marks = [ReplyMark(n, f"u{n}", "U", m, 0, False, False, False) for n, m in enumerate(inside)]
-        activity = [DiscussionActivity(discussion=None, article=None, marks=marks)]  # type: ignore[arg-type]
-        days = daily_counts(activity, start, end, zone)
+        stand_in = SimpleNamespace(id=1)  # only the discussion's id is read
+        activity = [DiscussionActivity(discussion=stand_in, article=None, marks=marks)]  # type: ignore[arg-type]
+        days = Census.of(activity, start, end, zone).days
         expected: dict[date, int] = {}
         for m in inside:
             expected[m.astimezone(local).date()] = expected.get(m.astimezone(local).date(), 0) + 1

@@ -766,13 +766,7 @@ class PostgresStore:
             f" WHERE {where} ORDER BY r.created_at, r.id",
             *params,
         )
-        grouped: dict[int, list[ReplyView]] = {}
-        for row in rows:
-            reply = _rows.reply(row[:11])
-            grouped.setdefault(reply.discussion_id, []).append(
-                ReplyView(reply, opted_out=row[11], anonymous=row[12])
-            )
-        return grouped
+        return _rows.reply_views(rows)
 
     async def period_counts(self, community: Community, start: datetime, end: datetime) -> PeriodCounts:
         params = (community.platform, community.id, _utc(start), _utc(end))

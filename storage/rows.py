@@ -20,6 +20,7 @@ from bot.models import (
     Feed,
     Reply,
     ReplyMark,
+    ReplyView,
 )
 
 ARTICLE_COLS = "a.id, a.key, a.title, a.url, a.summary, a.source, a.published_at, a.created_at"
@@ -74,6 +75,17 @@ class Rows:
             author_name=row[4], text=row[5], created_at=self._at(row[6]), edited_at=self.when(row[7]),
             featured=bool(row[8]), hidden=bool(row[9]), reactions=row[10],
         )  # fmt: skip
+
+    def reply_views(self, rows: Iterable[Sequence[Any]]) -> dict[int, list[ReplyView]]:
+        """Rows of `REPLY_COLS, opted_out, anonymous` as replies with their authors' preferences,
+        by discussion."""
+        grouped: dict[int, list[ReplyView]] = {}
+        for row in rows:
+            reply = self.reply(row[:11])
+            grouped.setdefault(reply.discussion_id, []).append(
+                ReplyView(reply, opted_out=bool(row[11]), anonymous=bool(row[12]))
+            )
+        return grouped
 
     def marks(self, rows: Iterable[Sequence[Any]]) -> dict[int, list[ReplyMark]]:
         """Rows of `discussion_id, MARK_COLS, opted_out, anonymous` as marks, by discussion.

@@ -854,13 +854,7 @@ class SQLiteStore:
             f" WHERE {where} ORDER BY r.created_at, r.id",
             params,
         )
-        grouped: dict[int, list[ReplyView]] = {}
-        for row in rows:
-            reply = _rows.reply(row[:11])
-            grouped.setdefault(reply.discussion_id, []).append(
-                ReplyView(reply, opted_out=bool(row[11]), anonymous=bool(row[12]))
-            )
-        return grouped
+        return _rows.reply_views(rows)
 
     async def period_counts(self, community: Community, start: datetime, end: datetime) -> PeriodCounts:
         params = (community.platform, community.id, _ts(start), _ts(end))

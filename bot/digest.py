@@ -10,181 +10,46 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.models import Community, DiscussionActivity, PeriodCounts, ReplyView
+from bot.digest_model import (
+    ANONYMOUS_NAME,
+    DayCount,
+    Digest,
+    DiscussionSummary,
+    Figures,
+    Highlight,
+    Theme,
+    WaitingArticle,
+    author_label,
+    label,
+)
+from bot.models import Community, DiscussionActivity, PeriodCounts
 from bot.platform import ChatPlatform
+from bot.quotes import hear, highlights, themes, voices
 from bot.store import Store
 from bot.text import safe
-from bot.themes import Voice, boilerplate, find_themes
-from bot.wording import alike, says_something, stems, words
+from bot.themes import boilerplate
 
-ANONYMOUS_NAME = "a member"
-EXCERPT_LENGTH = 280
-HIGHLIGHTS_PER_DISCUSSION = 3
+__all__ = [
+    "ANONYMOUS_NAME",
+    "Census",
+    "DayCount",
+    "Digest",
+    "DigestBuilder",
+    "DiscussionSummary",
+    "Figures",
+    "Highlight",
+    "Theme",
+    "WaitingArticle",
+    "author_label",
+]
+
 MAX_RANKED = 10
 MAX_LATE = 5
 MAX_WAITING = 10
 MAX_NEWCOMER_NAMES = 10
-THEME_EXCERPT_LENGTH = 200
-SUBSTANCE_WORDS = 60  # beyond this, a longer reply is not a better highlight
-
-
-@dataclass(frozen=True, slots=True)
-class Highlight:
-    author: str
-    excerpt: str
-    reactions: int
-    featured: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Theme:
-    """A key phrase that several replies of one discussion share, with one
-    representative excerpt (already safe to show)."""
-
-    phrase: str
-    replies: int  # how many replies use it
-    excerpt: str
-    author: str
-
-
-@dataclass(frozen=True, slots=True)
-class DiscussionSummary:
-    title: str
-    article_url: str | None
-    thread_link: str | None
-    replies: int
-    participants: int
-    reactions: int
-    highlights: tuple[Highlight, ...] = ()
-    themes: tuple[Theme, ...] = ()
-    discussion_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DayCount:
-    """Participation on one local day of the period (the chart's bars)."""
-
-    day: date
-    replies: int
-    participants: int
-
-
-@dataclass(frozen=True, slots=True)
-class WaitingArticle:
-    title: str
-    article_url: str | None
-    thread_link: str | None
-    discussion_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Figures:
-    articles: int
-    replies: int
-    participants: int
-    newcomers: int
-    previous: PeriodCounts
-    newcomer_names: tuple[str, ...] = ()  # only members who are not anonymous
-
-
-@dataclass(frozen=True, slots=True)
-class Digest:
-    community: Community
-    period_start: datetime
-    period_end: datetime
-    timezone: str
-    figures: Figures
-    discussions: tuple[DiscussionSummary, ...] = ()
-    more_discussions: int = 0
-    late: tuple[DiscussionSummary, ...] = ()
-    waiting: tuple[WaitingArticle, ...] = ()
-    more_waiting: int = 0
-    note: str | None = None
-    days: tuple[DayCount, ...] = ()
-
-    @property
-    def empty(self) -> bool:
-        return not (self.discussions or self.late or self.waiting or self.figures.replies)
-
-
-def author_label(view: ReplyView) -> str:
-    return _label(view.reply.author_name, view.anonymous)
-
-
-def _label(name: str, anonymous: bool) -> str:
-    return ANONYMOUS_NAME if anonymous else safe(name, 80) or ANONYMOUS_NAME
-
-
-Heard = list[tuple[ReplyView, list[str]]]
-
-
-def hear(replies: list[ReplyView]) -> Heard:
-    """The replies a digest may quote, with their words: found once, for the highlights
-    and the themes of a discussion both."""
-    return [(v, words(v.reply.text)) for v in _quotable(replies)]
-
-
-def highlights(heard: Heard) -> tuple[Highlight, ...]:
-    """Featured replies first, then the most reacted, then the most substantive;
-    "+1", a lone emoji or a bare link only when a moderator featured it, and never
-    two replies that say nearly the same."""
-    candidates = [(v, said) for v, said in heard if v.reply.featured or says_something(said)]
-    candidates.sort(
-        key=lambda pair: (
-            not pair[0].reply.featured,
-            -pair[0].reply.reactions,
-            -min(len(pair[1]), SUBSTANCE_WORDS),
-            pair[0].reply.created_at,
-        )
-    )
-    chosen: list[tuple[ReplyView, frozenset[str]]] = []
-    for view, said in candidates:
-        mine = stems(said)
-        if any(alike(mine, theirs) for _, theirs in chosen):
-            continue
-        chosen.append((view, mine))
-        if len(chosen) == HIGHLIGHTS_PER_DISCUSSION:
-            break
-    return tuple(
-        Highlight(
-            author=author_label(v),
-            excerpt=safe(v.reply.text, EXCERPT_LENGTH),
-            reactions=v.reply.reactions,
-            featured=v.reply.featured,
-        )
-        for v, _ in chosen
-    )
-
-
-Voices = list[tuple[Voice, ReplyView]]
-
-
-def voices(heard: Heard) -> Voices:
-    """The quotable replies as the theme finder sees them (their phrases found once)."""
-    return [(Voice(v.reply.author_id, v.reply.text, v.reply.reactions, said), v) for v, said in heard]
-
-
-def themes(pairs: Voices, common: frozenset[tuple[str, ...]] = frozenset()) -> tuple[Theme, ...]:
-    """Key phrases that several members' quotable replies share, leaving out `common`
-    phrases (the community's turns of phrase, see `themes.boilerplate`)."""
-    by_voice = {id(voice): view for voice, view in pairs}
-    return tuple(
-        Theme(
-            phrase=safe(found.phrase, 60),
-            replies=found.replies,
-            excerpt=safe(found.sentence, THEME_EXCERPT_LENGTH),
-            author=author_label(by_voice[id(found.voice)]),
-        )
-        for found in find_themes([voice for voice, _ in pairs], ignore=common)
-    )
-
-
-def _quotable(replies: list[ReplyView]) -> list[ReplyView]:
-    """Replies a digest may quote: not hidden, not an opted-out member's, not empty."""
-    return [v for v in replies if not v.opted_out and not v.reply.hidden and v.reply.text.strip()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +116,7 @@ class Census:
         """Names to welcome, in order of arrival: never an anonymous or opted-out member."""
         named = [a for a in self.names if a in newcomers and a not in self.anonymous]
         named.sort(key=lambda a: first_seen[a])
-        return tuple(_label(self.names[a], False) for a in named[:MAX_NEWCOMER_NAMES])
+        return tuple(label(self.names[a], False) for a in named[:MAX_NEWCOMER_NAMES])
 
 
 def _posted_in(item: DiscussionActivity, start: datetime, end: datetime) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -185,7 +186,8 @@ def _demo_week(ctx: click.Context, db: str | None) -> None:
             now = rt.services.clock.now()
             await populate_week(store, COMMUNITY, "general", end=now - timedelta(minutes=1))
             built, _ = await rt.services.digests.current(COMMUNITY)
-            click.echo(render(built), nl=False)
+            shaped = await rt.services.digests.shaped(built, "general")
+            click.echo(render(shaped.layout()), nl=False)
 
     if db:
         _run(fill(_settings(ctx, **_db_override(db))))
@@ -220,12 +222,17 @@ def post(ctx: click.Context, article: str, channel: str, prompt: str | None, db:
     "--chart", type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Also write its participation chart (the image Discord and Slack get) as a PNG file.",
 )  # fmt: skip
+@click.option(
+    "--style", type=click.Choice(["compact", "full"]),
+    help="Lay it out in this style (default: the digest channel's, compact unless set).",
+)  # fmt: skip
 @db_option
 @click.pass_context
-def digest(ctx: click.Context, mode: str, chart: Path | None, db: str | None) -> None:
+def digest(ctx: click.Context, mode: str, chart: Path | None, style: str | None, db: str | None) -> None:
     """Show the digest the console community would get now."""
     from adapters.console.clock import ConsoleClock
     from adapters.console.platform import COMMUNITY
+    from bot.layout import Style
     from bot.markdown import render
     from bot.wiring import runtime
 
@@ -237,7 +244,12 @@ def digest(ctx: click.Context, mode: str, chart: Path | None, db: str | None) ->
             if mode == "preview":
                 where = ", ".join("#" + s.channel_id for s in schedules) or "(no digest channel yet)"
                 click.echo(f"Digest preview for {where}:\n")
-            click.echo(render(built), nl=False)
+            shaped = await rt.services.digests.shaped(
+                built, schedules[0].channel_id if schedules else "general"
+            )
+            if style:
+                shaped = dataclasses.replace(shaped, style=Style(style))
+            click.echo(render(shaped.layout()), nl=False)
             if chart is not None:
                 from bot.chart import participation_png
 

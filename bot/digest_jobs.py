@@ -10,6 +10,8 @@ from datetime import datetime, time, timedelta
 
 from bot.clock import Clock
 from bot.digest import Digest, DigestBuilder
+from bot.i18n import Languages
+from bot.layout import DigestPost, Style
 from bot.models import Community, DigestSchedule
 from bot.platform import ChatPlatform, PartlyPosted
 from bot.schedule import next_run, previous_run
@@ -29,11 +31,16 @@ class DigestJobs:
         builder: DigestBuilder,
         platforms: Mapping[str, ChatPlatform],
         clock: Clock,
+        languages: Languages,
+        *,
+        archive_url: str | None = None,
     ) -> None:
         self._store = store
         self._builder = builder
         self._platforms = platforms
         self._clock = clock
+        self._languages = languages
+        self._archive_url = archive_url
         # Scheduled digests cut off part-way by a refusal: the digest as built and the ids of
         # the messages that went out, so the next try sends only the rest. In memory: after a
         # crash the claim stands and the rest is not sent (at most once, never twice).
@@ -69,9 +76,17 @@ class DigestJobs:
         timezone = schedules[0].timezone if schedules else "UTC"
         return await self._builder.build(community, start, now, timezone=timezone), schedules
 
+    async def shaped(self, digest: Digest, channel_id: str) -> DigestPost:
+        """The digest as `channel_id` gets it: in its style, in the community's words."""
+        settings = await self._store.get_channel_settings(digest.community, channel_id)
+        style = Style(settings.digest_style) if settings else Style.COMPACT
+        words = self._languages.words(digest.language)
+        return DigestPost(digest, words, style, self._archive_url)
+
     async def post(self, digest: Digest, channel_id: str, *, skip: int = 0) -> list[str]:
         platform = self._platforms[digest.community.platform]
-        return await platform.post_digest(digest.community, channel_id, digest, skip=skip)
+        shaped = await self.shaped(digest, channel_id)
+        return await platform.post_digest(digest.community, channel_id, shaped, skip=skip)
 
     async def posted_by_hand(self, schedule: DigestSchedule, digest: Digest) -> None:
         """After `digest now`, the scheduled digest starts where this one ended."""

@@ -152,6 +152,7 @@ class ChannelSettings:
     community: Community
     channel_id: str
     prompt: str | None
+    digest_style: str = "compact"
 
 
 @dataclass(frozen=True, slots=True)

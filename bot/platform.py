@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Protocol
 from bot.models import Article, Community, Discussion, PostedMessage
 
 if TYPE_CHECKING:
-    from bot.digest import Digest
     from bot.events import ReplyPosted
+    from bot.layout import DigestPost
 
 
 class PlatformError(Exception):
@@ -51,11 +51,12 @@ class ChatPlatform(Protocol):
         whose thread was never opened gets its thread now. None if there is no such post."""
 
     async def post_digest(
-        self, community: Community, channel_id: str, digest: Digest, *, skip: int = 0
+        self, community: Community, channel_id: str, post: DigestPost, *, skip: int = 0
     ) -> list[str]:
-        """Post a digest, split as the platform's limits need, leaving out its first `skip`
-        messages (sent before); returns the ids of the messages sent now. Raises PartlyPosted
-        when a message is refused after others went out."""
+        """Post a digest as `post.fitted` lays it out (a compact one in one message, a full
+        one split as the platform's limits need), leaving out its first `skip` messages
+        (sent before); returns the ids of the messages sent now. Raises PartlyPosted when
+        a message is refused after others went out."""
 
     async def notify(self, community: Community, channel_id: str, text: str) -> None:
         """Tell a channel something a person must act on (a failing feed, say)."""

@@ -14,6 +14,7 @@ from bot.commands.registry import CommandRegistry
 from bot.config import Settings
 from bot.digest import DigestBuilder
 from bot.digest_jobs import DigestJobs
+from bot.i18n import Languages
 from bot.lease import Lease
 from bot.platform import ChatPlatform
 from bot.poller import FeedPoller
@@ -54,7 +55,8 @@ def build_core(
         store, platforms, clock, default_prompt=settings.default_prompt, recovered=catch_up.recovered
     )
     poller = FeedPoller(store, fetcher, publisher, clock, platforms, mod_channels=settings.mod_channels)
-    digests = DigestJobs(store, DigestBuilder(store, platforms), platforms, clock)
+    languages = Languages()
+    digests = DigestJobs(store, DigestBuilder(store, platforms), platforms, clock, languages)
     # Several processes may share the store: the scheduled jobs run in the one holding this lease.
     lease = Lease(store, LEASE_NAME, ttl=timedelta(seconds=settings.tick_seconds * LEASE_TICKS))
     scheduler = Scheduler(

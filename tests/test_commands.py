@@ -820,7 +820,7 @@ async def test_digest_preview_is_exactly_what_digest_now_posts(harness: Harness)
     assert "`digest now` would post this to #general" in preview.text
     assert h.out.getvalue() == printed_before, "a preview must not be posted"
     assert digests_posted(h) == []
-    expected = render_markdown(preview.digest)
+    expected = render_markdown(preview.digest.layout())
     assert "I walked across it every day to school." in expected
 
     now = await h.command("digest now")
@@ -836,16 +836,16 @@ async def test_digest_quotes_a_featured_reply_first(harness: Harness) -> None:
     h = harness
     _, ids = await discussion_with_replies(h)
     # Without a feature, the most reacted reply comes first.
-    first = highlight_lines(render_markdown((await h.command("digest preview")).digest))  # type: ignore[arg-type]
+    first = highlight_lines(render_markdown((await h.command("digest preview")).digest.layout()))  # type: ignore[union-attr]
     assert "twenty minutes" in first[0]
 
     assert (await h.command(f"reply feature {ids['ben']}")).ok
     preview = await h.command("digest preview")
     assert preview.digest is not None
-    lines = highlight_lines(render_markdown(preview.digest))
+    lines = highlight_lines(render_markdown(preview.digest.layout()))
     assert lines[0] == "> ★ My grandfather helped build the railing. — *ben*"
     assert "twenty minutes" in lines[1]
-    assert preview.digest.discussions[0].highlights[0].featured
+    assert preview.digest.digest.discussions[0].highlights[0].featured
 
 
 async def test_digest_never_shows_a_hidden_reply(harness: Harness) -> None:
@@ -856,13 +856,13 @@ async def test_digest_never_shows_a_hidden_reply(harness: Harness) -> None:
 
     preview = await h.command("digest preview")
     assert preview.digest is not None
-    markdown = render_markdown(preview.digest)
+    markdown = render_markdown(preview.digest.layout())
     assert "railing" not in markdown
     assert (await h.command("digest now")).ok
     assert "railing" not in digests_posted(h)[0]
 
     assert (await h.command(f"reply show {ids['ben']}")).ok
-    assert "railing" in render_markdown((await h.command("digest preview")).digest)  # type: ignore[arg-type]
+    assert "railing" in render_markdown((await h.command("digest preview")).digest.layout())  # type: ignore[union-attr]
 
 
 async def test_digest_never_shows_a_deleted_reply(harness: Harness) -> None:
@@ -874,8 +874,8 @@ async def test_digest_never_shows_a_deleted_reply(harness: Harness) -> None:
 
     preview = await h.command("digest preview")
     assert preview.digest is not None
-    assert "every day to school" not in render_markdown(preview.digest)
-    assert preview.digest.figures.replies == 2
+    assert "every day to school" not in render_markdown(preview.digest.layout())
+    assert preview.digest.digest.figures.replies == 2
     assert (await h.command("digest now")).ok
     assert "every day to school" not in digests_posted(h)[0]
 
@@ -890,7 +890,7 @@ async def test_digest_neutralises_mass_mentions_in_replies(harness: Harness) -> 
     assert preview.digest is not None
     assert (await h.command("digest now")).ok
     [posted] = digests_posted(h)
-    assert posted == render_markdown(preview.digest)
+    assert posted == render_markdown(preview.digest.layout())
     for live in ("@everyone", "@here", "<@U123>", "<!channel>"):
         assert live not in posted
         assert live not in h.out.getvalue()
@@ -907,7 +907,7 @@ async def test_digest_now_posts_to_the_scheduled_channel(harness: Harness) -> No
     assert answer.ok and "Posted the digest to #digest." in answer.text
     assert "Tip:" not in answer.text
     assert digests_posted(h, "general") == []
-    assert digests_posted(h, "digest") == [render_markdown(preview.digest)]  # type: ignore[arg-type]
+    assert digests_posted(h, "digest") == [render_markdown(preview.digest.layout())]  # type: ignore[arg-type]
 
 
 async def test_digest_schedule_stores_the_schedule(harness: Harness) -> None:

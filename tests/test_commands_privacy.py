@@ -51,7 +51,7 @@ async def preview(h: Harness) -> tuple[Digest, str]:
     h.clock.advance(timedelta(minutes=1))  # the digest period ends now: let the last reply fall inside it
     answer = await h.command("digest preview")
     assert answer.ok and answer.digest is not None, answer.text
-    return answer.digest, render_markdown(answer.digest)
+    return answer.digest.digest, render_markdown(answer.digest.layout())
 
 
 async def discussion_count(h: Harness, thread: str) -> int:

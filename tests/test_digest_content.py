@@ -13,6 +13,7 @@ from bot.models import DiscussionActivity, MemberPrefs, ReplyMark
 from bot.themes import Voice, boilerplate, find_themes
 from bot.wording import is_substantive, near_duplicate
 from tests.conftest import Harness
+from tests.digest_views import layout_of
 from tests.test_digest_jobs import start_discussion
 
 
@@ -122,7 +123,7 @@ async def test_newcomers_are_welcomed_by_name_unless_anonymous_or_opted_out(harn
     # anonymous dee nor fay, whose only reply is hidden.
     assert figures.newcomers == 4
     assert figures.newcomer_names == ("ben", "cy")
-    text = render(await current_digest(h))
+    text = render(layout_of(await current_digest(h)))
     assert "Welcome to ben, cy and 2 more, who joined the conversation for the first time!" in text
     assert "dee" not in text and "eli" not in text and "fay" not in text
 

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import discord
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import Phase, given, settings
+from hypothesis import Phase, strategies as st
 
 from adapters.console.platform import COMMUNITY, ConsolePlatform
 from adapters.discord import render as discord_render
@@ -33,6 +33,7 @@ from bot.export import to_csv, to_json
 from bot.models import ArticleDraft, MemberPrefs
 from bot.store import Store
 from storage.sqlite import SQLiteStore
+from tests.digest_views import layout_of
 
 END = datetime(2026, 11, 9, 9, tzinfo=UTC)
 START = END - timedelta(days=7)
@@ -73,12 +74,12 @@ class Outputs:
 
 
 def render_all(digest: Digest) -> Outputs:
-    slack = slack_render.pack(slack_render.digest_blocks(digest))
+    slack = slack_render.pack(slack_render.digest_blocks(layout_of(digest)))
     return Outputs(
-        discord=discord_render.pack(discord_render.digest_embeds(digest)),
+        discord=discord_render.pack(discord_render.digest_embeds(layout_of(digest))),
         slack=slack,
         slack_fallbacks=[slack_render.plain(blocks) for blocks in slack],
-        markdown=markdown.render(digest),
+        markdown=markdown.render(layout_of(digest)),
     )
 
 
@@ -285,7 +286,7 @@ def run_scenario(members: list[tuple[bool, bool, str]], discussions: list[Any], 
     asyncio.run(scenario())
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, phases=[Phase.reuse, Phase.generate])
 @given(
     members=member_specs(),
     discussions=st.lists(discussion_specs, max_size=6),

@@ -19,6 +19,7 @@ from adapters.discord.render import (
 )
 from bot.digest import Digest, DiscussionSummary, Figures, Highlight, WaitingArticle
 from bot.models import Community, PeriodCounts
+from tests.digest_views import layout_of
 
 words = st.lists(
     st.one_of(
@@ -69,7 +70,7 @@ def test_every_digest_fits_discords_limits(
         waiting=tuple(waiting),
         note=note,
     )
-    embeds = digest_embeds(digest)
+    embeds = digest_embeds(layout_of(digest))
     parts = pack(embeds)
     assert sum(len(p.embeds) for p in parts) == len(embeds)  # nothing dropped
     for part in parts:

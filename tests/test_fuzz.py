@@ -49,6 +49,7 @@ from bot.sources.pages import article_from_html
 from bot.sources.plaintext import EXPLICIT_TITLE_LIMIT, SOURCE_LIMIT, SUMMARY_LIMIT
 from bot.text import neutralize_mentions, safe
 from storage.sqlite import SQLiteStore
+from tests.digest_views import layout_of
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -454,7 +455,7 @@ def digests(draw: st.DrawFn) -> Digest:
 
 
 def assert_digest_is_safe(digest: Digest) -> None:
-    messages = slack.pack(slack.digest_blocks(digest))
+    messages = slack.pack(slack.digest_blocks(layout_of(digest)))
     for blocks in messages:
         assert len(blocks) <= slack.BLOCKS_PER_MESSAGE
         check_slack_blocks(blocks)
@@ -472,7 +473,7 @@ def assert_digest_is_safe(digest: Digest) -> None:
         ),
         note=None if digest.note is None else safe(digest.note, 500),
     )
-    assert not MARKDOWN_PING.search(markdown.render(made_safe))
+    assert not MARKDOWN_PING.search(markdown.render(layout_of(made_safe)))
 
 
 def _safe_summary(summary: DiscussionSummary) -> DiscussionSummary:

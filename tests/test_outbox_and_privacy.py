@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.console.platform import COMMUNITY, ConsolePlatform
-from bot.digest import Digest
 from bot.events import ReactionChanged, ReplyEdited, ReplyPosted
 from bot.export import to_csv, to_json
+from bot.layout import DigestPost
 from bot.models import Article, ArticleDraft, Community, Discussion, DiscussionState, PostedMessage
 from bot.publisher import PublishError
 from storage.sqlite import SQLiteStore
@@ -34,7 +34,7 @@ class StalledPlatform(ConsolePlatform):
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
 
-    async def post_digest(self, community: Community, channel_id: str, digest: Digest) -> list[str]:
+    async def post_digest(self, community: Community, channel_id: str, post: DigestPost) -> list[str]:
         raise AssertionError("not used")
 
 

@@ -31,6 +31,7 @@ from bot.services import Services, build_core
 from bot.sources.http import AiohttpFetcher
 from storage.sqlite import SQLiteStore
 from tests.conftest import FakeClock, eventually
+from tests.digest_views import layout_of
 from tests.fake_slack import (
     ADMIN,
     FIRST_TS,
@@ -598,7 +599,7 @@ def test_a_long_digest_is_split_into_messages_within_limits() -> None:
         Figures(60, 180, 10, 1, PeriodCounts(0, 0, 0)),
         summaries,
     )
-    messages = pack(digest_blocks(digest))
+    messages = pack(digest_blocks(layout_of(digest)))
     assert len(messages) > 1
     for blocks in messages:
         assert len(blocks) <= BLOCKS_PER_MESSAGE

@@ -138,7 +138,7 @@ class ConsoleShell:
         for line in answer.text.splitlines():
             self.say(f"  {line}")
         if answer.digest is not None:
-            for line in render_markdown(answer.digest).rstrip().splitlines():
+            for line in render_markdown(answer.digest.layout()).rstrip().splitlines():
                 self.say(f"  │ {line}")
         if answer.attachment is not None:
             self.say(f"  📎 {answer.attachment.filename}:")

@@ -28,7 +28,6 @@ from bot.app import App
 from bot.chart import FILENAME as CHART_FILE
 from bot.chart import has_chart, participation_png
 from bot.commands.registry import Answer
-from bot.digest import Digest
 from bot.events import (
     Caller,
     CommandInvoked,
@@ -41,6 +40,7 @@ from bot.events import (
     ReplyPosted,
     ThreadDeleted,
 )
+from bot.layout import DigestPost
 from bot.models import Article, Community, Discussion, PostedMessage
 from bot.platform import IncompleteHistory, PartlyPosted, PlatformError
 from bot.text import neutralize_mentions, shorten
@@ -512,14 +512,14 @@ class DiscordPlatform:
         )
 
     async def post_digest(
-        self, community: Community, channel_id: str, digest: Digest, *, skip: int = 0
+        self, community: Community, channel_id: str, post: DigestPost, *, skip: int = 0
     ) -> list[str]:
         channel = await self._channel(channel_id)
         if not isinstance(channel, discord.TextChannel | discord.Thread):
             raise PlatformError("digests go to a text channel")
         ids: list[str] = []
         try:
-            for embeds, chart in (await _digest_messages(digest))[skip:]:
+            for embeds, chart in (await _digest_messages(post))[skip:]:
                 message = await channel.send(embeds=embeds, files=_files(chart), allowed_mentions=NO_PINGS)
                 ids.append(str(message.id))
         except discord.HTTPException as exc:
@@ -617,9 +617,12 @@ def _nonce(article: Article, channel_id: str) -> str:
     return hashlib.sha256(f"{article.id}:{channel_id}".encode()).hexdigest()[:25]
 
 
-async def _digest_messages(digest: Digest) -> list[tuple[list[discord.Embed], bytes | None]]:
-    """The digest's messages, the first carrying the participation chart when there is one."""
-    parts = pack(digest_embeds(digest))
+async def _digest_messages(post: DigestPost) -> list[tuple[list[discord.Embed], bytes | None]]:
+    """The digest's messages, the first carrying the participation chart when there is one.
+    A compact digest is one message: its layout is tightened until it fits."""
+    layout = post.fitted(lambda layout: len(pack(digest_embeds(layout))) == 1)
+    parts = pack(digest_embeds(layout))
+    digest = post.digest
     chart = await asyncio.to_thread(participation_png, digest.days) if has_chart(digest.days) else None
     if chart is not None:  # shown inside the digest's first embed
         parts[0].embeds[0].set_image(url=f"attachment://{CHART_FILE}")

@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 
 import discord
 
-from bot.digest import Digest, DiscussionSummary
-from bot.markdown import counts_line, figure_lines, period_label, theme_line
+from bot.layout import Closing, Discussion, Facts, Heading, Layout, Line, Listing, Subheading
 from bot.models import Article
-from bot.text import chunk_lines, count, neutralize_mentions, shorten
+from bot.text import chunk_lines, neutralize_mentions, shorten
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -66,65 +65,89 @@ class MessagePart:
         return len(self.embeds) < EMBEDS_PER_MESSAGE and self.size + len(embed) <= MESSAGE_EMBED_CHARS
 
 
-def _discussion_text(summary: DiscussionSummary) -> str:
-    lines = [counts_line(summary)]
-    if summary.thread_link:
-        lines.append(f"[Join the thread]({summary.thread_link})")
-    for h in summary.highlights:
-        star = "★ " if h.featured else ""
-        lines.append(f"> {star}{md(h.excerpt)}\n> — *{md(h.author)}*")
-    if summary.themes:
-        lines.append("**Themes**")
-        lines += [f"• {theme_line(t, lambda s: f'**{s}**', md)}" for t in summary.themes]
+def link_target(url: str) -> str | None:
+    """A web address safe inside `[label](…)`: nothing in it can end the link early or
+    read as a mention; None when it is not a web address."""
+    if not url.startswith(("https://", "http://")):
+        return None
+    for char, code in ((" ", "%20"), ("(", "%28"), (")", "%29"), ("<", "%3C"), (">", "%3E")):
+        url = url.replace(char, code)
+    return url
+
+
+def _line(spans: Line) -> str:
+    out = []
+    for span in spans:
+        text = md(span.text)
+        target = link_target(span.link) if span.link else None
+        if target:
+            text = f"[{text}]({target})"
+        out.append(f"**{text}**" if span.strong else text)
+    return "".join(out)
+
+
+def _discussion_text(block: Discussion) -> str:
+    lines = [md(block.counts)]
+    if block.gist:
+        lines.append(md(block.gist))
+    for quote in block.quotes:
+        star = "★ " if quote.featured else ""
+        lines.append(f"> {star}{md(quote.text)}\n> — *{md(quote.author)}*")
+    if block.themes:
+        lines.append(f"**{md(block.themes_heading)}**")
+        lines += [f"• {_line(theme)}" for theme in block.themes]
+    if block.thread:
+        lines.append(_line((block.thread,)))
     return "\n".join(lines)
 
 
-def digest_embeds(digest: Digest) -> list[discord.Embed]:
-    head = [
-        f"*{period_label(digest)}*",
-        "",
-        *figure_lines(digest.figures, lambda s: f"**{s}**", md),
-    ]
-    if digest.note:
-        head += ["", f"*{md(digest.note)}*"]
-    if digest.empty:
-        head += ["", "A quiet week: no new articles or replies."]
-    embeds = [discord.Embed(title="Community digest", description="\n".join(head), colour=ACCENT)]
-    for rank, summary in enumerate(digest.discussions, start=1):
-        embeds.append(
-            discord.Embed(
-                title=shorten(f"{rank}. {neutralize_mentions(summary.title)}", TITLE_LIMIT),
-                url=summary.article_url or None,
-                description=shorten(_discussion_text(summary), DESCRIPTION_LIMIT),
-                colour=ACCENT,
+def digest_embeds(layout: Layout) -> list[discord.Embed]:
+    """One embed for the heading and figures, one per discussion, one per listing; the
+    closing lines end the last embed (a footer cannot hold links)."""
+    embeds: list[discord.Embed] = []
+    closing: list[str] = []
+    for block in layout.blocks:
+        match block:
+            case Heading():
+                head = [f"*{md(block.period)}*"]
+                if block.note:
+                    head.append(f"*{md(block.note)}*")
+                embeds.append(discord.Embed(title=shorten(block.title, TITLE_LIMIT), colour=ACCENT))
+                embeds[-1].description = "\n".join(head)
+            case Facts():
+                text = "\n".join([embeds[-1].description or "", "", *(_line(s) for s in block.lines)])
+                embeds[-1].description = shorten(text, DESCRIPTION_LIMIT)
+            case Subheading():
+                pass  # the ranks in the embeds' titles say it
+            case Discussion():
+                embeds.append(
+                    discord.Embed(
+                        title=shorten(f"{block.rank}. {neutralize_mentions(block.title)}", TITLE_LIMIT),
+                        url=block.url or None,
+                        description=shorten(_discussion_text(block), DESCRIPTION_LIMIT),
+                        colour=ACCENT,
+                    )
+                )
+            case Listing():
+                lines = [f"• {_line(item)}" for item in block.items]
+                for part in chunk_lines(lines, DESCRIPTION_LIMIT):
+                    embeds.append(
+                        discord.Embed(
+                            title=shorten(block.heading, TITLE_LIMIT), description=part, colour=ACCENT
+                        )
+                    )
+            case Closing():
+                closing += [_line(s) for s in block.lines]
+    if closing:
+        last = embeds[-1]
+        text = "\n".join([last.description or "", "", *closing]).strip()
+        if len(text) <= DESCRIPTION_LIMIT:
+            last.description = text
+        else:
+            embeds.append(
+                discord.Embed(description=shorten("\n".join(closing), DESCRIPTION_LIMIT), colour=ACCENT)
             )
-        )
-    if digest.more_discussions:
-        embeds[-1].set_footer(text=f"…and {count(digest.more_discussions, 'more discussion')}.")
-    for title, lines in (
-        ("Still talking about", [_late_line(s) for s in digest.late]),
-        (
-            "Waiting for a first reply",
-            [_waiting_line(w.title, w.article_url, w.thread_link) for w in digest.waiting],
-        ),
-    ):
-        if digest.more_waiting and title.startswith("Waiting"):
-            lines.append(f"…and {digest.more_waiting} more.")
-        for block in chunk_lines(lines, DESCRIPTION_LIMIT):
-            embeds.append(discord.Embed(title=title, description=block, colour=ACCENT))
     return embeds
-
-
-def _late_line(summary: DiscussionSummary) -> str:
-    title = md(summary.title)
-    linked = f"[{title}]({summary.thread_link})" if summary.thread_link else title
-    return f"• {linked} — {count(summary.replies, 'new reply', 'new replies')}"
-
-
-def _waiting_line(title: str, url: str | None, thread: str | None) -> str:
-    shown = md(title)
-    linked = f"[{shown}]({thread or url})" if (thread or url) else shown
-    return f"• {linked}"
 
 
 def pack(embeds: list[discord.Embed]) -> list[MessagePart]:

@@ -31,7 +31,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.render import Block, answer_text, article_blocks, digest_blocks, escape, pack, plain
+from adapters.slack.render import Block, answer_text, article_blocks, digest_messages, escape, plain
 from bot.app import App
 from bot.chart import FILENAME as CHART_FILE
 from bot.chart import chart_description, has_chart, participation_png
@@ -47,6 +47,7 @@ from bot.events import (
     ReplyEdited,
     ReplyPosted,
 )
+from bot.layout import DigestPost
 from bot.models import Article, Community, Discussion, PostedMessage
 from bot.platform import IncompleteHistory, PartlyPosted, PlatformError
 
@@ -390,7 +391,7 @@ class SlackPlatform:
         try:
             await respond(text=text[:3000], response_type=kind, replace_original=False)
             if answer.digest is not None:
-                for blocks in pack(digest_blocks(answer.digest)):
+                for blocks in digest_messages(answer.digest):
                     await respond(
                         text=plain(blocks), blocks=blocks, response_type=kind, replace_original=False
                     )
@@ -464,11 +465,12 @@ class SlackPlatform:
         return None
 
     async def post_digest(
-        self, community: Community, channel_id: str, digest: Digest, *, skip: int = 0
+        self, community: Community, channel_id: str, post: DigestPost, *, skip: int = 0
     ) -> list[str]:
         ids: list[str] = []
+        digest = post.digest
         self._last_post.pop(channel_id, None)
-        for number, blocks in enumerate(pack(digest_blocks(digest))):
+        for number, blocks in enumerate(digest_messages(post)):
             if number < skip:
                 continue
             await self._wait_turn(channel_id)

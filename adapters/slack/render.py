@@ -13,10 +13,9 @@ from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 
-from bot.digest import Digest, DiscussionSummary
-from bot.markdown import counts_line, figure_lines, period_label, theme_line
+from bot.layout import Closing, DigestPost, Discussion, Facts, Heading, Layout, Line, Listing, Subheading
 from bot.models import Article
-from bot.text import chunk_lines, count, neutralize_mentions, shorten
+from bot.text import chunk_lines, neutralize_mentions, shorten
 
 Block = dict[str, Any]
 
@@ -99,18 +98,27 @@ def sections(lines: Sequence[str], limit: int = SECTION_LIMIT) -> list[Block]:
     return [section(chunk) for chunk in chunk_lines(lines, limit)]
 
 
-def _discussion_lines(rank: int, summary: DiscussionSummary) -> list[str]:
-    title = f"*{rank}. {linked(fit(summary.title, 500), summary.article_url)}*"
-    lines = [title, counts_line(summary)]
-    if summary.thread_link:
-        lines.append(linked("Join the thread", summary.thread_link))
-    for h in summary.highlights:
-        star = "★ " if h.featured else ""
-        excerpt = " ".join(escape(h.excerpt).split())
-        lines.append(f"> {star}{excerpt}\n> — _{escape(h.author)}_")
-    if summary.themes:
-        lines.append("*Themes*")
-        lines += [f"• {theme_line(t, lambda s: f'*{s}*', _inline)}" for t in summary.themes]
+def _line(spans: Line) -> str:
+    out = []
+    for span in spans:
+        text = _inline(span.text)
+        text = linked(text, span.link) if span.link else text
+        out.append(f"*{text}*" if span.strong else text)
+    return "".join(out)
+
+
+def _discussion_lines(block: Discussion) -> list[str]:
+    lines = [f"*{block.rank}. {linked(fit(block.title, 500), block.url)}*", escape(block.counts)]
+    if block.gist:
+        lines.append(_inline(block.gist))
+    for quote in block.quotes:
+        star = "★ " if quote.featured else ""
+        lines.append(f"> {star}{_inline(quote.text)}\n> — _{escape(quote.author)}_")
+    if block.themes:
+        lines.append(f"*{escape(block.themes_heading)}*")
+        lines += [f"• {_line(theme)}" for theme in block.themes]
+    if block.thread:
+        lines.append(_line((block.thread,)))
     return lines
 
 
@@ -119,35 +127,35 @@ def _inline(text: str) -> str:
     return " ".join(escape(text).split())
 
 
-def digest_blocks(digest: Digest) -> list[Block]:
-    head = [
-        f"_{escape(period_label(digest))}_",
-        *figure_lines(digest.figures, lambda s: f"*{s}*", escape),
-    ]
-    if digest.note:
-        head.append(f"_{escape(digest.note)}_")
-    if digest.empty:
-        head.append("A quiet week: no new articles or replies.")
-    blocks: list[Block] = [
-        {"type": "header", "text": {"type": "plain_text", "text": "Community digest", "emoji": True}},
-        *sections(head),
-    ]
-    for rank, summary in enumerate(digest.discussions, start=1):
-        blocks.append({"type": "divider"})
-        blocks += sections(_discussion_lines(rank, summary))
-    if digest.more_discussions:
-        blocks.append(section(f"…and {count(digest.more_discussions, 'more discussion')}."))
-    late = [
-        f"• {linked(fit(s.title, 500), s.thread_link)} — {count(s.replies, 'new reply', 'new replies')}"
-        for s in digest.late
-    ]
-    waiting = [f"• {linked(fit(w.title, 500), w.thread_link or w.article_url)}" for w in digest.waiting]
-    if digest.more_waiting:
-        waiting.append(f"…and {digest.more_waiting} more.")
-    for title, lines in (("Still talking about", late), ("Waiting for a first reply", waiting)):
-        if lines:
-            blocks.append({"type": "divider"})
-            blocks += sections([f"*{title}*", *lines])
+def digest_blocks(layout: Layout) -> list[Block]:
+    blocks: list[Block] = []
+    for block in layout.blocks:
+        match block:
+            case Heading():
+                blocks.append(
+                    {
+                        "type": "header",
+                        "text": {"type": "plain_text", "text": fit(block.title, HEADER_LIMIT), "emoji": True},
+                    }
+                )
+                head = [f"_{escape(block.period)}_"]
+                if block.note:
+                    head.append(f"_{escape(block.note)}_")
+                blocks += sections(head)
+            case Facts():
+                blocks += sections([_line(s) for s in block.lines])
+            case Subheading():
+                pass  # the ranks say it
+            case Discussion():
+                blocks.append({"type": "divider"})
+                blocks += sections(_discussion_lines(block))
+            case Listing():
+                blocks.append({"type": "divider"})
+                blocks += sections(
+                    [f"*{escape(block.heading)}*", *(f"• {_line(item)}" for item in block.items)]
+                )
+            case Closing():
+                blocks += sections([_line(s) for s in block.lines])
     return blocks
 
 
@@ -174,6 +182,12 @@ def pack(blocks: Sequence[Block]) -> list[list[Block]]:
         while message and message[-1]["type"] == "divider":
             message.pop()
     return [m for m in messages if m]
+
+
+def digest_messages(post: DigestPost) -> list[list[Block]]:
+    """The digest's messages; a compact digest is one, its layout tightened until it fits."""
+    layout = post.fitted(lambda layout: len(pack(digest_blocks(layout))) == 1)
+    return pack(digest_blocks(layout))
 
 
 def plain(blocks: Sequence[Block], limit: int = FALLBACK_LIMIT) -> str:

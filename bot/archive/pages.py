@@ -19,7 +19,8 @@ from bot.archive.chart import BarChart, Point, bar_chart
 from bot.archive.periods import Cadence, Period, cadence_of, weekly_periods
 from bot.digest import Digest, DigestBuilder, DiscussionSummary, WaitingArticle, author_label
 from bot.export import visible
-from bot.markdown import change, period_label
+from bot.i18n import Languages, Words
+from bot.layout import change, period_label
 from bot.models import Article, Community, Discussion, ReplyView
 from bot.platform import ChatPlatform
 from bot.prompts import render_prompt
@@ -179,10 +180,17 @@ class _Place:
 
 
 class PageBuilder:
-    def __init__(self, store: Store, builder: DigestBuilder, platforms: Mapping[str, ChatPlatform]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        builder: DigestBuilder,
+        platforms: Mapping[str, ChatPlatform],
+        words: Words | None = None,
+    ) -> None:
         self._store = store
         self._builder = builder
         self._platforms = platforms
+        self._words = words or Languages().words("en")  # the archive is written in English for now
 
     async def site(self, now: datetime) -> Site:
         rows = await self._store.export(None)
@@ -274,9 +282,9 @@ class PageBuilder:
         others = tuple(PageLink(t.title, t.page) for t in posted if t.page not in listed)
         f = digest.figures
         figures = (
-            _figure(f.articles, f.previous.articles, "article", "articles"),
-            _figure(f.replies, f.previous.replies, "reply", "replies"),
-            _figure(f.participants, f.previous.participants, "participant", "participants"),
+            _figure(f.articles, f.previous.articles, "article", "articles", self._words),
+            _figure(f.replies, f.previous.replies, "reply", "replies", self._words),
+            _figure(f.participants, f.previous.participants, "participant", "participants", self._words),
         )
         return WeekPage(
             community=place.community,
@@ -284,7 +292,7 @@ class PageBuilder:
             anchor=place.slug,
             path=path,
             label=label,
-            period=period_label(digest),
+            period=period_label(digest, self._words),
             open=period.open,
             digest=digest,
             figures=figures,
@@ -346,8 +354,8 @@ def _page_of(discussion_id: int | None, candidates: list[_Target]) -> str | None
     return next((t.page for t in candidates if t.discussion.id == discussion_id), None)
 
 
-def _figure(now: int, before: int, one: str, many: str) -> Figure:
-    return Figure(one if now == 1 else many, now, change(now, before))
+def _figure(now: int, before: int, one: str, many: str, words: Words) -> Figure:
+    return Figure(one if now == 1 else many, now, change(now, before, words))
 
 
 def _newcomers(digest: Digest) -> str | None:

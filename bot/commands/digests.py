@@ -23,7 +23,10 @@ def register(registry: CommandRegistry, services: Services) -> None:
         where = ", ".join(channel_label(s.channel_id) for s in schedules) or channel_label(
             ctx.event.channel_id
         )
-        return Answer(f"Preview — `digest now` would post this to {where}:", digest=digest)
+        channel = schedules[0].channel_id if schedules else ctx.event.channel_id
+        return Answer(
+            f"Preview — `digest now` would post this to {where}:", digest=await jobs.shaped(digest, channel)
+        )
 
     async def digest_now(ctx: CommandContext) -> Answer:
         digest, schedules = await jobs.current(ctx.community)

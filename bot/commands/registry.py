@@ -25,7 +25,7 @@ from bot.handlers import check_handler
 from bot.models import Community
 
 if typing.TYPE_CHECKING:
-    from bot.digest import Digest
+    from bot.layout import DigestPost
 
 _log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class Answer:
     text: str
     private: bool = True
     ok: bool = True
-    digest: Digest | None = None
+    digest: DigestPost | None = None  # a preview, laid out as its channel gets it
     attachment: Attachment | None = None
 
 

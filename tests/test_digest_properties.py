@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import discord
-from hypothesis import Phase, given, settings
-from hypothesis import Phase, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from adapters.console.platform import COMMUNITY, ConsolePlatform
 from adapters.discord import render as discord_render
@@ -286,7 +286,7 @@ def run_scenario(members: list[tuple[bool, bool, str]], discussions: list[Any], 
     asyncio.run(scenario())
 
 
-@settings(max_examples=40, deadline=None, phases=[Phase.reuse, Phase.generate])
+@settings(max_examples=40, deadline=None)
 @given(
     members=member_specs(),
     discussions=st.lists(discussion_specs, max_size=6),

@@ -32,7 +32,7 @@ from bot.store import Store
 from bot.text import safe
 from bot.themes import boilerplate
 
-__all__ = [
+__all__ = (
     "ANONYMOUS_NAME",
     "Census",
     "DayCount",
@@ -44,7 +44,7 @@ __all__ = [
     "Theme",
     "WaitingArticle",
     "author_label",
-]
+)
 
 MAX_RANKED = 10
 MAX_LATE = 5

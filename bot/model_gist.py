@@ -113,17 +113,14 @@ def chosen_replies(replies: tuple[GistReply, ...], limits: SendLimits) -> list[G
     return chosen
 
 
-def user_message(request: GistRequest, limits: SendLimits) -> str:
-    """The discussion as JSON data: nothing that is not in the request."""
+def user_message(request: GistRequest, chosen: list[GistReply], limits: SendLimits) -> str:
+    """The discussion as JSON data (with the `chosen_replies`): nothing not in the request."""
     data = {
         "title": shorten(clean(request.title, keep_newlines=False), limits.title_chars),
         "question": shorten(clean(request.prompt, keep_newlines=False), limits.prompt_chars),
         "members_taking_part": request.participants,
         "replies_in_all": len(request.replies),
-        "replies": [
-            {"member": r.author, "reactions": r.reactions, "text": r.text}
-            for r in chosen_replies(request.replies, limits)
-        ],
+        "replies": [{"member": r.author, "reactions": r.reactions, "text": r.text} for r in chosen],
     }
     return json.dumps(data, ensure_ascii=False)
 
@@ -155,12 +152,12 @@ class ModelGist:
     def __repr__(self) -> str:  # never the key
         return f"ModelGist(endpoint={self.endpoint!r}, model={self.model!r}, timeout={self.timeout:g})"
 
-    def payload(self, request: GistRequest) -> dict[str, Any]:
+    def payload(self, request: GistRequest, chosen: list[GistReply]) -> dict[str, Any]:
         return {
             "model": self.model,
             "messages": [
                 {"role": "system", "content": system_prompt(request.language)},
-                {"role": "user", "content": user_message(request, self.limits)},
+                {"role": "user", "content": user_message(request, chosen, self.limits)},
             ],
             "max_tokens": self.max_tokens,
             "temperature": 0.2,
@@ -168,7 +165,8 @@ class ModelGist:
         }
 
     async def gist(self, request: GistRequest) -> Gist:
-        body = json.dumps(self.payload(request), ensure_ascii=False).encode()
+        chosen = chosen_replies(request.replies, self.limits)
+        body = json.dumps(self.payload(request, chosen), ensure_ascii=False).encode()
         _log.debug("asking %s (%s) for a gist: %d bytes", self.endpoint, self.model, len(body))
         try:
             status, answer = await self._post(body)
@@ -184,7 +182,7 @@ class ModelGist:
             raise GistFailed(f"the model call failed: {type(error).__name__}") from None
         if status != 200:
             raise GistFailed(f"the model answered HTTP {status}{self._error_detail(answer)}")
-        text = tidy(content(answer), request)
+        text = tidy(content(answer), request, chosen)
         return Gist(text=text, engine=self.name)
 
     async def _post(self, body: bytes) -> tuple[int, bytes]:
@@ -295,8 +293,9 @@ _LETTER_WORD = re.compile(r"[^\W\d_]{2,}")
 MIN_GIST_WORDS = 3
 
 
-def tidy(text: str, request: GistRequest) -> str:
-    """The model's answer made fit to show, or `GistFailed` when nothing fit is left."""
+def tidy(text: str, request: GistRequest, sent: list[GistReply]) -> str:
+    """The model's answer made fit to show, or `GistFailed` when nothing fit is left (or when
+    it is a copy of one of the replies it was `sent`)."""
     text = _THINKING.sub(" ", text)  # reasoning models think aloud first
     text = _FENCE.sub(" ", text)
     text = _MD_LINK.sub(r"\1 \2", text)
@@ -317,7 +316,7 @@ def tidy(text: str, request: GistRequest) -> str:
         raise GistFailed("the model's answer is empty" if not text else "the model's answer has no sentence")
     if _REFUSAL.match(text):
         raise GistFailed("the model refused")
-    if any(near_duplicate(text, reply.text) for reply in request.replies[:200]):
+    if any(near_duplicate(text, reply.text) for reply in sent):
         raise GistFailed("the model copied a reply")
     return text
 

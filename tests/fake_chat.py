@@ -7,7 +7,7 @@ it answers the next requests:
 - "normal": `answer` as the first choice's message content;
 - "slow": nothing until the server closes (longer than any timeout a test sets);
 - "error": HTTP 500 with an OpenAI-style error body;
-- "garbage": `body` verbatim (default: not JSON) with status 200;
+- "garbage": `body` verbatim (default: not JSON) with `status` (default 200) and `headers`;
 - "long": an answer of about 50 KB of words;
 - "injection": an answer that tries to ping everyone and push a link;
 - "links": `answer` as well (set it to hold a kept and an invented link).
@@ -55,6 +55,8 @@ class FakeChat:
         self.mode: Mode = mode
         self.answer = answer
         self.body: bytes = b"<html>502 Bad Gateway</html>"
+        self.status = 200
+        self.headers: dict[str, str] = {}
         self.received: list[Received] = []
         self.released = asyncio.Event()
         app = web.Application()
@@ -91,7 +93,9 @@ class FakeChat:
                 {"error": {"message": "the model crashed", "type": "server_error"}}, status=500
             )
         if self.mode == "garbage":
-            return web.Response(body=self.body, content_type="application/json")
+            return web.Response(
+                body=self.body, status=self.status, headers=self.headers, content_type="application/json"
+            )
         text = {"long": LONG_ANSWER, "injection": INJECTION}.get(self.mode, self.answer)
         return web.json_response(_completion(text))
 

@@ -145,6 +145,41 @@ async def test_the_key_goes_in_the_header_and_nowhere_in_the_log(
         assert KEY not in text and KEY[-12:] not in text
 
 
+async def test_an_error_that_echoes_the_key_is_redacted(
+    session: aiohttp.ClientSession, chat: FakeChat
+) -> None:
+    chat.mode, chat.status = "garbage", 401
+    chat.body = json.dumps({"error": {"message": f"invalid key {KEY} for this project"}}).encode()
+    with pytest.raises(GistFailed, match=r"HTTP 401: invalid key \*\*\*\* for this project") as failed:
+        await engine(session, chat, THREADCAST_MODEL_API_KEY=KEY).gist(request())
+    assert KEY[-12:] not in str(failed.value)
+
+
+async def test_a_redirect_is_not_followed_with_the_key(
+    session: aiohttp.ClientSession, chat: FakeChat
+) -> None:
+    chat.mode, chat.status, chat.body = "garbage", 307, b""
+    chat.headers = {"Location": chat.url + "/elsewhere"}
+    with pytest.raises(GistFailed, match="HTTP 307"):
+        await engine(session, chat, THREADCAST_MODEL_API_KEY=KEY).gist(request())
+    assert len(chat.received) == 1
+
+
+async def test_a_portuguese_community_asks_for_portuguese(
+    session: aiohttp.ClientSession, chat: FakeChat
+) -> None:
+    replies = (
+        GistReply("a member", "O turno da noite acabou com o meu sono durante dois anos.", 3),
+        GistReply("Rui", "Trabalhei de noite e gostei, o hospital fica calmo.", 1),
+    )
+    chat.answer = "Dois membros contaram como o turno da noite mudou o sono; um gostou da calma."
+    gist = await engine(session, chat).gist(request("pt", replies))
+    assert gist.text == chat.answer
+    seen = chat.received[0]
+    assert "in Portuguese" in seen.system
+    assert "O turno da noite acabou com o meu sono" in seen.user  # sent as written, not escaped
+
+
 async def test_no_key_no_authorization_header(session: aiohttp.ClientSession, chat: FakeChat) -> None:
     await engine(session, chat).gist(request())
     assert "authorization" not in chat.received[0].headers

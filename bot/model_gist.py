@@ -275,7 +275,9 @@ _MENTION_MARKUP = re.compile(r"<[@#!][^<>]*>")  # Discord <@123> <@&1> <#1>, Sla
 _TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
 _LINE_MARKS = re.compile(r"(?m)^\s*(?:#{1,6}\s+|>+\s?|-#\s+|[-*+•]\s+|\d{1,2}[.)]\s+)")
 _EMPHASIS = re.compile(r"\*{1,3}|_{2,3}|~~|\|\||`+")
-_LABEL = re.compile(r"^\s*(?:summary|gist|tl;?dr)\s*[:：-]\s*", re.IGNORECASE)
+_LABEL = re.compile(r"^\s*(?:summary|gist|tl;?dr)\s*(?:[:：-]\s*|\n)", re.IGNORECASE)
+# The instructions forbid mentions: an answer that holds one was steered by a reply.
+_PING = re.compile(r"@(?:everyone|here|channel)|<[@!]", re.IGNORECASE)
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'`]+", re.IGNORECASE)
 # A bare domain that chat platforms turn into a link ("evil.com", "evil.co/x").
 _DOMAIN = re.compile(
@@ -297,6 +299,8 @@ def tidy(text: str, request: GistRequest, sent: list[GistReply]) -> str:
     """The model's answer made fit to show, or `GistFailed` when nothing fit is left (or when
     it is a copy of one of the replies it was `sent`)."""
     text = _THINKING.sub(" ", text)  # reasoning models think aloud first
+    if _PING.search(text):
+        raise GistFailed("the model's answer tries to mention members (a prompt injection?)")
     text = _FENCE.sub(" ", text)
     text = _MD_LINK.sub(r"\1 \2", text)
     text = _SLACK_LINK.sub(r"\2 \1", text)
@@ -305,8 +309,8 @@ def tidy(text: str, request: GistRequest, sent: list[GistReply]) -> str:
     text = _TAG.sub(" ", text)
     text = _LINE_MARKS.sub("", text)
     text = _EMPHASIS.sub("", text)
+    text = _LABEL.sub("", text.strip())
     text = clean(text, keep_newlines=False)
-    text = _LABEL.sub("", text)
     text = _drop_invented_links(text, request)
     text = re.sub(r"\(\s*\)|\[\s*\]", "", text)
     text = re.sub(r"\s+([.,;:!?])", r"\1", text)

@@ -256,34 +256,64 @@ async def test_an_answer_larger_than_the_cap_fails(session: aiohttp.ClientSessio
         await model.gist(request())
 
 
-async def test_prompt_injection_output_is_made_harmless(
+async def test_prompt_injection_output_fails_so_the_built_in_gist_is_used(
     session: aiohttp.ClientSession, chat: FakeChat
 ) -> None:
     chat.mode = "injection"
-    gist = await engine(session, chat).gist(request())
-    assert_safe(gist.text)
-    assert "evil.example" not in gist.text
-    assert "123" not in gist.text
-    assert "@\u200beveryone" in gist.text  # neutralised as bot.text does everywhere
-    assert gist.text != INJECTION
+    with pytest.raises(GistFailed, match="mention members") as failed:
+        await engine(session, chat).gist(request())
+    assert_safe(str(failed.value))  # the reason, which goes to the log, pings no one either
+    assert "evil.example" not in str(failed.value)
 
 
 @pytest.mark.parametrize(
     "answer",
     [
-        "@here <!channel> <@&42> <#7> three members agreed, see [this](https://invented.example/a).",
-        "Members agreed (evil.com/free) and <a href='https://x.invalid'>two</a> disagreed.",
-        "<https://invented.example> Most members found nights hard; @channel read www.invented.example.",
+        INJECTION,
+        "Three members agreed. @everyone",
+        "Three members agreed, @Here is why",
+        "Most members agreed with <@123>.",
+        "Most members agreed with <@&42> and <!channel>.",
+        "Most members agreed with <!subteam^S1>.",
+        "<think>plan</think>Two members said @channel hi.",
     ],
 )
-async def test_markup_mentions_and_invented_links_never_survive(
+async def test_an_answer_that_mentions_anyone_fails(
     session: aiohttp.ClientSession, chat: FakeChat, answer: str
+) -> None:
+    chat.answer = answer
+    with pytest.raises(GistFailed, match="mention members"):
+        await engine(session, chat).gist(request())
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (
+            "Three members agreed, see [this](https://invented.example/a).",
+            "Three members agreed, see this.",
+        ),
+        (
+            "Members agreed (evil.com/free) and <a href='https://x.invalid'>two</a> disagreed.",
+            "Members agreed and two disagreed.",
+        ),
+        (
+            "<https://invented.example> Most members found nights hard; <#7> read www.invented.example.",
+            "Most members found nights hard; read.",
+        ),
+        (
+            "## Summary\n- **Three members** said nights hurt.\n- Two liked `fixed` nights.",
+            "Three members said nights hurt. Two liked fixed nights.",
+        ),
+    ],
+)
+async def test_markup_and_invented_links_never_survive(
+    session: aiohttp.ClientSession, chat: FakeChat, answer: str, expected: str
 ) -> None:
     chat.answer = answer
     gist = await engine(session, chat).gist(request())
     assert_safe(gist.text)
-    for invented in ("invented.example", "evil.com", "x.invalid", "href", "<a", "](", "42>"):
-        assert invented not in gist.text
+    assert gist.text == expected
 
 
 async def test_a_link_from_the_request_is_kept_and_an_invented_one_dropped(

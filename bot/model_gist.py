@@ -52,9 +52,9 @@ _log = logging.getLogger(__name__)
 class SendLimits:
     """How much of one discussion the model is sent, and how much answer is read.
 
-    About 6,000 characters of replies is 1,500-2,500 tokens: with the instructions it fits
-    the 4,096-token context small local models are often run with (Ollama cuts a longer
-    prompt from its *start*, which would lose the instructions)."""
+    About 6,000 characters of replies is 1,500-2,500 tokens: with the instructions and the
+    answer it fits the 4,096-token context small local models are often run with (a server
+    truncates a longer prompt, losing replies or the instructions)."""
 
     replies: int = 40
     reply_chars: int = 500
@@ -91,26 +91,43 @@ def system_prompt(language: str) -> str:
 
 
 def chosen_replies(replies: tuple[GistReply, ...], limits: SendLimits) -> list[GistReply]:
-    """The replies worth sending, best first, within the limits: replies that say something
-    before "+1"s, then the most reacted, then the longest (up to a point); each one cut to
-    `reply_chars` at a word, until `replies` of them or `total_chars` in all."""
-
-    def rank(pair: tuple[int, GistReply]) -> tuple[bool, int, int, int]:
-        index, reply = pair
-        return (not says_something(words(reply.text)), -reply.reactions, -min(len(reply.text), 400), index)
-
+    """The replies worth sending, best first, within the limits: the most reacted, then the
+    longest (up to a point), replies that say something before "+1"s; each one cut to
+    `reply_chars` at a word (the last one to the room left), until `replies` of them or
+    `total_chars` in all. Only the replies walked through are read word by word, so a
+    5,000-reply thread costs about what a 50-reply one does."""
+    ranked = sorted(
+        range(len(replies)), key=lambda i: (-replies[i].reactions, -min(len(replies[i].text), 400), i)
+    )
     chosen: list[GistReply] = []
+    later: list[GistReply] = []  # "+1", "this", a lone link: only if there is room left
     used = 0
-    for _, reply in sorted(enumerate(replies), key=rank):
-        text = shorten(clean(reply.text, keep_newlines=False), limits.reply_chars)
-        if not text or used + len(text) > limits.total_chars:
-            continue
-        label = shorten(clean(reply.author, keep_newlines=False), limits.label_chars)
-        chosen.append(GistReply(author=label, text=text, reactions=reply.reactions))
-        used += len(text)
-        if len(chosen) >= limits.replies or limits.total_chars - used < 20:
+
+    def take(reply: GistReply) -> bool:
+        """Add `reply`, cut to the room left; True when the limits are reached."""
+        nonlocal used
+        room = min(limits.reply_chars, limits.total_chars - used)
+        text = shorten(clean(reply.text[: limits.reply_chars * 4], keep_newlines=False), room)
+        if text:
+            label = shorten(clean(reply.author, keep_newlines=False), limits.label_chars)
+            chosen.append(GistReply(author=label, text=text, reactions=reply.reactions))
+            used += len(text)
+        return len(chosen) >= limits.replies or limits.total_chars - used < MIN_ROOM
+
+    for index in ranked:
+        reply = replies[index]
+        if says_something(words(reply.text[:160])):
+            if take(reply):
+                return chosen
+        elif len(later) < limits.replies:
+            later.append(reply)
+    for reply in later:
+        if take(reply):
             break
     return chosen
+
+
+MIN_ROOM = 80  # characters: less than this left, and no further reply is worth cutting to fit
 
 
 def user_message(request: GistRequest, chosen: list[GistReply], limits: SendLimits) -> str:

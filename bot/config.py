@@ -79,6 +79,30 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("SLACK_MODERATORS", "comma-separated Slack user ids with moderator rights"),
     Variable("SLACK_API_URL", "Slack Web API address, if not Slack's own (a proxy, tests)"),
     Variable("THREADCAST_HTTP_PORT", "port of the Slack HTTP endpoint", "3000"),
+    Variable(
+        "THREADCAST_MODEL_URL",
+        "base URL of an OpenAI-compatible chat-completions API for discussion gists, such as"
+        " http://127.0.0.1:11434/v1 (a local Ollama); unset: only the built-in gist. A moderator"
+        " still switches the model on per community (digest summaries model)",
+    ),
+    Variable(
+        "THREADCAST_MODEL_NAME",
+        "the model to ask, as that server names it (llama3.2, gpt-4o-mini…);"
+        " needed with THREADCAST_MODEL_URL",
+    ),
+    Variable(
+        "THREADCAST_MODEL_API_KEY",
+        "bearer key of a hosted model service; leave empty for a local server",
+        secret=True,
+    ),
+    Variable(
+        "THREADCAST_MODEL_TIMEOUT",
+        "seconds allowed for one gist from the model (then the built-in gist is used)",
+        "20",
+    ),
+    Variable(
+        "THREADCAST_MODEL_MAX_TOKENS", "most tokens the model may write for one discussion's gist", "160"
+    ),
 )
 _DEFAULTS = MappingProxyType({v.name: v.default for v in VARIABLES})
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -108,6 +132,11 @@ class Settings:
     slack_moderators: tuple[str, ...] = ()
     slack_api_url: str = ""
     http_port: int = 3000
+    model_url: str = ""  # "" when no model is configured; never holds credentials
+    model_name: str = ""
+    model_api_key: str = field(default="", repr=False)
+    model_timeout: float = 20.0
+    model_max_tokens: int = 160
     raw: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -124,6 +153,11 @@ class Settings:
         if self.slack_bot_token and (self.slack_app_token or self.slack_signing_secret):
             found.append("slack")
         return found
+
+    @property
+    def model_configured(self) -> bool:
+        """A model endpoint is set; each community still chooses whether to use it."""
+        return bool(self.model_url)
 
 
 def load_env(
@@ -225,6 +259,15 @@ def settings_from(env: Mapping[str, str]) -> Settings:
             problems.append(f"DISCORD_GUILD_IDS must be numeric server ids, not {part[:30]!r}")
     shard_count, shard_ids = _shards(problems, get("DISCORD_SHARD_COUNT"), get("DISCORD_SHARD_IDS"))
     mod_channels = _mod_channels(problems, get("THREADCAST_MOD_CHANNELS"))
+    model_url = _model_url(problems, get("THREADCAST_MODEL_URL"))
+    model_name = get("THREADCAST_MODEL_NAME")
+    if model_url and not model_name:
+        problems.append(
+            "THREADCAST_MODEL_URL needs THREADCAST_MODEL_NAME, the model to ask (such as llama3.2)"
+        )
+    model_api_key = get("THREADCAST_MODEL_API_KEY")
+    if not model_api_key.isprintable() or " " in model_api_key:  # never show the value
+        problems.append("THREADCAST_MODEL_API_KEY must not hold spaces or control characters")
     bot_token, app_token, secret = get("SLACK_BOT_TOKEN"), get("SLACK_APP_TOKEN"), get("SLACK_SIGNING_SECRET")
     if bot_token and not bot_token.startswith("xoxb-"):
         problems.append("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
@@ -259,6 +302,11 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         slack_moderators=tuple(filter(None, (p.strip() for p in get("SLACK_MODERATORS").split(",")))),
         slack_api_url=get("SLACK_API_URL"),
         http_port=int(_number(problems, env, "THREADCAST_HTTP_PORT", int, 1, 65535)),
+        model_url=model_url,
+        model_name=model_name,
+        model_api_key=model_api_key,
+        model_timeout=_number(problems, env, "THREADCAST_MODEL_TIMEOUT", float, 1, 600),
+        model_max_tokens=int(_number(problems, env, "THREADCAST_MODEL_MAX_TOKENS", int, 16, 4096)),
         raw=dict(env),
     )
     if problems:
@@ -281,6 +329,35 @@ def _mod_channels(problems: list[str], raw: str) -> dict[Community, str]:
             problems.append(f"THREADCAST_MOD_CHANNELS names two channels for {parts[0]}:{parts[1]}")
         found[community] = parts[2]
     return found
+
+
+def _model_url(problems: list[str], raw: str) -> str:
+    """THREADCAST_MODEL_URL: an http(s) base URL without credentials, trailing slash dropped;
+    a full ".../chat/completions" address is taken back to its base."""
+    if not raw:
+        return ""
+    try:
+        parts = urlsplit(raw)
+        _ = parts.port  # raises ValueError for a bad port
+    except ValueError:
+        problems.append("THREADCAST_MODEL_URL is not a valid URL")
+        return ""
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        problems.append(
+            "THREADCAST_MODEL_URL must be an http:// or https:// address such as"
+            f" http://127.0.0.1:11434/v1 (got a {parts.scheme[:20]!r} URL)"
+        )
+        return ""
+    if "@" in parts.netloc:  # never echo it: it holds a password
+        problems.append(
+            "THREADCAST_MODEL_URL must not hold a user or password: put the key in THREADCAST_MODEL_API_KEY"
+        )
+        return ""
+    if parts.query or parts.fragment:
+        problems.append("THREADCAST_MODEL_URL must be a base URL without ?query or #fragment")
+        return ""
+    base = raw.rstrip("/")
+    return base.removesuffix("/chat/completions").rstrip("/")
 
 
 def mask(value: str) -> str:
@@ -318,7 +395,7 @@ def describe(settings: Settings) -> list[tuple[str, str]]:
         value = settings.raw.get(variable.name) or variable.default
         if variable.secret:
             shown = mask(value)
-        elif variable.name == "THREADCAST_DATABASE_URL":
+        elif value and variable.name in ("THREADCAST_DATABASE_URL", "THREADCAST_MODEL_URL"):
             shown = mask_url(value)
         else:
             shown = value or "(not set)"

@@ -14,6 +14,7 @@ from bot.commands.registry import CommandRegistry
 from bot.config import Settings
 from bot.digest import DigestBuilder
 from bot.digest_jobs import DigestJobs
+from bot.i18n import CommunityWords, Languages
 from bot.lease import Lease
 from bot.platform import ChatPlatform
 from bot.poller import FeedPoller
@@ -34,6 +35,8 @@ class Services:
     poller: FeedPoller
     digests: DigestJobs
     scheduler: Scheduler
+    languages: Languages  # the catalogs, read once each
+    words: CommunityWords  # each community's language (its setting, else THREADCAST_LANGUAGE)
 
 
 def build_core(
@@ -47,7 +50,9 @@ def build_core(
     added to `platforms` after this call: adapters often need the app first)."""
     from bot.commands import register_all
 
-    app = App(CommandRegistry(clock.now))
+    languages = Languages()
+    words = CommunityWords(languages, store, settings.language)
+    app = App(CommandRegistry(clock.now, words_for=words.words))
     collector = Collector(store)
     catch_up = CatchUp(app, store, platforms, clock, failures=collector.failures)
     publisher = Publisher(
@@ -60,7 +65,9 @@ def build_core(
     scheduler = Scheduler(
         store, publisher, poller, digests, clock, platforms, tick_seconds=settings.tick_seconds, lease=lease
     )
-    services = Services(settings, store, clock, fetcher, platforms, publisher, poller, digests, scheduler)
+    services = Services(
+        settings, store, clock, fetcher, platforms, publisher, poller, digests, scheduler, languages, words
+    )
     collector.register(app)
     catch_up.register(app)
     register_all(app.commands, services)

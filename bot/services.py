@@ -52,7 +52,7 @@ def build_core(
 
     languages = Languages()
     words = CommunityWords(languages, store, settings.language)
-    app = App(CommandRegistry(clock.now, words_for=words.words))
+    app = App(CommandRegistry(clock.now, words_for=words.words, languages=languages))
     collector = Collector(store)
     catch_up = CatchUp(app, store, platforms, clock, failures=collector.failures)
     publisher = Publisher(

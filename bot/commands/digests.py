@@ -99,14 +99,15 @@ def register(registry: CommandRegistry, services: Services) -> None:
         schedule = await jobs.set_schedule(ctx.community, ctx.channel_id, weekday, at, timezone)
         assert schedule.next_run_at is not None
         local = schedule.next_run_at.astimezone(ZoneInfo(timezone))
+        next_one = words.datetime(local, "EEE dd MMM yyyy HH:mm") + " " + local.strftime("%Z")
         return Answer(
             words.gettext(
                 "Digest for {channel}: every {weekday} at {time} {timezone}. Next one: {next}.",
                 channel=channel_label(ctx.channel_id),
                 weekday=words.weekday(weekday),
-                time=f"{at:%H:%M}",
+                time=at.strftime("%H:%M"),
                 timezone=timezone,
-                next=f"{words.datetime(local, 'EEE dd MMM yyyy HH:mm')} {local:%Z}",
+                next=next_one,
             )
         )
 

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.commands.limits import Limit, RateLimiter, minutes
 from bot.events import CommandInvoked
 from bot.handlers import check_handler
-from bot.i18n import N_, Words, english
+from bot.i18n import N_, Languages, Words, english
 from bot.models import Community
 
 if typing.TYPE_CHECKING:
@@ -327,14 +327,20 @@ async def _english(community: Community) -> Words:
 
 class CommandRegistry:
     """`words_for` gives a community's words (its language), looked up once per call;
-    without it every answer is English."""
+    without it every answer is English. `languages` are the catalogs (the composition
+    root's), for adapters that localise the command table itself (Discord)."""
 
     def __init__(
-        self, now: Callable[[], datetime] = lambda: datetime.now(UTC), *, words_for: WordsFor = _english
+        self,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        words_for: WordsFor = _english,
+        languages: Languages | None = None,
     ) -> None:
         self._commands: dict[tuple[str, ...], Command] = {}
         self._limiter = RateLimiter(now)
         self._words_for = words_for
+        self.languages = languages or Languages()  # the catalogs, for adapters that localise commands
 
     def add(
         self,

@@ -41,10 +41,12 @@ def register(registry: CommandRegistry, services: Services) -> None:
             found = await store.get_channel_settings(community, channel)
             style = found.digest_style if found else "compact"
             styles.append(f"{channel_label(channel)} {words.gettext(STYLE_NAMES[style])}")
+        shown = language_name(language)
+        if not settings.language:
+            shown += " " + words.gettext("(default)")
         return words.gettext(
             "Language: {language} · gists: {engine} · style: {styles}",
-            language=language_name(language)
-            + ("" if settings.language else " " + words.gettext("(default)")),
+            language=shown,
             engine=engine_name(settings.summaries, words),
             styles=", ".join(styles),
         )

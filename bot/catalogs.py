@@ -16,9 +16,10 @@ from __future__ import annotations
 import argparse
 import io
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
@@ -28,7 +29,9 @@ from bot.i18n import CATALOGS, DEFAULT_LANGUAGE, DOMAIN, LANGUAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("bot", "adapters")
-KEYWORDS = {"gettext": None, "ngettext": (1, 2), "N_": None}
+KEYWORDS: Mapping[str, tuple[int, ...] | None] = MappingProxyType(
+    {"gettext": None, "ngettext": (1, 2), "N_": None}
+)
 TEMPLATE = CATALOGS / f"{DOMAIN}.pot"
 TRANSLATED = tuple(code for code in LANGUAGES if code != DEFAULT_LANGUAGE)
 PROJECT = "threadcast"

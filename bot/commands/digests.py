@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import time
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,7 @@ from bot.platform import PartlyPosted, PlatformError
 if TYPE_CHECKING:
     from bot.services import Services
 
-STYLE_NAMES = {"compact": N_("compact"), "full": N_("full")}
+STYLE_NAMES = MappingProxyType({"compact": N_("compact"), "full": N_("full")})
 
 
 def register(registry: CommandRegistry, services: Services) -> None:

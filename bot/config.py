@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from bot.i18n import LANGUAGES, language_code
 from bot.models import Community
 from bot.prompts import DEFAULT_PROMPT, check_template
 
@@ -38,6 +39,11 @@ VARIABLES: tuple[Variable, ...] = (
         "sqlite:///threadcast.db",
     ),
     Variable("THREADCAST_TIMEZONE", "default IANA timezone of digest schedules", "UTC"),
+    Variable(
+        "THREADCAST_LANGUAGE",
+        "language of digests and answers where a community chose none: en, de, fr, es or pt",
+        "en",
+    ),
     Variable("THREADCAST_POLL_INTERVAL", "seconds between polls of each feed (at least 60)", "900"),
     Variable("THREADCAST_TICK_SECONDS", "how often the scheduler looks for due feeds and digests", "30"),
     Variable(
@@ -112,6 +118,7 @@ _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 class Settings:
     database_url: str = field(default=_DEFAULTS["THREADCAST_DATABASE_URL"], repr=False)  # may hold a password
     timezone: str = "UTC"
+    language: str = "en"  # a code of bot.i18n.LANGUAGES
     poll_interval: int = 900
     tick_seconds: float = 30.0
     default_prompt: str = DEFAULT_PROMPT
@@ -244,6 +251,11 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         problems.append(f"THREADCAST_TIMEZONE {timezone!r} is not an IANA timezone such as Europe/Berlin")
+    wanted_language = get("THREADCAST_LANGUAGE")
+    language = language_code(wanted_language)
+    if language is None:
+        choices = ", ".join(LANGUAGES)
+        problems.append(f"THREADCAST_LANGUAGE must be one of {choices}, not {wanted_language[:20]!r}")
     prompt = get("THREADCAST_DEFAULT_PROMPT")
     prompt_problem = check_template(prompt)
     if prompt_problem:
@@ -280,6 +292,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     settings = Settings(
         database_url=database_url,
         timezone=timezone,
+        language=language or "en",
         poll_interval=int(_number(problems, env, "THREADCAST_POLL_INTERVAL", int, 60, 7 * 86400)),
         tick_seconds=_number(problems, env, "THREADCAST_TICK_SECONDS", float, 0.05, 3600),
         default_prompt=prompt,

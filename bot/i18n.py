@@ -12,6 +12,7 @@ the locale (`Words.number`) by the caller when they should be.
 
 from __future__ import annotations
 
+import asyncio
 import gettext
 import io
 import logging
@@ -19,12 +20,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
+
+if TYPE_CHECKING:
+    from bot.models import Community, CommunitySettings
 
 _log = logging.getLogger(__name__)
 
@@ -38,6 +43,12 @@ LANGUAGES: Mapping[str, str] = {
     "pt": "Português",
 }
 CATALOGS = Path(__file__).parent / "locale"
+
+
+def N_(message: str) -> str:
+    """Mark a message for the catalogs where it is written, to be translated where it is
+    shown (`Words.gettext(message, ...)`): help lines, option descriptions, usage problems."""
+    return message
 
 
 def language_code(value: str) -> str | None:
@@ -76,6 +87,14 @@ class Words:
     def number(self, n: float) -> str:
         return format_decimal(n, locale=self.language)
 
+    def decimal(self, n: float) -> str:
+        """`n` with exactly one decimal, as the locale writes it ("2.5", "2,5")."""
+        return format_decimal(n, "#,##0.0", locale=self.language)
+
+    def weekday(self, index: int) -> str:
+        """The weekday's name (0 = Monday), as the locale writes it."""
+        return str(self.locale.days["format"]["wide"][index])
+
     def percent(self, fraction: float) -> str:
         return format_percent(fraction, locale=self.language)
 
@@ -85,6 +104,11 @@ class Words:
     def datetime(self, moment: datetime, form: str = "medium") -> str:
         """`moment` as the locale writes it, in the moment's own timezone."""
         return format_datetime(moment, form, tzinfo=moment.tzinfo, locale=self.language)
+
+
+def english() -> Words:
+    """The source language, which needs no catalog."""
+    return Words(DEFAULT_LANGUAGE, gettext.NullTranslations())
 
 
 class Languages:
@@ -102,6 +126,12 @@ class Languages:
             found = self._loaded[code] = Words(code, self._translations(code))
         return found
 
+    async def words_async(self, language: str | None) -> Words:
+        """`words`, reading a catalog not read yet in a worker thread (off the event loop)."""
+        code = language_code(language or DEFAULT_LANGUAGE) or DEFAULT_LANGUAGE
+        found = self._loaded.get(code)
+        return found if found is not None else await asyncio.to_thread(self.words, code)
+
     def _translations(self, code: str) -> gettext.NullTranslations:
         path = self._directory / code / "LC_MESSAGES" / f"{DOMAIN}.po"
         if code == DEFAULT_LANGUAGE or not path.exists():
@@ -114,3 +144,24 @@ class Languages:
         write_mo(compiled, catalog, use_fuzzy=False)
         compiled.seek(0)
         return gettext.GNUTranslations(compiled)
+
+
+class _SettingsSource(Protocol):
+    async def get_community_settings(self, community: Community) -> CommunitySettings: ...
+
+
+class CommunityWords:
+    """Each community's words: the language it chose (`digest language`), else the
+    operator's default (THREADCAST_LANGUAGE), else English."""
+
+    def __init__(self, languages: Languages, store: _SettingsSource, default: str = DEFAULT_LANGUAGE) -> None:
+        self.languages = languages
+        self._store = store
+        self.default = language_code(default) or DEFAULT_LANGUAGE
+
+    async def language(self, community: Community) -> str:
+        settings = await self._store.get_community_settings(community)
+        return language_code(settings.language or "") or self.default
+
+    async def words(self, community: Community) -> Words:
+        return await self.languages.words_async(await self.language(community))

@@ -152,7 +152,21 @@ class ChannelSettings:
     community: Community
     channel_id: str
     prompt: str | None
-    digest_style: str = "compact"
+    digest_style: str = "compact"  # one of DIGEST_STYLES
+
+
+DIGEST_STYLES = ("compact", "full")  # compact (the default) fits a week into one message
+SUMMARY_ENGINES = ("builtin", "model")  # who writes a digest's gists
+
+
+@dataclass(frozen=True, slots=True)
+class CommunitySettings:
+    """A community's digest settings. `language` None means the operator's default
+    (THREADCAST_LANGUAGE, else English)."""
+
+    community: Community
+    language: str | None = None
+    summaries: str = "builtin"  # one of SUMMARY_ENGINES
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from bot.commands.registry import CommandRegistry
 from bot.config import Settings
 from bot.digest import DigestBuilder
 from bot.digest_jobs import DigestJobs
-from bot.i18n import Languages
+from bot.i18n import CommunityWords, Languages
 from bot.lease import Lease
 from bot.platform import ChatPlatform
 from bot.poller import FeedPoller
@@ -35,6 +35,8 @@ class Services:
     poller: FeedPoller
     digests: DigestJobs
     scheduler: Scheduler
+    languages: Languages  # the catalogs, read once each
+    words: CommunityWords  # each community's language (its setting, else THREADCAST_LANGUAGE)
 
 
 def build_core(
@@ -48,21 +50,24 @@ def build_core(
     added to `platforms` after this call: adapters often need the app first)."""
     from bot.commands import register_all
 
-    app = App(CommandRegistry(clock.now))
+    languages = Languages()
+    words = CommunityWords(languages, store, settings.language)
+    app = App(CommandRegistry(clock.now, words_for=words.words, languages=languages))
     collector = Collector(store)
     catch_up = CatchUp(app, store, platforms, clock, failures=collector.failures)
     publisher = Publisher(
         store, platforms, clock, default_prompt=settings.default_prompt, recovered=catch_up.recovered
     )
     poller = FeedPoller(store, fetcher, publisher, clock, platforms, mod_channels=settings.mod_channels)
-    languages = Languages()
     digests = DigestJobs(store, DigestBuilder(store, platforms), platforms, clock, languages)
     # Several processes may share the store: the scheduled jobs run in the one holding this lease.
     lease = Lease(store, LEASE_NAME, ttl=timedelta(seconds=settings.tick_seconds * LEASE_TICKS))
     scheduler = Scheduler(
         store, publisher, poller, digests, clock, platforms, tick_seconds=settings.tick_seconds, lease=lease
     )
-    services = Services(settings, store, clock, fetcher, platforms, publisher, poller, digests, scheduler)
+    services = Services(
+        settings, store, clock, fetcher, platforms, publisher, poller, digests, scheduler, languages, words
+    )
     collector.register(app)
     catch_up.register(app)
     register_all(app.commands, services)

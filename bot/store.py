@@ -16,6 +16,7 @@ from bot.models import (
     ArticleDraft,
     ChannelSettings,
     Community,
+    CommunitySettings,
     DigestSchedule,
     Discussion,
     DiscussionActivity,
@@ -101,6 +102,44 @@ class Store(Protocol):
     async def set_channel_prompt(self, community: Community, channel_id: str, prompt: str | None) -> None: ...
 
     async def get_channel_settings(self, community: Community, channel_id: str) -> ChannelSettings | None: ...
+
+    async def set_digest_style(self, community: Community, channel_id: str, style: str) -> None:
+        """The digest style of a digest channel: one of `models.DIGEST_STYLES` (ValueError
+        otherwise). A channel without settings is "compact"."""
+
+    # -- community settings ---------------------------------------------------------
+    async def get_community_settings(self, community: Community) -> CommunitySettings:
+        """The stored settings, or the defaults (no language, built-in summaries)."""
+
+    async def set_community_language(self, community: Community, language: str | None) -> None:
+        """A language code (see `bot.i18n.language_code`), or None for the operator's default."""
+
+    async def set_community_summaries(self, community: Community, engine: str) -> None:
+        """Who writes the gists: one of `models.SUMMARY_ENGINES` (ValueError otherwise)."""
+
+    # -- gists -------------------------------------------------------------------------
+    # The gist written for a discussion's replies of one period, keyed by a fingerprint of the
+    # words it was written from. Cached text must never outlive those words, so the store
+    # deletes a discussion's gists whenever one of its replies is deleted, hidden, edited
+    # (text or author name), and every gist of the discussions a member replied in whenever
+    # that member's preferences are written (opt-out, anonymous, named) or the member is
+    # forgotten; deleting a discussion deletes its gists. Both stores do it with triggers
+    # (migration 0005), so no write path can forget it.
+    async def save_gist(
+        self,
+        discussion_id: int,
+        period_start: datetime,
+        fingerprint: str,
+        engine: str,
+        text: str,
+        now: datetime,
+    ) -> None:
+        """Keep a gist; saving the same key again replaces its engine and text."""
+
+    async def get_gist(
+        self, discussion_id: int, period_start: datetime, fingerprint: str
+    ) -> tuple[str, str] | None:
+        """(engine, text) of the kept gist, or None."""
 
     # -- discussions (the outbox) ----------------------------------------------
     async def begin_discussion(

@@ -18,10 +18,13 @@ import asyncpg  # type: ignore[import-untyped]
 
 from bot.config import mask_url
 from bot.models import (
+    DIGEST_STYLES,
+    SUMMARY_ENGINES,
     Article,
     ArticleDraft,
     ChannelSettings,
     Community,
+    CommunitySettings,
     DigestSchedule,
     Discussion,
     DiscussionActivity,
@@ -83,6 +86,11 @@ def _text(value: str) -> str:
 
 def _text_or_none(value: str | None) -> str | None:
     return None if value is None else _text(value)
+
+
+def _check_choice(what: str, value: str, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise ValueError(f"{what} must be one of {', '.join(choices)}, not {value!r}")
 
 
 def _changed(status: str) -> int:
@@ -354,13 +362,74 @@ class PostgresStore:
 
     async def get_channel_settings(self, community: Community, channel_id: str) -> ChannelSettings | None:
         row = await self._one(
-            "SELECT prompt FROM channel_settings"
+            "SELECT prompt, digest_style FROM channel_settings"
             " WHERE platform = $1 AND community_id = $2 AND channel_id = $3",
             community.platform,
             community.id,
             channel_id,
         )
-        return None if row is None else ChannelSettings(community, channel_id, row[0])
+        return None if row is None else ChannelSettings(community, channel_id, row[0], row[1])
+
+    async def set_digest_style(self, community: Community, channel_id: str, style: str) -> None:
+        _check_choice("digest style", style, DIGEST_STYLES)
+        await self._write(
+            "INSERT INTO channel_settings (platform, community_id, channel_id, digest_style)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (platform, community_id, channel_id)"
+            " DO UPDATE SET digest_style = excluded.digest_style",
+            community.platform, community.id, channel_id, style,
+        )  # fmt: skip
+
+    # -- community settings -------------------------------------------------------------
+    async def get_community_settings(self, community: Community) -> CommunitySettings:
+        row = await self._one(
+            "SELECT language, summaries FROM community_settings WHERE platform = $1 AND community_id = $2",
+            community.platform,
+            community.id,
+        )
+        return CommunitySettings(community) if row is None else CommunitySettings(community, row[0], row[1])
+
+    async def set_community_language(self, community: Community, language: str | None) -> None:
+        await self._write(
+            "INSERT INTO community_settings (platform, community_id, language) VALUES ($1, $2, $3)"
+            " ON CONFLICT (platform, community_id) DO UPDATE SET language = excluded.language",
+            community.platform, community.id, _text_or_none(language),
+        )  # fmt: skip
+
+    async def set_community_summaries(self, community: Community, engine: str) -> None:
+        _check_choice("summary engine", engine, SUMMARY_ENGINES)
+        await self._write(
+            "INSERT INTO community_settings (platform, community_id, summaries) VALUES ($1, $2, $3)"
+            " ON CONFLICT (platform, community_id) DO UPDATE SET summaries = excluded.summaries",
+            community.platform, community.id, engine,
+        )  # fmt: skip
+
+    # -- gists (kept clean of deleted, hidden, edited and opted-out words by triggers) ----
+    async def save_gist(
+        self,
+        discussion_id: int,
+        period_start: datetime,
+        fingerprint: str,
+        engine: str,
+        text: str,
+        now: datetime,
+    ) -> None:
+        await self._write(
+            "INSERT INTO gists (discussion_id, period_start, fingerprint, engine, text, created_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6)"
+            " ON CONFLICT (discussion_id, period_start, fingerprint) DO UPDATE"
+            " SET engine = excluded.engine, text = excluded.text, created_at = excluded.created_at",
+            discussion_id, _utc(period_start), _text(fingerprint), _text(engine), _text(text), _utc(now),
+        )  # fmt: skip
+
+    async def get_gist(
+        self, discussion_id: int, period_start: datetime, fingerprint: str
+    ) -> tuple[str, str] | None:
+        row = await self._one(
+            "SELECT engine, text FROM gists"
+            " WHERE discussion_id = $1 AND period_start = $2 AND fingerprint = $3",
+            discussion_id, _utc(period_start), _text(fingerprint),
+        )  # fmt: skip
+        return None if row is None else (str(row[0]), str(row[1]))
 
     # -- discussions ------------------------------------------------------------------
     async def begin_discussion(

@@ -17,10 +17,13 @@ from typing import Any
 import aiosqlite
 
 from bot.models import (
+    DIGEST_STYLES,
+    SUMMARY_ENGINES,
     Article,
     ArticleDraft,
     ChannelSettings,
     Community,
+    CommunitySettings,
     DigestSchedule,
     Discussion,
     DiscussionActivity,
@@ -423,10 +426,69 @@ class SQLiteStore:
 
     async def get_channel_settings(self, community: Community, channel_id: str) -> ChannelSettings | None:
         row = await self._one(
-            "SELECT prompt FROM channel_settings WHERE platform = ? AND community_id = ? AND channel_id = ?",
+            "SELECT prompt, digest_style FROM channel_settings"
+            " WHERE platform = ? AND community_id = ? AND channel_id = ?",
             (community.platform, community.id, channel_id),
         )
-        return None if row is None else ChannelSettings(community, channel_id, row[0])
+        return None if row is None else ChannelSettings(community, channel_id, row[0], row[1])
+
+    async def set_digest_style(self, community: Community, channel_id: str, style: str) -> None:
+        _check_choice("digest style", style, DIGEST_STYLES)
+        await self._write(
+            "INSERT INTO channel_settings (platform, community_id, channel_id, digest_style)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET digest_style = excluded.digest_style",
+            (community.platform, community.id, channel_id, style),
+        )
+
+    # -- community settings -------------------------------------------------------------
+    async def get_community_settings(self, community: Community) -> CommunitySettings:
+        row = await self._one(
+            "SELECT language, summaries FROM community_settings WHERE platform = ? AND community_id = ?",
+            (community.platform, community.id),
+        )
+        return CommunitySettings(community) if row is None else CommunitySettings(community, row[0], row[1])
+
+    async def set_community_language(self, community: Community, language: str | None) -> None:
+        await self._write(
+            "INSERT INTO community_settings (platform, community_id, language) VALUES (?, ?, ?)"
+            " ON CONFLICT DO UPDATE SET language = excluded.language",
+            (community.platform, community.id, language),
+        )
+
+    async def set_community_summaries(self, community: Community, engine: str) -> None:
+        _check_choice("summary engine", engine, SUMMARY_ENGINES)
+        await self._write(
+            "INSERT INTO community_settings (platform, community_id, summaries) VALUES (?, ?, ?)"
+            " ON CONFLICT DO UPDATE SET summaries = excluded.summaries",
+            (community.platform, community.id, engine),
+        )
+
+    # -- gists (kept clean of deleted, hidden, edited and opted-out words by triggers) ----
+    async def save_gist(
+        self,
+        discussion_id: int,
+        period_start: datetime,
+        fingerprint: str,
+        engine: str,
+        text: str,
+        now: datetime,
+    ) -> None:
+        await self._write(
+            "INSERT INTO gists (discussion_id, period_start, fingerprint, engine, text, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO UPDATE SET engine = excluded.engine, text = excluded.text,"
+            " created_at = excluded.created_at",
+            (discussion_id, _ts(period_start), fingerprint, engine, text, _ts(now)),
+        )
+
+    async def get_gist(
+        self, discussion_id: int, period_start: datetime, fingerprint: str
+    ) -> tuple[str, str] | None:
+        row = await self._one(
+            "SELECT engine, text FROM gists WHERE discussion_id = ? AND period_start = ? AND fingerprint = ?",
+            (discussion_id, _ts(period_start), fingerprint),
+        )
+        return None if row is None else (str(row[0]), str(row[1]))
 
     # -- discussions ------------------------------------------------------------------
     async def begin_discussion(
@@ -1013,6 +1075,11 @@ def _from_column(kind: Kind, value: object) -> object:
     if kind is Kind.BOOL:
         return bool(value)
     return value
+
+
+def _check_choice(what: str, value: str, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise ValueError(f"{what} must be one of {', '.join(choices)}, not {value!r}")
 
 
 def _statements(script: str) -> list[str]:

@@ -97,7 +97,7 @@ TABLES: tuple[Table, ...] = (
     Table("feed_items", _cols("feed_id:int key:text seen_at:time"), ("feed_id", "key")),
     Table(
         "channel_settings",
-        _cols("platform:text community_id:text channel_id:text prompt:text"),
+        _cols("platform:text community_id:text channel_id:text prompt:text digest_style:text"),
         ("platform", "community_id", "channel_id"),
     ),
     Table(
@@ -143,6 +143,17 @@ TABLES: tuple[Table, ...] = (
         ("platform", "community_id", "channel_id", "period_end"),
     ),
     Table("leases", _cols("name:text holder:text expires_at:time"), ("name",)),
+    Table(
+        "community_settings",
+        _cols("platform:text community_id:text language:text summaries:text"),
+        ("platform", "community_id"),
+    ),
+    # Last: the triggers that keep gists clean fire on writes of replies and member_prefs.
+    Table(
+        "gists",
+        _cols("discussion_id:int period_start:time fingerprint:text engine:text text:text created_at:time"),
+        ("discussion_id", "period_start", "fingerprint"),
+    ),
 )
 
 

@@ -81,6 +81,11 @@ async def fill(store: Store) -> None:
     await store.confirm_digest(COMMUNITY, "digest", END, ["d-1", "d-2"])
     assert await store.claim_digest(COMMUNITY, "digest", END, END + 7 * D, END + 7 * D)  # claimed only
     assert await store.acquire_lease("scheduler", "host:1:a", END, timedelta(seconds=90))
+    await store.set_digest_style(COMMUNITY, "digest", "full")
+    await store.set_community_language(COMMUNITY, "de")
+    await store.set_community_summaries(COMMUNITY, "model")
+    for discussion in await store.recent_discussions(COMMUNITY, END - 30 * D):
+        await store.save_gist(discussion.id, END - 7 * D, "fp", "builtin", f"Gist {discussion.id}", END)
 
 
 async def every_row(store: TableStore) -> dict[str, list[Row]]:
@@ -103,6 +108,8 @@ async def seen_by_the_core(store: Store) -> tuple[object, ...]:
         await store.activity(COMMUNITY, END - 7 * D, END),
         await store.period_counts(COMMUNITY, END - 7 * D, END),
         await store.get_channel_settings(COMMUNITY, "news"),
+        await store.get_channel_settings(COMMUNITY, "digest"),
+        await store.get_community_settings(COMMUNITY),
     )
 
 

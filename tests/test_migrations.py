@@ -269,3 +269,49 @@ async def test_a_failing_first_migration_leaves_nothing_behind(
     tables = {name for _, name, _, _ in schema(path)}
     assert tables == {"schema_migrations"}
     assert recorded(path) == []
+
+
+async def test_a_version_4_database_upgrades_in_place_to_digest_settings_and_gists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 0005 on a database written before it: old rows keep their values, the
+    new settings read as their defaults, and the gist triggers cover old replies too."""
+    root = folder_with_real_migrations(tmp_path)
+    later = sorted((root / "sqlite").glob("000[5-9]_*.sql"))
+    assert later, "no migration after 0004"
+    held = tmp_path / "held"
+    held.mkdir()
+    for file in later:
+        file.rename(held / file.name)
+    use_migrations(monkeypatch, root)
+    path = tmp_path / "old.db"
+    community = Community("console", "local")
+    store = await opened(path)
+    try:
+        assert await store.schema_version() == 4
+        article = await store.save_article("k1", draft("k1"), NOW)
+        pending = await store.begin_discussion(
+            article.id, community, "news", prompt="p", feed_id=None, now=NOW
+        )
+        assert pending is not None
+        await store.add_reply(
+            pending.id, message_id="r1", author_id="u1", author_name="U", text="old words", created_at=NOW
+        )
+        await store.set_channel_prompt(community, "news", "Tell us")
+    finally:
+        await store.close()
+
+    for file in later:
+        (held / file.name).rename(root / "sqlite" / file.name)
+    store = await opened(path)
+    try:
+        assert await store.schema_version() == len(migration_files())
+        settings = await store.get_channel_settings(community, "news")
+        assert settings is not None and (settings.prompt, settings.digest_style) == ("Tell us", "compact")
+        assert (await store.get_community_settings(community)).summaries == "builtin"
+        await store.save_gist(pending.id, NOW, "fp", "builtin", "A gist.", NOW)
+        assert await store.get_gist(pending.id, NOW, "fp") == ("builtin", "A gist.")
+        assert await store.edit_reply(community, "r1", "new words", NOW)
+        assert await store.get_gist(pending.id, NOW, "fp") is None
+    finally:
+        await store.close()

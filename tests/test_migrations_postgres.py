@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bot.models import Community
+from bot.models import Community, MemberPrefs
 from bot.store import StoreError
 from storage import migrations, store_for_url
 from storage.postgres import PostgresStore
@@ -178,3 +178,47 @@ async def test_an_unreachable_server_is_a_store_error() -> None:
         await store.open()
     assert "hunter2" not in str(caught.value)
     assert "127.0.0.1:9" in str(caught.value)
+
+
+async def test_a_version_4_database_upgrades_in_place_to_digest_settings_and_gists(
+    schema: Schema, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "migrations"
+    shutil.copytree(FOLDER / "postgres", root / "postgres")
+    held = tmp_path / "held"
+    held.mkdir()
+    later = sorted((root / "postgres").glob("000[5-9]_*.sql"))
+    assert later, "no migration after 0004"
+    for file in later:
+        file.rename(held / file.name)
+    use_migrations(monkeypatch, root)
+    community = Community("console", "local")
+    store = await opened(schema)
+    try:
+        assert await store.schema_version() == 4
+        article = await store.save_article("k1", draft("k1"), NOW)
+        pending = await store.begin_discussion(
+            article.id, community, "news", prompt="p", feed_id=None, now=NOW
+        )
+        assert pending is not None
+        await store.add_reply(
+            pending.id, message_id="r1", author_id="u1", author_name="U", text="old words", created_at=NOW
+        )
+        await store.set_channel_prompt(community, "news", "Tell us")
+    finally:
+        await store.close()
+
+    for file in later:
+        (held / file.name).rename(root / "postgres" / file.name)
+    store = await opened(schema)
+    try:
+        assert await store.schema_version() == len(migrations.load("postgres"))
+        settings = await store.get_channel_settings(community, "news")
+        assert settings is not None and (settings.prompt, settings.digest_style) == ("Tell us", "compact")
+        assert (await store.get_community_settings(community)).summaries == "builtin"
+        await store.save_gist(pending.id, NOW, "fp", "builtin", "A gist.", NOW)
+        assert await store.get_gist(pending.id, NOW, "fp") == ("builtin", "A gist.")
+        await store.set_prefs(MemberPrefs("console", "u1", opted_out=True))
+        assert await store.get_gist(pending.id, NOW, "fp") is None
+    finally:
+        await store.close()

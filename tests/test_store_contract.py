@@ -24,6 +24,7 @@ import pytest
 from bot.models import (
     ArticleDraft,
     Community,
+    CommunitySettings,
     DigestSchedule,
     Discussion,
     DiscussionState,
@@ -432,6 +433,160 @@ async def test_channel_prompt_set_get_clear(contract_store: Store) -> None:
     await contract_store.set_channel_prompt(C1, "news", None)
     cleared = await contract_store.get_channel_settings(C1, "news")
     assert cleared is None or cleared.prompt is None
+
+
+async def test_digest_style_per_channel(contract_store: Store) -> None:
+    await contract_store.set_digest_style(C1, "digest", "full")
+    settings = await contract_store.get_channel_settings(C1, "digest")
+    assert settings is not None
+    assert (settings.prompt, settings.digest_style) == (None, "full")
+
+    # a prompt and a style live side by side in one channel's settings
+    await contract_store.set_channel_prompt(C1, "news", "Seen {title}?")
+    news = await contract_store.get_channel_settings(C1, "news")
+    assert news is not None and news.digest_style == "compact"
+    await contract_store.set_digest_style(C1, "news", "full")
+    await contract_store.set_channel_prompt(C1, "news", "Other prompt")
+    news = await contract_store.get_channel_settings(C1, "news")
+    assert news is not None and (news.prompt, news.digest_style) == ("Other prompt", "full")
+    await contract_store.set_digest_style(C1, "news", "compact")
+    news = await contract_store.get_channel_settings(C1, "news")
+    assert news is not None and (news.prompt, news.digest_style) == ("Other prompt", "compact")
+
+    assert await contract_store.get_channel_settings(C2, "digest") is None
+    assert await contract_store.get_channel_settings(S1, "digest") is None
+    with pytest.raises(ValueError):
+        await contract_store.set_digest_style(C1, "digest", "huge")
+    settings = await contract_store.get_channel_settings(C1, "digest")
+    assert settings is not None and settings.digest_style == "full"
+
+
+# -- community settings ---------------------------------------------------------------------
+
+
+async def test_community_settings_default_set_and_get(backend: StoreFactory, contract_store: Store) -> None:
+    assert await contract_store.get_community_settings(C1) == CommunitySettings(C1, None, "builtin")
+
+    await contract_store.set_community_language(C1, "de")
+    assert await contract_store.get_community_settings(C1) == CommunitySettings(C1, "de", "builtin")
+    await contract_store.set_community_summaries(C1, "model")
+    assert await contract_store.get_community_settings(C1) == CommunitySettings(C1, "de", "model")
+    await contract_store.set_community_language(C1, "pt")
+    await contract_store.set_community_summaries(S1, "model")  # summaries first, language untouched
+    assert await contract_store.get_community_settings(S1) == CommunitySettings(S1, None, "model")
+    with pytest.raises(ValueError):
+        await contract_store.set_community_summaries(C1, "oracle")
+
+    assert await contract_store.get_community_settings(C2) == CommunitySettings(C2)
+    reopened = backend()
+    await reopened.open()
+    try:
+        assert await reopened.get_community_settings(C1) == CommunitySettings(C1, "pt", "model")
+        await reopened.set_community_language(C1, None)
+        await reopened.set_community_summaries(C1, "builtin")
+        assert await reopened.get_community_settings(C1) == CommunitySettings(C1, None, "builtin")
+    finally:
+        await reopened.close()
+
+
+# -- gists ------------------------------------------------------------------------------------
+
+
+async def test_save_and_get_gist(contract_store: Store) -> None:
+    first = await posted(contract_store, "a1")
+    second = await posted(contract_store, "a2")
+    await contract_store.save_gist(first.id, T0, "fp1", "builtin", "Three members shared a fix.", T0)
+    await contract_store.save_gist(first.id, T0, "fp1", "builtin", "Three members shared a fix.", T0)  # again
+    await contract_store.save_gist(first.id, T0 + D, "fp1", "model", "Next week's gist.", T0 + D)
+
+    assert await contract_store.get_gist(first.id, T0, "fp1") == ("builtin", "Three members shared a fix.")
+    assert await contract_store.get_gist(first.id, T0 + D, "fp1") == ("model", "Next week's gist.")
+    assert await contract_store.get_gist(first.id, T0, "fp2") is None  # other words
+    assert await contract_store.get_gist(second.id, T0, "fp1") is None
+    # the same moment in another timezone is the same period
+    berlin = T0.astimezone(ZoneInfo("Europe/Berlin"))
+    assert await contract_store.get_gist(first.id, berlin, "fp1") == (
+        "builtin",
+        "Three members shared a fix.",
+    )
+
+    await contract_store.save_gist(first.id, T0, "fp1", "model", "Rewritten.", T0 + H)
+    assert await contract_store.get_gist(first.id, T0, "fp1") == ("model", "Rewritten.")
+
+
+async def _gisted(store: Store, key: str) -> Discussion:
+    """A discussion with replies r-<key>-1 (u1) and r-<key>-2 (u2) and a kept gist."""
+    discussion = await posted(store, key)
+    await reply(store, discussion, f"r-{key}-1", author="u1")
+    await reply(store, discussion, f"r-{key}-2", author="u2")
+    await store.save_gist(discussion.id, T0, "fp", "builtin", f"Gist of {key}", T0)
+    return discussion
+
+
+async def _kept(store: Store, discussion: Discussion) -> bool:
+    return await store.get_gist(discussion.id, T0, "fp") is not None
+
+
+async def test_a_gist_goes_when_a_reply_of_its_discussion_is_deleted_hidden_or_edited(
+    contract_store: Store,
+) -> None:
+    store = contract_store
+    deleted, hidden, edited, thread, other = [await _gisted(store, k) for k in ("a1", "a2", "a3", "a4", "a5")]
+
+    # what does not change the words keeps it
+    await store.set_reply_flags(C1, "r-a2-1", featured=True)
+    await store.set_reply_flags(C1, "r-a2-1", hidden=False)
+    await store.set_reaction(C1, "r-a2-1", "u9", "👍", True)
+    await store.edit_reply(C1, "r-a3-1", "u1 says r-a3-1", T0 + H)  # the same words
+    await reply(store, hidden, "r-a2-3", author="u3")
+    assert await _kept(store, hidden) and await _kept(store, edited)
+
+    assert await store.delete_reply(C1, "r-a1-2")
+    assert await store.set_reply_flags(C1, "r-a2-1", hidden=True)
+    assert await store.edit_reply(C1, "r-a3-2", "new words", T0 + H)
+    assert await store.delete_thread_replies(thread.id) == 2
+    assert [await _kept(store, d) for d in (deleted, hidden, edited, thread, other)] == [
+        False, False, False, False, True,
+    ]  # fmt: skip
+
+
+async def test_a_gist_goes_when_a_member_of_its_discussion_opts_out_or_is_forgotten(
+    contract_store: Store,
+) -> None:
+    store = contract_store
+    first, second, third = [await _gisted(store, k) for k in ("a1", "a2", "a3")]
+    elsewhere = await posted(store, "a4", community=S1)  # another platform: its u1 is someone else
+    await reply(store, elsewhere, "r-s-1", author="u1")
+    await store.save_gist(elsewhere.id, T0, "fp", "builtin", "Slack gist", T0)
+    alone = await posted(store, "a5")
+    await reply(store, alone, "r-a5-1", author="u3")
+    await store.save_gist(alone.id, T0, "fp", "builtin", "u3 only", T0)
+
+    await store.set_prefs(MemberPrefs("discord", "u1", opted_out=True))
+    assert [await _kept(store, d) for d in (first, second, third, elsewhere, alone)] == [
+        False, False, False, True, True,
+    ]  # fmt: skip
+
+    await store.save_gist(first.id, T0, "fp", "builtin", "again", T0)
+    await store.set_prefs(MemberPrefs("discord", "u2", anonymous=True))
+    assert not await _kept(store, first)
+
+    await store.save_gist(second.id, T0, "fp", "builtin", "again", T0)
+    await store.forget_member("discord", "u2")
+    assert not await _kept(store, second)
+    assert await _kept(store, alone) and await _kept(store, elsewhere)
+
+
+async def test_a_gist_goes_with_its_discussion(contract_store: Store) -> None:
+    article = await contract_store.save_article("a1", draft("a1"), T0)
+    pending = await contract_store.begin_discussion(article.id, C1, "news", prompt="p", feed_id=None, now=T0)
+    assert pending is not None
+    await contract_store.save_gist(pending.id, T0, "fp", "builtin", "text", T0)
+    await contract_store.abandon_discussion(pending.id)
+    again = await contract_store.begin_discussion(article.id, C1, "news", prompt="p", feed_id=None, now=T0)
+    assert again is not None
+    assert await contract_store.get_gist(pending.id, T0, "fp") is None
+    assert await contract_store.get_gist(again.id, T0, "fp") is None
 
 
 # -- discussions -------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import discord
 from discord import app_commands
 
 from bot.commands.registry import WEEKDAYS, Command, CommandRegistry, Kind, Option
+from bot.i18n import N_, Languages
 
 _log = logging.getLogger(__name__)
 
@@ -27,11 +28,70 @@ Invoke = Callable[[discord.Interaction, tuple[str, ...], dict[str, object]], Awa
 MODERATOR_PERMISSIONS = discord.Permissions(manage_guild=True)
 CONTEXT_MENUS = (("Feature in digest", ("reply", "feature")), ("Hide from digest", ("reply", "hide")))
 
+# Discord's locales that have a catalog of ours; Discord shows the English text to the others.
+DISCORD_LOCALES = {
+    discord.Locale.german: "de",
+    discord.Locale.french: "fr",
+    discord.Locale.spain_spanish: "es",
+    discord.Locale.brazil_portuguese: "pt",
+}
+DESCRIPTION_LIMIT = 100  # Discord's limit on command and option descriptions
+GROUP_DESCRIPTION = N_("threadcast {group} commands")
+_TRANSLATED = (
+    app_commands.TranslationContextLocation.command_description,
+    app_commands.TranslationContextLocation.group_description,
+    app_commands.TranslationContextLocation.parameter_description,
+)
+
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 assert Weekday.__args__ == WEEKDAYS  # type: ignore[attr-defined]  # the two lists must agree
 
 
+def _description(text: str, **values: str) -> app_commands.locale_str:
+    """A description Discord shows (cut to its limit), with the English msgid it came from."""
+    shown = text.format(**values) if values else text
+    return app_commands.locale_str(shown[:DESCRIPTION_LIMIT] or "-", msgid=text, **values)
+
+
+def _cut(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
+
+
+class CatalogTranslator(app_commands.Translator):
+    """Command, group and option descriptions in the languages we have catalogs for
+    (`description_localizations` in the synced payload). Names stay as typed everywhere."""
+
+    def __init__(self, languages: Languages) -> None:
+        self._languages = languages
+
+    async def translate(
+        self,
+        string: app_commands.locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContextTypes,
+    ) -> str | None:
+        language = DISCORD_LOCALES.get(locale)
+        if language is None or context.location not in _TRANSLATED:
+            return None
+        msgid = str(string.extras.get("msgid", string.message))
+        values = {k: v for k, v in string.extras.items() if k != "msgid"}
+        words = await self._languages.words_async(language)
+        text = words.gettext(msgid, **values)
+        english = msgid.format(**values) if values else msgid
+        return None if text == english else _cut(text)
+
+
+async def use_catalogs(tree: app_commands.CommandTree[Any], registry: CommandRegistry) -> None:
+    """Let `tree.sync` send our catalogs' descriptions (set once, before the first sync)."""
+    if tree.translator is None:
+        await tree.set_translator(CatalogTranslator(registry.languages))
+
+
 def _annotation(option: Option) -> Any:
+    if option.choices:
+        return Literal[option.choices]  # Discord offers them as choices
     if option.kind is Kind.INTEGER:
         low = option.minimum if option.minimum is not None else -(2**53)
         high = option.maximum if option.maximum is not None else 2**53
@@ -72,7 +132,7 @@ def _callback(command: Command, invoke: Invoke) -> Callable[..., Awaitable[None]
     # discord.py reads the options from the callback's signature.
     callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     callback.__discord_app_commands_param_description__ = {  # type: ignore[attr-defined]
-        o.name: o.help[:100] or o.name for o in command.options
+        o.name: _description(o.help) for o in command.options
     }
     # Name and qualname equal: discord.py takes a dotted qualname for a method and skips a "self".
     callback.__name__ = callback.__qualname__ = "threadcast_" + "_".join(command.path).replace("-", "_")
@@ -102,7 +162,7 @@ def build_tree(tree: app_commands.CommandTree[Any], registry: CommandRegistry, i
         permissions = MODERATOR_PERMISSIONS if command.moderator else None
         slash: app_commands.Command[Any, ..., None] = app_commands.Command(
             name=command.path[-1],
-            description=command.help[:100] or command.path[-1],
+            description=_description(command.help),
             callback=_callback(command, invoke),  # type: ignore[arg-type]  # its signature is built at run time
         )
         for option in command.options:
@@ -117,7 +177,7 @@ def build_tree(tree: app_commands.CommandTree[Any], registry: CommandRegistry, i
         if group is None:
             group = app_commands.Group(
                 name=command.path[0],
-                description=f"threadcast {command.path[0]} commands",
+                description=_description(GROUP_DESCRIPTION, group=command.path[0]),
                 guild_only=True,
                 default_permissions=permissions,
             )

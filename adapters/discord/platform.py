@@ -22,7 +22,7 @@ from typing import Any, Literal
 import discord
 from discord import app_commands
 
-from adapters.discord.commands import build_tree
+from adapters.discord.commands import build_tree, use_catalogs
 from adapters.discord.render import article_embed, digest_embeds, md, pack, split_content, thread_name
 from bot.app import App
 from bot.chart import FILENAME as CHART_FILE
@@ -196,7 +196,14 @@ class DiscordPlatform:
         With `DISCORD_GUILD_IDS` the commands go to those servers (instant, for
         development); otherwise globally.
         """
-        payload = json.dumps([c.to_dict(self.tree) for c in self.tree.get_commands()], sort_keys=True)
+        await use_catalogs(self.tree, self._app.commands)
+        translator = self.tree.translator
+        assert translator is not None
+        # With the translations: a changed catalog is a changed command set.
+        payload = json.dumps(
+            [await c.get_translated_payload(self.tree, translator) for c in self.tree.get_commands()],
+            sort_keys=True,
+        )
         digest = hashlib.sha256(f"{self._guild_ids}{payload}".encode()).hexdigest()
         if self._sync_marker and self._sync_marker.exists() and self._sync_marker.read_text() == digest:
             _log.info("slash commands unchanged; not syncing")

@@ -6,6 +6,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from bot.commands.registry import UsageError
+from bot.i18n import N_, Words
 from bot.prompts import check_template, tidy_template
 
 
@@ -16,7 +17,7 @@ def channel_label(channel_id: str) -> str:
 def require_web_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"{url[:80]!r} is not an http(s) URL")
+        raise UsageError(N_("{url} is not an http(s) URL"), url=repr(url[:80]))
     return url
 
 
@@ -26,18 +27,18 @@ def checked_prompt(template: object) -> str | None:
     text = tidy_template(str(template))
     problem = check_template(text)
     if problem:
-        raise UsageError(problem)
+        raise UsageError(problem)  # bot.prompts writes it (English)
     return text
 
 
-def ago(moment: datetime | None, now: datetime) -> str:
+def ago(moment: datetime | None, now: datetime, words: Words) -> str:
     if moment is None:
-        return "never"
+        return words.gettext("never")
     seconds = int((now - moment).total_seconds())
     if seconds < 90:
-        return "just now"
+        return words.gettext("just now")
     if seconds < 5400:
-        return f"{seconds // 60} min ago"
+        return words.gettext("{minutes} min ago", minutes=seconds // 60)
     if seconds < 2 * 86400:
-        return f"{seconds // 3600} h ago"
-    return f"{seconds // 86400} days ago"
+        return words.gettext("{hours} h ago", hours=seconds // 3600)
+    return words.ngettext("{n} day ago", "{n} days ago", seconds // 86400)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from bot.commands.common import ago, channel_label, checked_prompt, require_web_url
 from bot.commands.registry import Answer, CommandContext, CommandRegistry, Kind, Option
+from bot.i18n import N_
 from bot.identity import normalize_url
 from bot.sources.errors import SourceError
 from bot.store import DuplicateError
@@ -24,35 +25,57 @@ def register(registry: CommandRegistry, services: Services) -> None:
         url = require_web_url(str(ctx.options["url"]))
         prompt = checked_prompt(ctx.options.get("prompt"))
         backlog = int(ctx.options.get("backlog", 0))
+        words = ctx.words
         target = normalize_url(url)
         for existing in await store.list_feeds(ctx.community):
             if existing.channel_id == ctx.channel_id and normalize_url(existing.url) == target:
                 return Answer(
-                    f"{channel_label(ctx.channel_id)} already follows {existing.url} (feed {existing.id}).",
+                    words.gettext(
+                        "{channel} already follows {url} (feed {feed}).",
+                        channel=channel_label(ctx.channel_id), url=existing.url, feed=existing.id,
+                    ),
                     ok=False,
-                )
+                )  # fmt: skip
         # Fetch before subscribing: a URL that is not a feed changes nothing.
         try:
             result = await poller.fetch(url)
         except SourceError as exc:
-            return Answer(f"Could not subscribe: {exc}", ok=False)
+            return Answer(words.gettext("Could not subscribe: {problem}", problem=exc), ok=False)
         try:
             feed = await store.add_feed(
                 ctx.community, ctx.channel_id, url, prompt=prompt, backlog=backlog,
                 interval_seconds=services.settings.poll_interval, now=clock.now(),
             )  # fmt: skip
         except DuplicateError:
-            return Answer(f"{channel_label(ctx.channel_id)} already follows {url}.", ok=False)
+            return Answer(
+                words.gettext(
+                    "{channel} already follows {url}.", channel=channel_label(ctx.channel_id), url=url
+                ),
+                ok=False,
+            )
         report = await poller.poll(feed, prefetched=result)
         title = safe(result.title or url, 120)
+        first_poll = {"posted": report.posted, "remembered": report.remembered, "waiting": report.waiting}
         lines = [
-            f"Subscribed {channel_label(ctx.channel_id)} to {title} (feed {feed.id}).",
-            f"First poll: posted {report.posted}, remembered {report.remembered} older items as seen"
-            + (f", {report.waiting} more to post next poll." if report.waiting else "."),
-            f"Checking every {feed.interval_seconds // 60} min.",
+            words.gettext(
+                "Subscribed {channel} to {title} (feed {feed}).",
+                channel=channel_label(ctx.channel_id),
+                title=title,
+                feed=feed.id,
+            ),
+            words.gettext(
+                "First poll: posted {posted}, remembered {remembered} older items as seen,"
+                " {waiting} more to post next poll.",
+                **first_poll,
+            )
+            if report.waiting
+            else words.gettext(
+                "First poll: posted {posted}, remembered {remembered} older items as seen.", **first_poll
+            ),
+            words.gettext("Checking every {minutes} min.", minutes=feed.interval_seconds // 60),
         ]
         if report.error:
-            lines.append(f"Posting failed: {report.error}")
+            lines.append(words.gettext("Posting failed: {problem}", problem=report.error))
         return Answer("\n".join(lines), ok=report.error is None)
 
     async def feed_remove(ctx: CommandContext) -> Answer:
@@ -63,41 +86,58 @@ def register(registry: CommandRegistry, services: Services) -> None:
             target = normalize_url(wanted)
             match = [f for f in feeds if normalize_url(f.url) == target]
         if not match:
-            return Answer(f"No feed {wanted[:80]!r} here. `feed list` shows the ids.", ok=False)
+            return Answer(
+                ctx.words.gettext("No feed {feed} here. `feed list` shows the ids.", feed=repr(wanted[:80])),
+                ok=False,
+            )
         for feed in match:
             await store.remove_feed(feed.id)
         names = ", ".join(f"{f.id} ({safe(f.title or f.url, 80)})" for f in match)
-        return Answer(f"Removed feed {names}. Posted discussions stay.")
+        return Answer(ctx.words.gettext("Removed feed {feeds}. Posted discussions stay.", feeds=names))
 
     async def feed_list(ctx: CommandContext) -> Answer:
         feeds = await store.list_feeds(ctx.community)
+        words = ctx.words
         if not feeds:
-            return Answer("No feeds yet. Add one with `feed add <url> [#channel]`.")
+            return Answer(words.gettext("No feeds yet. Add one with `feed add <url> [#channel]`."))
         now = clock.now()
-        lines = ["Feeds:"]
+        lines = [words.gettext("Feeds:")]
         for f in feeds:
-            health = "ok" if f.failures == 0 else f"failing ({f.failures} in a row)"
-            lines.append(
-                f"{f.id}. {safe(f.title or f.url, 80)} → {channel_label(f.channel_id)} · {health}"
-                f" · last success {ago(f.last_success_at, now)} · {f.items_posted} posted"
+            health = (
+                words.gettext("ok")
+                if f.failures == 0
+                else words.ngettext("failing ({n} in a row)", "failing ({n} in a row)", f.failures)
             )
+            lines.append(
+                f"{f.id}. {safe(f.title or f.url, 80)} → {channel_label(f.channel_id)} · {health} · "
+                + words.gettext(
+                    "last success {when} · {posted} posted",
+                    when=ago(f.last_success_at, now, words), posted=f.items_posted,
+                )
+            )  # fmt: skip
             lines.append(f"    {f.url}")
             if f.last_error:
-                lines.append(f"    last error {ago(f.last_error_at, now)}: {safe(f.last_error, 200)}")
+                lines.append(
+                    "    "
+                    + words.gettext(
+                        "last error {when}: {problem}",
+                        when=ago(f.last_error_at, now, words), problem=safe(f.last_error, 200),
+                    )
+                )  # fmt: skip
         return Answer("\n".join(lines))
 
     registry.add(
-        "feed add", feed_add, help="subscribe a channel to an RSS/Atom feed",
+        "feed add", feed_add, help=N_("subscribe a channel to an RSS/Atom feed"),
         options=(
-            Option("url", Kind.WORD, "the feed's http(s) URL"),
-            Option("channel", Kind.CHANNEL, "channel to post in (default: this one)", required=False),
-            Option("prompt", Kind.TEXT, "prompt for this feed's posts", required=False, max_length=500),
-            Option("backlog", Kind.INTEGER, "existing items to post now (default 0)", required=False,
+            Option("url", Kind.WORD, N_("the feed's http(s) URL")),
+            Option("channel", Kind.CHANNEL, N_("channel to post in (default: this one)"), required=False),
+            Option("prompt", Kind.TEXT, N_("prompt for this feed's posts"), required=False, max_length=500),
+            Option("backlog", Kind.INTEGER, N_("existing items to post now (default 0)"), required=False,
                    keyword=True, minimum=0, maximum=MAX_BACKLOG),
         ),
     )  # fmt: skip
     registry.add(
-        "feed remove", feed_remove, help="unsubscribe a feed",
-        options=(Option("feed", Kind.WORD, "feed id (from feed list) or URL"),),
+        "feed remove", feed_remove, help=N_("unsubscribe a feed"),
+        options=(Option("feed", Kind.WORD, N_("feed id (from feed list) or URL")),),
     )  # fmt: skip
-    registry.add("feed list", feed_list, help="feeds with their health")
+    registry.add("feed list", feed_list, help=N_("feeds with their health"))

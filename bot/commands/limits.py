@@ -13,6 +13,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.i18n import Words
+
 
 @dataclass(frozen=True, slots=True)
 class Limit:
@@ -50,6 +52,6 @@ class RateLimiter:
                 del self._calls[key]
 
 
-def minutes(delta: timedelta) -> str:
+def minutes(delta: timedelta, words: Words) -> str:
     whole = max(1, -(-int(delta.total_seconds()) // 60))
-    return f"{whole} minute{'s' if whole != 1 else ''}"
+    return words.ngettext("{n} minute", "{n} minutes", whole)

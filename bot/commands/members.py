@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from bot.commands.limits import MEMBER_DATA
 from bot.commands.registry import Answer, Attachment, CommandContext, CommandRegistry
-from bot.text import count
+from bot.i18n import N_
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -32,30 +32,38 @@ def register(registry: CommandRegistry, services: Services) -> None:
     async def optout(ctx: CommandContext) -> Answer:
         await set_pref(ctx, opted_out=True)
         return Answer(
-            "You are opted out: your replies are no longer kept, and earlier ones leave every"
-            " digest and export. `privacy forget-me` also deletes them; `privacy optin` undoes this."
+            ctx.words.gettext(
+                "You are opted out: your replies are no longer kept, and earlier ones leave every"
+                " digest and export. `privacy forget-me` also deletes them; `privacy optin` undoes this."
+            )
         )
 
     async def optin(ctx: CommandContext) -> Answer:
         await set_pref(ctx, opted_out=False)
-        return Answer("You are opted in: your replies in discussion threads are kept for digests.")
+        return Answer(
+            ctx.words.gettext("You are opted in: your replies in discussion threads are kept for digests.")
+        )
 
     async def anonymous(ctx: CommandContext) -> Answer:
         await set_pref(ctx, anonymous=True)
-        return Answer("Digests will quote you as “a member”. `privacy named` undoes this.")
+        return Answer(ctx.words.gettext("Digests will quote you as “a member”. `privacy named` undoes this."))
 
     async def named(ctx: CommandContext) -> Answer:
         await set_pref(ctx, anonymous=False)
-        return Answer("Digests will quote you by your display name.")
+        return Answer(ctx.words.gettext("Digests will quote you by your display name."))
 
     async def forget_me(ctx: CommandContext) -> Answer:
         replies, reactions = await store.forget_member(ctx.community.platform, ctx.event.caller.id)
         prefs = await store.get_prefs(ctx.community.platform, ctx.event.caller.id)
-        kept = " Your opt-out stays, so nothing new is kept." if prefs.opted_out else ""
-        return Answer(
-            f"Deleted {count(replies, 'stored reply', 'stored replies')}, {count(reactions, 'reaction')}"
-            f" and your preferences.{kept}"
+        words = ctx.words
+        text = words.gettext(
+            "Deleted {replies}, {reactions} and your preferences.",
+            replies=words.ngettext("{n} stored reply", "{n} stored replies", replies),
+            reactions=words.ngettext("{n} reaction", "{n} reactions", reactions),
         )
+        if prefs.opted_out:
+            text += " " + words.gettext("Your opt-out stays, so nothing new is kept.")
+        return Answer(text)
 
     async def my_data(ctx: CommandContext) -> Answer:
         platform, user = ctx.community.platform, ctx.event.caller.id
@@ -82,21 +90,25 @@ def register(registry: CommandRegistry, services: Services) -> None:
         }
         content = json.dumps(data, ensure_ascii=False, indent=2).encode()
         return Answer(
-            f"threadcast keeps {count(len(rows), 'reply', 'replies')} of yours; see the attached file.",
+            ctx.words.ngettext(
+                "threadcast keeps {n} reply of yours; see the attached file.",
+                "threadcast keeps {n} replies of yours; see the attached file.",
+                len(rows),
+            ),
             attachment=Attachment("threadcast-my-data.json", content),
         )
 
     async def show_help(ctx: CommandContext) -> Answer:
-        return Answer(registry.help_text(moderator=ctx.event.caller.is_moderator))
+        return Answer(registry.help_text(moderator=ctx.event.caller.is_moderator, words=ctx.words))
 
     for name, handler, text in (
-        ("privacy optout", optout, "stop keeping your replies"),
-        ("privacy optin", optin, "keep your replies again"),
-        ("privacy anonymous", anonymous, "be quoted as “a member”"),
-        ("privacy named", named, "be quoted by name"),
-        ("privacy forget-me", forget_me, "delete everything kept about you"),
-        ("privacy my-data", my_data, "get the replies kept about you"),
-        ("help", show_help, "this list"),
+        ("privacy optout", optout, N_("stop keeping your replies")),
+        ("privacy optin", optin, N_("keep your replies again")),
+        ("privacy anonymous", anonymous, N_("be quoted as “a member”")),
+        ("privacy named", named, N_("be quoted by name")),
+        ("privacy forget-me", forget_me, N_("delete everything kept about you")),
+        ("privacy my-data", my_data, N_("get the replies kept about you")),
+        ("help", show_help, N_("this list")),
     ):
         data = name in ("privacy forget-me", "privacy my-data")  # they read or delete stored data
         registry.add(name, handler, help=text, moderator=False, limit=MEMBER_DATA if data else None)

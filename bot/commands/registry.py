@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.commands.limits import Limit, RateLimiter, minutes
 from bot.events import CommandInvoked
 from bot.handlers import check_handler
+from bot.i18n import N_, Languages, Words, english
 from bot.models import Community
 
 if typing.TYPE_CHECKING:
@@ -54,10 +55,13 @@ class Option:
     minimum: int | None = None
     maximum: int | None = None
     max_length: int = 2000
+    choices: tuple[str, ...] = ()  # the only words allowed (a WORD option); Discord offers them
 
     @property
     def usage(self) -> str:
         shown = f"{self.name} N" if self.keyword else f"<{self.name}>"
+        if self.choices:
+            shown = "|".join(self.choices)
         if self.kind is Kind.CHANNEL:
             shown = "<#channel>"
         return shown if self.required else f"[{shown.strip('<>')}]"
@@ -84,6 +88,7 @@ class Answer:
 class CommandContext:
     event: CommandInvoked
     options: Mapping[str, Any]
+    words: Words  # the fixed words of the caller's community, in its language
 
     @property
     def community(self) -> Community:
@@ -97,12 +102,13 @@ class CommandContext:
 
 
 CommandHandler = Callable[[CommandContext], Awaitable[Answer]]
+WordsFor = Callable[[Community], Awaitable[Words]]
 
 
 @dataclass(frozen=True, slots=True)
 class Command:
     path: tuple[str, ...]
-    help: str
+    help: str  # an English msgid: shown through `Words.gettext`
     handler: CommandHandler
     options: tuple[Option, ...] = ()
     moderator: bool = True
@@ -114,11 +120,21 @@ class Command:
 
 
 class UsageError(ValueError):
-    pass
+    """A call with wrong arguments. `message` is an English msgid (marked with `N_` where
+    it is written) with named {placeholders}; it is translated when answered."""
+
+    def __init__(self, message: str, /, **values: object) -> None:
+        super().__init__(message.format(**values) if values else message)
+        self.message = message
+        self.values = values
+
+    def text(self, words: Words) -> str:
+        return words.gettext(self.message, **self.values)
 
 
-def usage_answer(command: Command, problem: str) -> Answer:
-    return Answer(f"{problem}\nUsage: {command.usage}", ok=False)
+def usage_answer(command: Command, problem: str, words: Words | None = None) -> Answer:
+    words = words or english()
+    return Answer(f"{problem}\n" + words.gettext("Usage: {usage}", usage=command.usage), ok=False)
 
 
 _CHANNEL_MARKUP = re.compile(r"^<#([A-Za-z0-9]+)(?:\|[^>]*)?>$")
@@ -139,7 +155,7 @@ def _message(token: str) -> str:
     if "://" in token:  # a message link: its id is the last part of the path
         token = urlsplit(token).path.rstrip("/").rsplit("/", 1)[-1]
     if not token or len(token) > 200:
-        raise UsageError("that is not a message id or link")
+        raise UsageError(N_("that is not a message id or link"))
     return token
 
 
@@ -149,17 +165,30 @@ def convert(option: Option, raw: object) -> object:
         try:
             value = int(str(raw).strip())
         except ValueError:
-            raise UsageError(f"{option.name} must be a whole number, not {str(raw)[:40]!r}") from None
+            raise UsageError(
+                N_("{name} must be a whole number, not {value}"), name=option.name, value=repr(str(raw)[:40])
+            ) from None
         if option.minimum is not None and value < option.minimum:
-            raise UsageError(f"{option.name} must be at least {option.minimum}")
+            raise UsageError(
+                N_("{name} must be at least {minimum}"), name=option.name, minimum=option.minimum
+            )
         if option.maximum is not None and value > option.maximum:
-            raise UsageError(f"{option.name} must be at most {option.maximum}")
+            raise UsageError(N_("{name} must be at most {maximum}"), name=option.name, maximum=option.maximum)
         return value
     text = str(raw).strip()
     if not text:
-        raise UsageError(f"{option.name} is empty")
+        raise UsageError(N_("{name} is empty"), name=option.name)
     if len(text) > option.max_length:
-        raise UsageError(f"{option.name} is longer than {option.max_length} characters")
+        raise UsageError(
+            N_("{name} is longer than {limit} characters"), name=option.name, limit=option.max_length
+        )
+    if option.choices:
+        if text.lower() not in option.choices:
+            raise UsageError(
+                N_("{name} must be {choices}, not {value}"),
+                name=option.name, choices=" | ".join(option.choices), value=repr(text[:40]),
+            )  # fmt: skip
+        return text.lower()
     if option.kind is Kind.CHANNEL:
         return _channel(text) or text.lstrip("#")
     if option.kind is Kind.MESSAGE:
@@ -169,17 +198,27 @@ def convert(option: Option, raw: object) -> object:
         for index, day in enumerate(WEEKDAYS):
             if len(lowered) >= 3 and day.startswith(lowered):
                 return index
-        raise UsageError(f"{option.name} must be a weekday such as monday, not {text[:40]!r}")
+        raise UsageError(
+            N_("{name} must be a weekday such as monday, not {value}"),
+            name=option.name,
+            value=repr(text[:40]),
+        )
     if option.kind is Kind.TIME:
         match = _TIME.match(text)
         if not match:
-            raise UsageError(f"{option.name} must be a 24-hour time such as 09:00, not {text[:40]!r}")
+            raise UsageError(
+                N_("{name} must be a 24-hour time such as 09:00, not {value}"),
+                name=option.name,
+                value=repr(text[:40]),
+            )
         return time(int(match[1]), int(match[2]))
     if option.kind is Kind.TIMEZONE:
         try:
             ZoneInfo(text)
         except (ZoneInfoNotFoundError, ValueError):
-            raise UsageError(f"{text[:60]!r} is not an IANA timezone such as Europe/Berlin") from None
+            raise UsageError(
+                N_("{value} is not an IANA timezone such as Europe/Berlin"), value=repr(text[:60])
+            ) from None
         return text
     return text
 
@@ -203,7 +242,7 @@ def tokenize(text: str) -> list[Token]:
     for index, match in enumerate(_TOKEN.finditer(text)):
         if match[3] is not None:
             if '"' in match[3] or "“" in match[3]:
-                raise UsageError("cannot read the arguments (a quote is not closed); check the quotes")
+                raise UsageError(N_("cannot read the arguments (a quote is not closed); check the quotes"))
             tokens.append(Token(match[3], False, index, match.start(), match.end()))
         else:
             value = match[1] if match[1] is not None else match[2]
@@ -255,7 +294,7 @@ def parse_text(command: Command, text: str) -> dict[str, object]:
                 values[option.name] = convert(option, tokens[-1].value)
                 del tokens[-2:]
             elif tokens and not tokens[-1].quoted and tokens[-1].value.lower() == option.name:
-                raise UsageError(f"{option.name} needs a value")
+                raise UsageError(N_("{name} needs a value"), name=option.name)
     positional = [o for o in command.options if not o.keyword]
     channel_option = next((o for o in positional if o.kind is Kind.CHANNEL and not o.required), None)
     if channel_option and tokens and not tokens[-1].quoted and _channel(tokens[-1].value):
@@ -275,17 +314,33 @@ def parse_text(command: Command, text: str) -> dict[str, object]:
             continue
         token = tokens.pop(0)
         if option.kind is Kind.ARTICLE and not token.quoted and not _looks_like_reference(token) and tokens:
-            raise UsageError('put the article text in quotes: post "Its text…" [#channel] [prompt]')
+            raise UsageError(N_('put the article text in quotes: post "Its text…" [#channel] [prompt]'))
         values[option.name] = convert(option, token.value)
     if tokens:
-        raise UsageError(f"unexpected {_as_typed(text, tokens)[:60]!r}")
+        raise UsageError(N_("unexpected {text}"), text=repr(_as_typed(text, tokens)[:60]))
     return values
 
 
+async def _english(community: Community) -> Words:
+    return english()
+
+
 class CommandRegistry:
-    def __init__(self, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    """`words_for` gives a community's words (its language), looked up once per call;
+    without it every answer is English. `languages` are the catalogs (the composition
+    root's), for adapters that localise the command table itself (Discord)."""
+
+    def __init__(
+        self,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        words_for: WordsFor = _english,
+        languages: Languages | None = None,
+    ) -> None:
         self._commands: dict[tuple[str, ...], Command] = {}
         self._limiter = RateLimiter(now)
+        self._words_for = words_for
+        self.languages = languages or Languages()  # the catalogs, for adapters that localise commands
 
     def add(
         self,
@@ -328,51 +383,79 @@ class CommandRegistry:
                 return lowered[:size], rest[size] if len(rest) > size else ""
         return lowered[:2], ""
 
-    def help_text(self, *, moderator: bool) -> str:
-        lines = ["threadcast commands:"]
+    @staticmethod
+    def _help_line(command: Command, words: Words) -> str:
+        return f"  {command.usage} — {words.gettext(command.help)}"
+
+    def help_text(self, *, moderator: bool, words: Words | None = None) -> str:
+        words = words or english()
+        lines = [words.gettext("threadcast commands:")]
         for command in self._commands.values():
             if command.moderator and not moderator:
                 continue
-            lines.append(f"  {command.usage} — {command.help}")
+            lines.append(self._help_line(command, words))
         return "\n".join(lines)
 
+    async def words_for(self, community: Community) -> Words:
+        """The community's words; English when they cannot be read (the answer still goes out)."""
+        try:
+            return await self._words_for(community)
+        except Exception:
+            _log.exception("could not read the language of %s; answering in English", community.key)
+            return english()
+
     async def run(self, event: CommandInvoked) -> Answer:
+        words = await self.words_for(event.community)
         command = self._commands.get(tuple(w.lower() for w in event.path))
         if command is None:
-            wanted = " ".join(event.path)[:60] or "(nothing)"
+            wanted = repr(" ".join(event.path)[:60] or words.gettext("(nothing)"))
             group = [c for c in self._commands.values() if event.path and c.path[0] == event.path[0].lower()]
             if group and (event.caller.is_moderator or not all(c.moderator for c in group)):
-                usages = "\n".join(f"  {c.usage} — {c.help}" for c in group)
-                return Answer(f"Unknown command {wanted!r}. Did you mean one of:\n{usages}", ok=False)
+                usages = "\n".join(self._help_line(c, words) for c in group)
+                return Answer(
+                    words.gettext("Unknown command {command}. Did you mean one of:", command=wanted)
+                    + f"\n{usages}",
+                    ok=False,
+                )
             return Answer(
-                f"Unknown command {wanted!r}.\n{self.help_text(moderator=event.caller.is_moderator)}",
+                words.gettext("Unknown command {command}.", command=wanted)
+                + f"\n{self.help_text(moderator=event.caller.is_moderator, words=words)}",
                 ok=False,
             )
+        name = " ".join(command.path)
         if command.moderator and not event.caller.is_moderator:
-            _log.info("refused %s to non-moderator %s", " ".join(command.path), event.caller.id)
-            return Answer(f"Only moderators can use `{' '.join(command.path)}`.", ok=False)
+            _log.info("refused %s to non-moderator %s", name, event.caller.id)
+            return Answer(words.gettext("Only moderators can use `{command}`.", command=name), ok=False)
         try:
             options = self._options(command, event)
         except UsageError as exc:
-            return usage_answer(command, str(exc))
+            return usage_answer(command, exc.text(words), words)
         if command.limit is not None:
             key = (event.community.platform, event.caller.id, command.path)
             wait = self._limiter.wait(key, command.limit)
             if wait is not None:
-                _log.info("rate-limited %s for %s", " ".join(command.path), event.caller.id)
+                _log.info("rate-limited %s for %s", name, event.caller.id)
                 return Answer(
-                    f"`{' '.join(command.path)}` can be used {command.limit.calls} times in"
-                    f" {minutes(command.limit.per)}; try again in {minutes(wait)}.",
+                    words.ngettext(
+                        "`{command}` can be used {n} time in {window}; try again in {wait}.",
+                        "`{command}` can be used {n} times in {window}; try again in {wait}.",
+                        command.limit.calls,
+                        command=name,
+                        window=minutes(command.limit.per, words),
+                        wait=minutes(wait, words),
+                    ),
                     ok=False,
                 )
         try:
-            return await command.handler(CommandContext(event, options))
+            return await command.handler(CommandContext(event, options, words))
         except UsageError as exc:
-            return usage_answer(command, str(exc))
+            return usage_answer(command, exc.text(words), words)
         except Exception:
-            _log.exception("command %s failed", " ".join(command.path))
+            _log.exception("command %s failed", name)
             return Answer(
-                "Sorry, that failed on our side; nothing was changed. The error is in the bot's log.",
+                words.gettext(
+                    "Sorry, that failed on our side; nothing was changed. The error is in the bot's log."
+                ),
                 ok=False,
             )
 
@@ -382,7 +465,7 @@ class CommandRegistry:
             known = {o.name: o for o in command.options}
             unknown = set(event.options) - set(known)
             if unknown:
-                raise UsageError(f"unknown option {sorted(unknown)[0]!r}")
+                raise UsageError(N_("unknown option {name}"), name=repr(sorted(unknown)[0]))
             values = {
                 name: convert(known[name], raw) for name, raw in event.options.items() if raw is not None
             }
@@ -390,5 +473,5 @@ class CommandRegistry:
             values = parse_text(command, event.text)
         missing = [o.name for o in command.options if o.required and o.name not in values]
         if missing:
-            raise UsageError(f"missing {', '.join(missing)}")
+            raise UsageError(N_("missing {names}"), names=", ".join(missing))
         return values

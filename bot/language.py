@@ -235,7 +235,7 @@ _NOT_EXPERIENCE = {
     "en": """
         think thought believe guess agree disagree feel hope wish wonder would could should might
         can can't will won't mean suppose love hate like prefer want doubt bet imagine just also
-        really honestly personally totally completely 'd 'll
+        really honestly personally totally completely am know see bet need 'd 'll
     """,
     "de": """
         denke glaube finde meine hoffe wünsche würde würden könnte könnten sollte sollten will

@@ -29,6 +29,7 @@ THEME_EXCERPT_LENGTH = 200
 SUBSTANCE_WORDS = 60  # beyond this, a longer reply is not a better highlight
 ONE_LINER_WORDS = 10  # fewer words: a one-liner, quoted only when nothing says more
 EXPERIENCE_WEIGHT = 1.5  # a first-hand experience weighs like ~4.5 times the reactions
+SENTENCE_WORDS = 8  # a theme's sentence of fewer words only when no longer one is left
 THEME_CANDIDATES = 6  # themes looked at to find three with a quote not yet shown
 
 
@@ -180,16 +181,19 @@ class DigestReader:
     ) -> tuple[str, Heard] | None:
         """The first sentence using the theme, among its replies in order, that is no
         repeat of a quote the digest already shows."""
-        for voice in voices:
-            h = by_voice[id(voice)]
-            if h.junk:
-                continue
-            excerpt = safe(sentence_of(voice.text, gram, self.language), THEME_EXCERPT_LENGTH)
-            stems = self._stems(excerpt)
-            if len(stems) < 3 or not self._fresh(stems):
-                continue
-            self._quoted.append(stems)
-            return excerpt, h
+        for least in (SENTENCE_WORDS, 3):  # a sentence that says something, else a short one
+            for voice in voices:
+                h = by_voice[id(voice)]
+                if h.junk:
+                    continue
+                excerpt = safe(sentence_of(voice.text, gram, self.language), THEME_EXCERPT_LENGTH)
+                if len(self.language.words(excerpt)) < least:
+                    continue
+                stems = self._stems(excerpt)
+                if not self._fresh(stems):
+                    continue
+                self._quoted.append(stems)
+                return excerpt, h
         return None
 
 

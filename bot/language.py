@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Protocol
 
 import snowballstemmer
@@ -28,12 +29,15 @@ from bot.i18n import DEFAULT_LANGUAGE, language_code
 from bot.wording import MAX_WORD, written_words
 from bot.wording import words as _words
 
-_SNOWBALL = {"en": "english", "de": "german", "fr": "french", "es": "spanish", "pt": "portuguese"}
+_SNOWBALL = MappingProxyType(
+    {"en": "english", "de": "german", "fr": "french", "es": "spanish", "pt": "portuguese"}
+)
 
 # Grammar: articles, pronouns, prepositions, conjunctions, auxiliaries and modals, and the
 # adverbs every sentence uses. Never the edge of a theme, never a reply's substance.
-_FUNCTION = {
-    "en": """
+_FUNCTION = MappingProxyType(
+    {
+        "en": """
         a about above after again against all almost also although always am an and any are aren't as at
         be because been before being below between both but by can can't cannot could couldn't did didn't
         do does doesn't doing don't down during each either else even ever every few for from further
@@ -51,7 +55,7 @@ _FUNCTION = {
         already still almost maybe again back away around because cause cuz gonna wanna gotta
         ones one's
     """,
-    "de": """
+        "de": """
         aber alle allem allen aller alles als also am an ander andere anderem anderen anderer anderes
         anders auch auf aus bei beim bin bis bist da dabei dadurch dafür dagegen daher damit danach dann
         daran darauf darin darum darüber das dass daß dem demselben den denen denn der deren derer des
@@ -69,7 +73,7 @@ _FUNCTION = {
         wollte würde würden zu zum zur zwar zwischen über eben halt mal eigentlich wohl gar immer nie
         oft bereits dort da's gibt geht gab ging wurde wurden worden bisschen
     """,
-    "fr": """
+        "fr": """
         a à ai aie ainsi alors as au aucun aura aurai auraient aurais aurait aussi autre autres aux avaient
         avais avait avant avec avez aviez avions avoir avons ayant c' ça car ce ceci cela celle celles
         celui ces cet cette ceux chaque chez comme comment d' dans de depuis des donc dont du elle elles
@@ -80,7 +84,7 @@ _FUNCTION = {
         sur t' ta te tes toi ton toujours tous tout toute toutes très tu un une vers vos votre vous y
         déjà aussi bien ici là voilà
     """,
-    "es": """
+        "es": """
         a al algo algunas algunos ante antes aquel aquella aquellas aquellos aquí así aunque cada casi
         como con contra cual cuales cuando cuánto de del desde donde dos el él ella ellas ello ellos en
         entre era erais éramos eran eras es esa esas ese eso esos esta está estaba estaban estado
@@ -91,7 +95,7 @@ _FUNCTION = {
         tanto te tener tengo ti tiene tienen todo todos tu tú tus un una unas uno unos usted ustedes
         vosotros y ya yo ahí allí entonces donde luego pues cómo
     """,
-    "pt": """
+        "pt": """
         a à ao aos aquela aquelas aquele aqueles aquilo as às até com como da das de dela delas dele
         deles depois do dos e é ela elas ele eles em entre era eram essa essas esse esses esta está
         estamos estão estas estava estavam este estes estou eu foi fomos for foram fosse fui há isso
@@ -101,12 +105,14 @@ _FUNCTION = {
         tuas um uma umas uns você vocês vos ainda assim bem aqui ali então onde pois sempre nunca tão
         tudo todo todos toda todas era estar sido sendo tinha tinham fez faz
     """,
-}
+    }
+)
 
 # Words that carry no topic of their own: vague nouns and verbs, opinions, fillers. They count
 # as little as function words for substance and may not be the edge of a theme.
-_VAGUE = {
-    "en": """
+_VAGUE = MappingProxyType(
+    {
+        "en": """
         thing things stuff way ways lot lots bit kind sort people person guy guys man time times day days
         week weeks year years today yesterday tomorrow part place point fact case idea question answer
         reason example number end start get gets getting got gotten go goes going gone went come came
@@ -121,7 +127,7 @@ _VAGUE = {
         watch watched read mention mentioned claim claims shit fuck fucking fucked damn hell crap
         bullshit https http www com org
     """,
-    "de": """
+        "de": """
         ding dinge sache sachen leute mensch menschen mann frau zeit tag tage woche jahr jahre heute
         gestern morgen teil art weise fall frage antwort grund beispiel ende anfang machen macht
         gemacht sagen sagt gesagt sehen sieht gesehen finde finden denke denken glaube glauben meine
@@ -129,130 +135,145 @@ _VAGUE = {
         wirklich echt total genau klar richtig falsch ganz gleich erste letzte einfach natürlich
         vielleicht wahrscheinlich beitrag kommentar edit scheiße mist
     """,
-    "fr": """
+        "fr": """
         chose choses truc gens personne personnes temps jour jours semaine an ans année années
         aujourd'hui hier demain partie façon fois question réponse raison exemple fin début dit dire
         disent voir vu pense penser crois croire trouve sais savoir bon bonne mauvais mieux nouveau
         nouvelle vieux grand petit beaucoup vraiment vrai faux juste premier dernier simplement peut-être
         probablement sûr commentaire message
     """,
-    "es": """
+        "es": """
         cosa cosas gente persona personas tiempo día días semana año años hoy ayer mañana parte forma
         vez veces pregunta respuesta razón ejemplo fin principio decir dice dicho ver visto creo creer
         pienso pensar sé saber bueno buena malo mejor peor nuevo nueva viejo grande pequeño mucho
         realmente verdad cierto falso igual primero último simplemente quizás probablemente seguro
         comentario mensaje
     """,
-    "pt": """
+        "pt": """
         coisa coisas gente pessoa pessoas tempo dia dias semana ano anos hoje ontem amanhã parte forma
         vez vezes pergunta resposta razão exemplo fim começo dizer diz disse ver visto acho achar penso
         pensar sei saber bom boa mau melhor pior novo nova velho grande pequeno realmente verdade certo
         errado igual primeiro último simplesmente talvez provavelmente claro comentário mensagem
     """,
-}
+    }
+)
 
 # Number words: "parts for ten", "twice in eighteen" are cut fragments, not themes.
-_NUMBERS = {
-    "en": """
+_NUMBERS = MappingProxyType(
+    {
+        "en": """
         zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
         sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety
         hundred hundreds thousand thousands million millions billion first second third fourth fifth
         sixth seventh eighth ninth tenth once twice half dozen dozens couple several
     """,
-    "de": """
+        "de": """
         null eins zwei drei vier fünf sechs sieben acht neun zehn elf zwölf zwanzig dreißig vierzig
         fünfzig hundert tausend million millionen erste ersten erster zweite zweiten dritte dritten
         einmal zweimal halb hälfte dutzend paar
     """,
-    "fr": """
+        "fr": """
         zéro un deux trois quatre cinq six sept huit neuf dix onze douze vingt trente quarante
         cinquante cent cents mille million millions premier première deuxième second seconde
         troisième fois moitié douzaine
     """,
-    "es": """
+        "es": """
         cero uno dos tres cuatro cinco seis siete ocho nueve diez once doce veinte treinta cuarenta
         cincuenta cien ciento mil millón millones primero primera segundo segunda tercero tercera
         mitad docena
     """,
-    "pt": """
+        "pt": """
         zero um dois duas três quatro cinco seis sete oito nove dez onze doze vinte trinta quarenta
         cinquenta cem cento mil milhão milhões primeiro primeira segundo segunda terceiro terceira
         metade dúzia
     """,
-}
+    }
+)
 
 # Replies made only of these (and function words) say nothing a digest should quote.
-_LOW_VALUE = {
-    "en": """
+_LOW_VALUE = MappingProxyType(
+    {
+        "en": """
         this that same agreed agree yes yep yeah yup true so very much totally exactly indeed lol haha
         lmao rofl nice great good cool awesome wow thanks thank you love it me too also plus one
         interesting wild crazy omg oh ok okay sure right ha hah hahaha lmfao xd
     """,
-    "de": """
+        "de": """
         genau stimmt ja jep jo danke super toll cool krass wow lol haha gut richtig echt auch ich
         sehe ok okay nice geil mega top wahr
     """,
-    "fr": """
+        "fr": """
         oui ouais exactement exact merci pareil mdr ptdr lol haha top génial cool super vrai bien
         d'accord accord moi aussi ok okay trop
     """,
-    "es": """
+        "es": """
         sí si exacto exactamente gracias igual jaja jajaja jajajaja lol genial cierto verdad bueno
         vale ok okay yo también total buenísimo
     """,
-    "pt": """
+        "pt": """
         sim exato exatamente obrigado obrigada kkk kkkk kkkkk rs lol haha verdade top concordo isso
         também ok okay legal massa show boa eu
     """,
-}
+    }
+)
 
 # Function words a theme may have inside it ("right to repair", "Recht auf Reparatur").
-_LINKS = {
-    "en": "of to for and on in the a at with",
-    "de": "der die das des dem den von vom zum zur für und mit auf im am",
-    "fr": "de du des la le les à au aux et en d' l' pour sur",
-    "es": "de del la el los las a al en y con para por",
-    "pt": "de do da dos das a o em no na e com para por ao",
-}
+_LINKS = MappingProxyType(
+    {
+        "en": "of to for and on in the a at with",
+        "de": "der die das des dem den von vom zum zur für und mit auf im am",
+        "fr": "de du des la le les à au aux et en d' l' pour sur",
+        "es": "de del la el los las a al en y con para por",
+        "pt": "de do da dos das a o em no na e com para por ao",
+    }
+)
 
 # First-person words: the subject or owner of a first-hand experience.
-_FIRST_PERSON = {
-    "en": "i we i've we've i'm we're i'd we'd i was",
-    "de": "ich wir",
-    "fr": "je j' nous",
-    "es": "yo nosotros nosotras",
-    "pt": "eu nós",
-}
-_MINE = {
-    "en": "my our",
-    "de": "mein meine meinem meinen meiner meines unser unsere unserem unseren unserer",
-    "fr": "mon ma mes notre nos",
-    "es": "mi mis nuestro nuestra nuestros nuestras",
-    "pt": "meu minha meus minhas nosso nossa nossos nossas",
-}
+_FIRST_PERSON = MappingProxyType(
+    {
+        "en": "i we i've we've i'm we're i'd we'd i was",
+        "de": "ich wir",
+        "fr": "je j' nous",
+        "es": "yo nosotros nosotras",
+        "pt": "eu nós",
+    }
+)
+_MINE = MappingProxyType(
+    {
+        "en": "my our",
+        "de": "mein meine meinem meinen meiner meines unser unsere unserem unseren unserer",
+        "fr": "mon ma mes notre nos",
+        "es": "mi mis nuestro nuestra nuestros nuestras",
+        "pt": "meu minha meus minhas nosso nossa nossos nossas",
+    }
+)
 # After "I"/"we": an opinion, a wish or a hypothetical, not something that happened.
-_NOT_EXPERIENCE = {
-    "en": """
+_NOT_EXPERIENCE = MappingProxyType(
+    {
+        "en": """
         think thought believe guess agree disagree feel hope wish wonder would could should might
         can can't will won't mean suppose love hate like prefer want doubt bet imagine just also
         really honestly personally totally completely am know see bet need 'd 'll
     """,
-    "de": """
+        "de": """
         denke glaube finde meine hoffe wünsche würde würden könnte könnten sollte sollten will
         möchte wollen stimme frage vermute mag liebe hasse auch
     """,
-    "fr": "pense crois trouve espère souhaite voudrais pourrais devrais veux aime préfère suis d'accord",
-    "es": "creo pienso opino espero quisiera podría debería quiero prefiero amo odio supongo",
-    "pt": "acho penso acredito concordo espero queria gostaria poderia deveria quero prefiro amo odeio",
-}
+        "fr": "pense crois trouve espère souhaite voudrais pourrais devrais veux aime préfère suis d'accord",
+        "es": "creo pienso opino espero quisiera podría debería quiero prefiero amo odio supongo",
+        "pt": "acho penso acredito concordo espero queria gostaria poderia deveria quero prefiro amo odeio",
+    }
+)
 # "My two cents", "in my opinion": the owner words used for an opinion.
-_NOT_MINE = {
-    "en": "opinion view guess two cents experience knowledge understanding bad point take",
-    "de": "meinung ansicht erachtens sicht",
-    "fr": "avis opinion sens",
-    "es": "opinión parecer",
-    "pt": "opinião ver",
-}
+_NOT_MINE = MappingProxyType(
+    {
+        "en": "opinion view guess two cents experience knowledge understanding bad point take",
+        "de": "meinung ansicht erachtens sicht",
+        "fr": "avis opinion sens",
+        "es": "opinión parecer",
+        "pt": "opinião ver",
+    }
+)
 
 COMMON_ZIPF = 4.5  # a word used more than ~30 times per million ("work", "site", "Leute")
 EXPERIENCE_WORDS = 8  # fewer words tell no experience

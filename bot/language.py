@@ -389,9 +389,11 @@ class Language:
         return not self.is_weak(word)
 
     def says_something(self, said: list[str]) -> bool:
-        """A reply's words say something: at least three words, one of them with a topic."""
+        """A reply's words say something: at least three words, one of them neither grammar,
+        nor low-value, nor an opinion word ("I think this is right" says nothing)."""
         return len(said) >= 3 and any(
-            w not in self.low_value and w not in self.function_words and w not in self.vague for w in said
+            w not in self.low_value and w not in self.function_words and w not in self.not_experience
+            for w in said
         )
 
     def tells_experience(self, said: list[str]) -> bool:

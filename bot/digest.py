@@ -7,6 +7,7 @@ unnamed, mentions neutralised). Platforms only lay it out.
 
 from __future__ import annotations
 
+import asyncio
 from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -171,9 +172,10 @@ class DigestBuilder:
         late.sort(key=lambda a: tallies[a.discussion.id].rank(), reverse=True)
         shown, shown_late = fresh[:MAX_RANKED], late[:MAX_LATE]
         read = [a.discussion.id for a in (*shown, *shown_late)]
-        reader = DigestReader(
-            words or Languages().words(None), await self._store.period_replies(read, start, end)
-        )
+        replies = await self._store.period_replies(read, start, end)
+        # Reading thousands of replies word by word (and the language's word list, once) is
+        # work for a thread, not for the event loop.
+        reader = await asyncio.to_thread(DigestReader, words or Languages().words(None), replies)
 
         def summary(item: DiscussionActivity) -> DiscussionSummary:
             key = item.discussion.id

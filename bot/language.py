@@ -427,8 +427,11 @@ def _pro_drop_past(code: str, said: list[str]) -> bool:
 
 
 def language(code: str | None) -> Language:
-    """The word knowledge of a supported language (English when unknown)."""
+    """The word knowledge of a supported language (English when unknown). Reads wordfreq's
+    list from disk the first time a process asks for the language: build it off the event
+    loop (`DigestReader` is built in a thread)."""
     key = language_code(code or DEFAULT_LANGUAGE) or DEFAULT_LANGUAGE
+    zipf_frequency("a", key)  # loads the language's word list now, not in the middle of a read
     return Language(
         code=key,
         function_words=_set(_FUNCTION[key]),

@@ -57,7 +57,9 @@ class Reading:
 
 
 class DigestReader:
-    """Reads the discussions one digest shows; `read` each of them in the order shown."""
+    """Reads the discussions one digest shows; `read` each of them in the order shown (the
+    first discussion has the first pick of quotes). Building it reads every reply word by
+    word and may load the language's word list: do it off the event loop."""
 
     def __init__(self, words: Words, replies_by_discussion: Mapping[int, list[ReplyView]]) -> None:
         self.words = words

@@ -7,6 +7,7 @@ unnamed, mentions neutralised). Platforms only lay it out.
 
 from __future__ import annotations
 
+import asyncio
 from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,12 +26,12 @@ from bot.digest_model import (
     author_label,
     label,
 )
+from bot.i18n import Languages, Words
 from bot.models import Community, DiscussionActivity, PeriodCounts
 from bot.platform import ChatPlatform
-from bot.quotes import hear, highlights, themes, voices
+from bot.quotes import DigestReader
 from bot.store import Store
 from bot.text import safe
-from bot.themes import boilerplate
 
 __all__ = (
     "ANONYMOUS_NAME",
@@ -137,6 +138,7 @@ class DigestBuilder:
         *,
         timezone: str = "UTC",
         note: str | None = None,
+        words: Words | None = None,
     ) -> Digest:
         activity = await self._store.activity(community, start, end)
         previous = await self._store.period_counts(community, start - (end - start), start)
@@ -170,15 +172,15 @@ class DigestBuilder:
         late.sort(key=lambda a: tallies[a.discussion.id].rank(), reverse=True)
         shown, shown_late = fresh[:MAX_RANKED], late[:MAX_LATE]
         read = [a.discussion.id for a in (*shown, *shown_late)]
-        heard = {
-            key: hear(views) for key, views in (await self._store.period_replies(read, start, end)).items()
-        }
-        voiced = {key: voices(said) for key, said in heard.items()}
-        common = boilerplate([[v for v, _ in pairs] for pairs in voiced.values()])
+        replies = await self._store.period_replies(read, start, end)
+        # Reading thousands of replies word by word (and the language's word list, once) is
+        # work for a thread, not for the event loop.
+        reader = await asyncio.to_thread(DigestReader, words or Languages().words(None), replies)
 
         def summary(item: DiscussionActivity) -> DiscussionSummary:
             key = item.discussion.id
             tally = tallies[key]
+            reading = reader.read(key, title=item.article.title)
             return DiscussionSummary(
                 title=safe(item.article.title, 256),
                 article_url=item.article.url,
@@ -186,9 +188,12 @@ class DigestBuilder:
                 replies=tally.replies,
                 participants=tally.participants,
                 reactions=tally.reactions,
-                highlights=highlights(heard.get(key, [])),
-                themes=themes(voiced.get(key, []), common),
+                highlights=reading.highlights,
+                themes=reading.themes,
                 discussion_id=key,
+                gist=reading.gist.text,
+                gist_engine=reading.gist.engine,
+                experiences=reading.experiences,
             )
 
         return Digest(

@@ -1,10 +1,19 @@
 """Key themes of a busy discussion, found locally: phrases several members use.
 
-A theme is a phrase of one to three words (not starting or ending with a
-function word) that appears in replies by at least two different members.
-Longer phrases win over the words inside them when they are nearly as common,
-so "night shift" is one theme rather than "night" and "shift". Each theme
-comes with the sentence that uses it from the most reacted reply.
+A theme is a phrase taken from the replies, and it must read as one:
+- two or three words written together inside one clause (never across a sentence end or a
+  comma), the same words (by stem, so "night shifts" and "night shift" are one phrase) in
+  replies of at least two members;
+- its first and last words carry a topic: never a function word, a vague word ("people",
+  "thing"), a number word ("parts for ten", "twice in eighteen") or a low-value word;
+  inside it only linking words ("right to repair", "Recht auf Reparatur");
+- not a person's name (words written capitalised mid-sentence in most uses, except in
+  German, where every noun is);
+- a single word only when many members use it and it is no everyday word of the language
+  ("memcached", not "work" or "site"); two- and three-word phrases are preferred.
+
+Longer phrases win over the words inside them when they are nearly as common. Each theme
+comes with the sentence that uses it, from the replies in order of preference.
 """
 
 from __future__ import annotations
@@ -12,17 +21,36 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import InitVar, dataclass, field
+from dataclasses import dataclass, field
 
-from bot.wording import STOPWORDS, stem, words
+from bot.language import Language
 
 MIN_REPLIES = 5  # a discussion with fewer replies has no themes worth naming
 MIN_MEMBERS = 2
 MAX_THEMES = 3
 MAX_WORDS = 3
+SINGLE_WORD_MEMBERS = 4  # a lone word must be shared by at least this many members…
+SINGLE_WORD_SHARE = 0.05  # …and this share of the discussion's members
+SINGLE_WORD_WEIGHT = 0.4  # a lone word counts less than half a member against a phrase
+SINGLE_WORD_YIELDS = 0.3  # …and gives way to a phrase with it that this share of its members use
 BOILERPLATE_MIN_DISCUSSIONS = 3
 BOILERPLATE_SHARE = 0.3  # of the busy discussions in one digest
+_SPACES = re.compile(r"\s+")
+_LINK = re.compile(r"\]\([^)\s]*\)|https?://\S+|www\.\S+|\S+\.(?:com|org|net|io)\S*", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+_CLAUSE = re.compile(r"[,;:()\[\]{}\"“”«»„*_~|/>]+|\s[-–—]+\s|[.!?]+(?=\s|$)")
+
+Gram = tuple[str, ...]
+Memo = dict[str, tuple[dict[Gram, tuple[str, bool]], "Usage"]]
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """How a reply uses its words: for each stem, uses in mid-sentence and how many of them
+    capitalised (a name's mark)."""
+
+    mid: Counter[str] = field(default_factory=Counter)
+    capital: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -32,46 +60,90 @@ class Voice:
 
     author_id: str
     text: str
-    reactions: int = 0
-    said: InitVar[list[str] | None] = None  # the text's `words`, when the caller has them
-    phrases: dict[tuple[str, ...], str] = field(init=False, repr=False)
+    reactions: int
+    phrases: dict[Gram, tuple[str, bool]] = field(repr=False)  # stems → as written, mid-sentence
+    usage: Usage = field(repr=False)
 
-    def __post_init__(self, said: list[str] | None) -> None:
-        object.__setattr__(self, "phrases", _phrases(words(self.text) if said is None else said))
+    @classmethod
+    def of(
+        cls, language: Language, author_id: str, text: str, reactions: int = 0, memo: Memo | None = None
+    ) -> Voice:
+        """`memo`: the phrases of texts already read in this digest (the same words twice,
+        such as a copied reply, are read once)."""
+        found = memo.get(text) if memo is not None else None
+        if found is None:
+            found = _phrases(language, text)
+            if memo is not None:
+                memo[text] = found
+        return cls(author_id, text, reactions, found[0], found[1])
 
 
 @dataclass(frozen=True, slots=True)
 class Found:
     phrase: str
     replies: int
-    voice: Voice
-    sentence: str
+    members: int
+    voices: tuple[Voice, ...]  # the replies that use it, the best to quote first
+    gram: Gram
+
+    @property
+    def voice(self) -> Voice:
+        return self.voices[0]
 
 
-def _phrases(tokens: list[str]) -> dict[tuple[str, ...], str]:
-    """Every candidate phrase of a reply's words (as stems) with the words it was written as."""
-    # Per word once, not per phrase it is part of: this runs for every reply a digest shows.
-    stems = [stem(w) for w in tokens]
-    edge = [w not in STOPWORDS for w in tokens]  # may start or end a phrase
-    tiny = [len(w) < 2 for w in tokens]
-    found: dict[tuple[str, ...], str] = {}
-    for size in range(1, MAX_WORDS + 1):
-        for i in range(len(tokens) - size + 1):
-            j = i + size
-            if not (edge[i] and edge[j - 1]) or any(tiny[i:j]):
+def _phrases(language: Language, text: str) -> tuple[dict[Gram, tuple[str, bool]], Usage]:
+    """Every candidate phrase of a reply (as stems) with the words it was written as, and
+    whether it was written mid-sentence (where its capitals are its own)."""
+    found: dict[Gram, tuple[str, bool]] = {}
+    usage = Usage()
+    text = _LINK.sub(" ", text)  # before clauses are cut: a link's pieces are no words
+    for sentence in _SENTENCE.split(text):
+        first = True
+        for clause in _CLAUSE.split(sentence):
+            tokens = language.tokens(clause)
+            if not tokens:
                 continue
-            if size == 1 and len(tokens[i]) < 4:
-                continue
-            found.setdefault(tuple(stems[i:j]), " ".join(tokens[i:j]))
-    return found
+            written = [w for w, _, _ in tokens]
+            lower = [w.lower() for w in written]
+            kinds = [language.kind(w) for w in lower]
+            stems = [k[0] for k in kinds]
+            edge = [k[1] for k in kinds]
+            inner = [k[2] for k in kinds]
+            for i, (w, s) in enumerate(zip(written, stems, strict=True)):
+                if not (first and i == 0) and edge[i]:
+                    usage.mid[s] += 1
+                    if w[:1].isupper() and not w.isupper():
+                        usage.capital[s] += 1
+            n = len(lower)
+            for i in range(n):
+                if not edge[i]:
+                    continue
+                for j in range(i, min(n, i + MAX_WORDS)):
+                    if not inner[j]:
+                        break
+                    if not edge[j] or (i == j and len(lower[i]) < 4):
+                        continue
+                    if j > i and language.ends_badly(lower[j]):
+                        continue
+                    gram = tuple(stems[i : j + 1])
+                    initial = first and i == 0
+                    had = found.get(gram)
+                    if had is not None and (had[1] or initial):
+                        continue
+                    shown = _SPACES.sub(" ", clause[tokens[i][1] : tokens[j][2]])
+                    if initial and language.code != "de" and shown[1:] == shown[1:].lower():
+                        shown = shown[0].lower() + shown[1:]  # "Night shift" at a sentence's start
+                    found[gram] = (shown, not initial)
+            first = False
+    return found, usage
 
 
-def _contains(longer: tuple[str, ...], shorter: tuple[str, ...]) -> bool:
+def _contains(longer: Gram, shorter: Gram) -> bool:
     n = len(shorter)
     return any(longer[i : i + n] == shorter for i in range(len(longer) - n + 1))
 
 
-def _overlaps(gram: tuple[str, ...], chosen: tuple[str, ...], these: list[Voice], those: list[Voice]) -> bool:
+def _overlaps(gram: Gram, chosen: Gram, these: list[Voice], those: list[Voice]) -> bool:
     """One theme said two ways: one phrase inside the other, nearly the same replies,
     or a word in common and half the replies ("night trains", "trains are lovely")."""
     if _contains(chosen, gram) or _contains(gram, chosen):
@@ -80,66 +152,100 @@ def _overlaps(gram: tuple[str, ...], chosen: tuple[str, ...], these: list[Voice]
     return shared >= 0.8 * len(these) or (bool(set(gram) & set(chosen)) and shared >= 0.5 * len(these))
 
 
-def _sentence(text: str, phrase: tuple[str, ...]) -> str:
+def sentence_of(text: str, gram: Gram, language: Language) -> str:
+    """The sentence of `text` that uses the phrase (the whole text when none does)."""
     for sentence in _SENTENCE.split(text):
-        if _contains(tuple(stem(w) for w in words(sentence)), phrase):
+        if _contains(tuple(language.stem(w) for w in language.words(sentence)), gram):
             return sentence.strip()
     return text.strip()
 
 
-def boilerplate(discussions: Sequence[Sequence[Voice]]) -> frozenset[tuple[str, ...]]:
+def boilerplate(discussions: Sequence[Sequence[Voice]]) -> frozenset[Gram]:
     """Phrases that turn up in many discussions ("just my two cents", "this hits home")
     say how people write, not what a discussion is about: they are never themes."""
     busy = [d for d in discussions if len(d) >= MIN_REPLIES]
     if len(busy) < BOILERPLATE_MIN_DISCUSSIONS:
         return frozenset()
-    spread: Counter[tuple[str, ...]] = Counter()
+    spread: Counter[Gram] = Counter()
     for voices in busy:
         spread.update({gram for voice in voices for gram in voice.phrases})
     floor = max(BOILERPLATE_MIN_DISCUSSIONS, BOILERPLATE_SHARE * len(busy))
     return frozenset(gram for gram, n in spread.items() if n >= floor)
 
 
-def find_themes(
-    voices: Sequence[Voice], *, limit: int = MAX_THEMES, ignore: frozenset[tuple[str, ...]] = frozenset()
-) -> list[Found]:
-    if len(voices) < MIN_REPLIES:
-        return []
-    uses: dict[tuple[str, ...], list[Voice]] = defaultdict(list)
-    spelling: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
+def _names(voices: Sequence[Voice]) -> frozenset[str]:
+    """Stems written capitalised mid-sentence in most of their uses: people's names."""
+    mid: Counter[str] = Counter()
+    capital: Counter[str] = Counter()
     for voice in voices:
-        for gram, written in voice.phrases.items():
+        mid.update(voice.usage.mid)
+        capital.update(voice.usage.capital)
+    return frozenset(s for s, n in capital.items() if n > 0.5 * mid[s])
+
+
+def find_themes(
+    voices: Sequence[Voice],
+    language: Language,
+    *,
+    limit: int = MAX_THEMES,
+    ignore: frozenset[Gram] = frozenset(),
+    minimum: int = MIN_REPLIES,
+) -> list[Found]:
+    """The discussion's themes, most shared first (see the module's rules)."""
+    if len(voices) < minimum:
+        return []
+    uses: dict[Gram, list[Voice]] = defaultdict(list)
+    spelling: dict[Gram, Counter[str]] = defaultdict(Counter)
+    for voice in voices:
+        for gram, (written, mid) in voice.phrases.items():
             if gram in ignore:
                 continue
             uses[gram].append(voice)
-            spelling[gram][written] += 1
-    common = {
-        gram: said
-        for gram, said in uses.items()
-        if len(said) >= 2 and len({v.author_id for v in said}) >= MIN_MEMBERS
-    }
-    # A phrase is worth more the more replies use it, and a little more per word.
-    ranked = sorted(common, key=lambda g: (len(common[g]) * (1 + 0.25 * (len(g) - 1)), len(g)), reverse=True)
-    chosen: list[tuple[str, ...]] = []
+            spelling[gram][written] += 100 if mid else 1  # its own capitals weigh more
+    everyone = len({v.author_id for v in voices})
+    names = _names(voices) if language.code != "de" else frozenset()
+    members = {gram: len({v.author_id for v in said}) for gram, said in uses.items()}
+    lone_floor = max(SINGLE_WORD_MEMBERS, SINGLE_WORD_SHARE * everyone)
+
+    def allowed(gram: Gram) -> bool:
+        if len(uses[gram]) < 2 or members[gram] < MIN_MEMBERS:
+            return False
+        if len(gram) == 1 and gram[0] in names:
+            return False  # a name ("Chris"); "Jurassic Park" or "Flat Earth" name a topic
+        if len(gram) > 1:
+            return True
+        return members[gram] >= lone_floor and not language.is_common(
+            spelling[gram].most_common(1)[0][0].lower()
+        )
+
+    common = {gram: said for gram, said in uses.items() if allowed(gram)}
+
+    def worth(gram: Gram) -> float:
+        return members[gram] * (SINGLE_WORD_WEIGHT if len(gram) == 1 else 1 + 0.1 * (len(gram) - 2))
+
+    ranked = sorted(common, key=lambda g: (worth(g), len(g), g), reverse=True)
+    chosen: list[Gram] = []
     for gram in ranked:
         if any(_overlaps(gram, c, common[gram], common[c]) for c in chosen):
             continue
         wider = [g for g in common if len(g) > len(gram) and _contains(g, gram)]
-        if any(len(common[g]) >= 0.6 * len(common[gram]) for g in wider):
+        share = SINGLE_WORD_YIELDS if len(gram) == 1 else 0.6
+        if any(members[g] >= share * members[gram] for g in wider):
             continue  # the longer phrase says it better
         chosen.append(gram)
         if len(chosen) == limit:
             break
     themes = []
     for gram in chosen:
-        # The most reacted reply, then one of a readable length.
-        best = max(common[gram], key=lambda v: (v.reactions, -abs(len(words(v.text)) - 30)))
+        # The most reacted replies first, then those of a readable length.
+        ordered = sorted(common[gram], key=lambda v: (-v.reactions, abs(len(v.text) - 200)))
         themes.append(
             Found(
                 phrase=spelling[gram].most_common(1)[0][0],
                 replies=len(common[gram]),
-                voice=best,
-                sentence=_sentence(best.text, gram),
+                members=members[gram],
+                voices=tuple(ordered),
+                gram=gram,
             )
         )
     return themes

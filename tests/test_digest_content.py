@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from adapters.console.platform import COMMUNITY
 from bot.digest import Census, Digest, DigestBuilder, DiscussionSummary
+from bot.language import language
 from bot.markdown import render
 from bot.models import DiscussionActivity, MemberPrefs, ReplyMark
 from bot.themes import Voice, boilerplate, find_themes
@@ -84,22 +85,26 @@ async def test_themes_name_phrases_several_members_share(harness: Harness) -> No
     hidden = await h.reply(thread, "gus", "Secret words: night shift detour industrial park.")
     assert (await h.command(f"reply hide {hidden}")).ok
 
-    themes = only_discussion(await current_digest(h)).themes
-    # "detour" is left out: the same replies say "industrial park", one theme.
-    assert [(t.phrase, t.replies, t.author) for t in themes] == [
-        ("night shift", 3, "ana"),
-        ("industrial park", 3, "ben"),
-    ]
+    summary = only_discussion(await current_digest(h))
+    themes = summary.themes
+    # "detour" is left out: the same replies say "industrial park", one theme. "night shift"
+    # is one too, but its three replies are all quoted as highlights already, and a digest
+    # never quotes the same words twice: a theme without a fresh sentence is left out.
+    assert [(t.phrase, t.replies, t.author) for t in themes] == [("industrial park", 3, "eli")]
+    assert [h.author for h in summary.highlights] == ["ana", "ben", "cy"]
     # Each theme quotes the sentence that uses it, never the hidden reply.
-    assert themes[1].excerpt == "The detour through the industrial park is dark and unsafe."
+    assert themes[0].excerpt == "A ferry would have been cheaper than the detour through the industrial park."
     assert all("Secret" not in t.excerpt for t in themes)
+    # The gist names both, with how many members wrote about each.
+    assert summary.gist.startswith("3 members wrote about “night shift”, 3 about “industrial park”.")
 
 
 def test_no_themes_in_a_small_discussion_or_from_one_member() -> None:
-    few = [Voice(a, "remote work is great for remote work") for a in "abcd"]
-    assert find_themes(few) == []
-    one_member = [Voice("a", f"remote work story number {i}") for i in range(8)]
-    assert find_themes(one_member) == []
+    english = language("en")
+    few = [Voice.of(english, a, "remote work is great for remote work") for a in "abcd"]
+    assert find_themes(few, english) == []
+    one_member = [Voice.of(english, "a", f"remote work story number {i}") for i in range(8)]
+    assert find_themes(one_member, english) == []
 
 
 async def test_newcomers_are_welcomed_by_name_unless_anonymous_or_opted_out(harness: Harness) -> None:
@@ -163,12 +168,13 @@ def test_a_turn_of_phrase_used_in_every_discussion_is_not_a_theme() -> None:
     topics = ("night shift", "bike lane", "rent cap", "school meals")
     endings = ("changed my year", "cost me sleep", "is all anyone discusses", "surprised everyone")
     others = ("Different story for me entirely.", "Nobody asked me about it.")
+    english = language("en")
 
     def discussion(topic: str) -> list[Voice]:
         said = [f"The {topic} {end}." for end in endings] + list(others)
         # The turn of phrase closes replies 2 to 5: not the same replies as the topic's.
         return [
-            Voice(f"{topic}-{n}", text + (" Just my two cents." if n >= 2 else ""))
+            Voice.of(english, f"{topic}-{n}", text + (" Just my two cents." if n >= 2 else ""))
             for n, text in enumerate(said)
         ]
 
@@ -176,10 +182,10 @@ def test_a_turn_of_phrase_used_in_every_discussion_is_not_a_theme() -> None:
     common = boilerplate(discussions)
     assert ("cent",) in common  # "two" is a function word, so the phrase is "cents"
     for topic, voices in zip(topics, discussions, strict=True):
-        phrases = [t.phrase for t in find_themes(voices, ignore=common)]
+        phrases = [t.phrase for t in find_themes(voices, english, ignore=common)]
         assert phrases == [topic]
     # Alone, a discussion would call "cents" a theme: the filter is what leaves it out.
-    assert "cents" in [t.phrase for t in find_themes(discussions[0])]
+    assert "cents" in [t.phrase for t in find_themes(discussions[0], english)]
 
 
 def test_days_follow_local_midnight_across_a_dst_change_and_odd_offsets() -> None:

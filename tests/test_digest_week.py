@@ -131,7 +131,8 @@ async def test_every_platform_gets_it_within_limits_and_private(
 ) -> None:
     out = render_all(digest)
     assert_within_limits(out)
-    assert len(out.discord) > 1 and len(out.slack) > 1  # a busy week is split, not cut
+    # A busy week is split, not cut (Slack now holds it in one message: fewer repeated quotes).
+    assert len(out.discord) > 1
     assert live_mentions(out) == []
     hidden_names = [m.name for m in week.members if m.opted_out or m.anonymous]
     gone = [t[:40] for t in (*HIDDEN, *DELETED, *BEFORE_EDIT)]

@@ -557,7 +557,8 @@ async def test_a_scheduled_digest_cut_off_part_way_sends_only_the_rest_next_time
             await store.add_reply(
                 discussion.id, message_id=f"{GENERAL}:9{n:02d}{m}.000100", author_id=f"U{n}{m}",
                 author_name=f"member {n}{m}", created_at=bot.clock.now(),
-                text=" ".join(vocabulary[(n * 3 + m + k * 7) % len(vocabulary)] + str(k) for k in range(50)),
+                # Each discussion's own words: two alike replies would be quoted once in a digest.
+                text=" ".join(vocabulary[(n * 3 + m + 7 * k) % 20] + f"{k}x{n}" for k in range(50)),
             )  # fmt: skip
     assert (await bot.command(ADMIN, "digest schedule monday 09:00 UTC")).get("text")
     [schedule] = await store.digest_schedules(bot.community)

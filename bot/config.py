@@ -44,6 +44,10 @@ VARIABLES: tuple[Variable, ...] = (
         "language of digests and answers where a community chose none: en, de, fr, es or pt",
         "en",
     ),
+    Variable(
+        "THREADCAST_ARCHIVE_URL",
+        "where the static archive (`threadcast archive DIR`) is published; compact digests link to it",
+    ),
     Variable("THREADCAST_POLL_INTERVAL", "seconds between polls of each feed (at least 60)", "900"),
     Variable("THREADCAST_TICK_SECONDS", "how often the scheduler looks for due feeds and digests", "30"),
     Variable(
@@ -139,6 +143,7 @@ class Settings:
     slack_moderators: tuple[str, ...] = ()
     slack_api_url: str = ""
     http_port: int = 3000
+    archive_url: str = ""  # the published archive, linked from compact digests; "" when none
     model_url: str = ""  # "" when no model is configured; never holds credentials
     model_name: str = ""
     model_api_key: str = field(default="", repr=False)
@@ -272,6 +277,11 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     shard_count, shard_ids = _shards(problems, get("DISCORD_SHARD_COUNT"), get("DISCORD_SHARD_IDS"))
     mod_channels = _mod_channels(problems, get("THREADCAST_MOD_CHANNELS"))
     model_url = _model_url(problems, get("THREADCAST_MODEL_URL"))
+    archive_url = get("THREADCAST_ARCHIVE_URL").strip()
+    if archive_url and not archive_url.startswith(("https://", "http://")):
+        problems.append(
+            f"THREADCAST_ARCHIVE_URL must be an http:// or https:// address, not {archive_url[:40]!r}"
+        )
     model_name = get("THREADCAST_MODEL_NAME")
     if model_url and not model_name:
         problems.append(
@@ -315,6 +325,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         slack_moderators=tuple(filter(None, (p.strip() for p in get("SLACK_MODERATORS").split(",")))),
         slack_api_url=get("SLACK_API_URL"),
         http_port=int(_number(problems, env, "THREADCAST_HTTP_PORT", int, 1, 65535)),
+        archive_url=archive_url,
         model_url=model_url,
         model_name=model_name,
         model_api_key=model_api_key,

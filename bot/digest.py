@@ -8,6 +8,9 @@ unnamed, mentions neutralised). Platforms only lay it out.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
+import logging
 from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,12 +29,15 @@ from bot.digest_model import (
     author_label,
     label,
 )
-from bot.i18n import Languages, Words
+from bot.gist import Gist, GistEngine, GistFailed, GistRequest
+from bot.i18n import CommunityWords, english
 from bot.models import Community, DiscussionActivity, PeriodCounts
 from bot.platform import ChatPlatform
-from bot.quotes import DigestReader
+from bot.quotes import DigestReader, Reading
 from bot.store import Store
 from bot.text import safe
+
+_log = logging.getLogger(__name__)
 
 __all__ = (
     "ANONYMOUS_NAME",
@@ -51,6 +57,7 @@ MAX_RANKED = 10
 MAX_LATE = 5
 MAX_WAITING = 10
 MAX_NEWCOMER_NAMES = 10
+MODEL_CALLS_AT_ONCE = 2  # a local model server answers one or two at a time anyway
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,15 +127,35 @@ class Census:
         return tuple(label(self.names[a], False) for a in named[:MAX_NEWCOMER_NAMES])
 
 
+def _fingerprint(request: GistRequest) -> str:
+    """What a gist was made of: the same words in the same language give the same gist."""
+    said = [(r.author, r.text) for r in request.replies]
+    material = json.dumps([request.language, request.title, request.prompt, said], ensure_ascii=False)
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
 def _posted_in(item: DiscussionActivity, start: datetime, end: datetime) -> bool:
     posted = item.discussion.posted_at
     return posted is not None and start <= posted < end
 
 
 class DigestBuilder:
-    def __init__(self, store: Store, platforms: Mapping[str, ChatPlatform]) -> None:
+    """Builds digests in each community's language, with a gist for every discussion shown:
+    the built-in one, or the model's where a community switched it on and one is configured
+    (any failure of the model falls back to the built-in gist, and the log says why)."""
+
+    def __init__(
+        self,
+        store: Store,
+        platforms: Mapping[str, ChatPlatform],
+        *,
+        words: CommunityWords | None = None,
+        model: GistEngine | None = None,
+    ) -> None:
         self._store = store
         self._platforms = platforms
+        self._words = words
+        self._model = model
 
     async def build(
         self,
@@ -138,8 +165,9 @@ class DigestBuilder:
         *,
         timezone: str = "UTC",
         note: str | None = None,
-        words: Words | None = None,
     ) -> Digest:
+        settings = await self._store.get_community_settings(community)
+        words = await self._words.words(community) if self._words else english()
         activity = await self._store.activity(community, start, end)
         previous = await self._store.period_counts(community, start - (end - start), start)
 
@@ -173,14 +201,28 @@ class DigestBuilder:
         shown, shown_late = fresh[:MAX_RANKED], late[:MAX_LATE]
         read = [a.discussion.id for a in (*shown, *shown_late)]
         replies = await self._store.period_replies(read, start, end)
+
         # Reading thousands of replies word by word (and the language's word list, once) is
         # work for a thread, not for the event loop.
-        reader = await asyncio.to_thread(DigestReader, words or Languages().words(None), replies)
+        # In the order shown: the first discussions get the first pick of quotes.
+        def read_all() -> dict[int, Reading]:
+            reader = DigestReader(words, replies)
+            return {
+                a.discussion.id: reader.read(
+                    a.discussion.id, title=a.article.title, prompt=a.discussion.prompt
+                )
+                for a in (*shown, *shown_late)
+            }
+
+        readings = await asyncio.to_thread(read_all)
+        gists = {key: reading.gist for key, reading in readings.items()}
+        if settings.summaries == "model" and self._model is not None:
+            gists |= await self._model_gists(readings, start, end)
 
         def summary(item: DiscussionActivity) -> DiscussionSummary:
             key = item.discussion.id
             tally = tallies[key]
-            reading = reader.read(key, title=item.article.title)
+            reading, gist = readings[key], gists[key]
             return DiscussionSummary(
                 title=safe(item.article.title, 256),
                 article_url=item.article.url,
@@ -191,8 +233,8 @@ class DigestBuilder:
                 highlights=reading.highlights,
                 themes=reading.themes,
                 discussion_id=key,
-                gist=reading.gist.text,
-                gist_engine=reading.gist.engine,
+                gist=gist.text,
+                gist_engine=gist.engine,
                 experiences=reading.experiences,
             )
 
@@ -216,7 +258,37 @@ class DigestBuilder:
             more_waiting=max(0, len(waiting) - MAX_WAITING),
             note=note,
             days=census.days,
+            language=words.language,
         )
+
+    async def _model_gists(
+        self, readings: Mapping[int, Reading], start: datetime, end: datetime
+    ) -> dict[int, Gist]:
+        """The model's gist of each discussion that has replies to send, a few at a time; a
+        gist kept from an earlier build of the same replies is used again, not asked for."""
+        limit = asyncio.Semaphore(MODEL_CALLS_AT_ONCE)
+
+        async def one(key: int, reading: Reading) -> tuple[int, Gist]:
+            request = reading.request
+            fingerprint = _fingerprint(request)
+            kept = await self._store.get_gist(key, start, fingerprint)
+            if kept is not None:
+                engine, text = kept
+                return key, Gist(text, engine, reading.experiences)
+            assert self._model is not None
+            try:
+                async with limit:
+                    made = await self._model.gist(request)
+            except GistFailed as exc:
+                _log.warning(
+                    "the model's gist of discussion %s failed (%s): the built-in gist is used", key, exc
+                )
+                return key, reading.gist
+            await self._store.save_gist(key, start, fingerprint, made.engine, made.text, end)
+            return key, Gist(made.text, made.engine, reading.experiences)
+
+        asked = [one(key, reading) for key, reading in readings.items() if reading.request.replies]
+        return dict(await asyncio.gather(*asked))
 
     def _link(self, item: DiscussionActivity) -> str | None:
         platform = self._platforms.get(item.discussion.community.platform)

@@ -43,7 +43,7 @@ from babel import Locale, UnknownLocaleError
 from bot.config import Settings
 from bot.gist import MAX_GIST_CHARS, Gist, GistFailed, GistReply, GistRequest
 from bot.text import clean, safe, shorten
-from bot.wording import near_duplicate, says_something, words
+from bot.wording import near_duplicate, words
 
 _log = logging.getLogger(__name__)
 
@@ -90,6 +90,9 @@ def system_prompt(language: str) -> str:
     return SYSTEM_PROMPT.format(language=language_name(language))
 
 
+MIN_WORDS = 3  # fewer say nothing a summary needs ("+1", "this", a link)
+
+
 def chosen_replies(replies: tuple[GistReply, ...], limits: SendLimits) -> list[GistReply]:
     """The replies worth sending, best first, within the limits: the most reacted, then the
     longest (up to a point), replies that say something before "+1"s; each one cut to
@@ -116,7 +119,7 @@ def chosen_replies(replies: tuple[GistReply, ...], limits: SendLimits) -> list[G
 
     for index in ranked:
         reply = replies[index]
-        if says_something(words(reply.text[:160])):
+        if len(words(reply.text[:160])) >= MIN_WORDS:
             if take(reply):
                 return chosen
         elif len(later) < limits.replies:

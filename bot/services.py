@@ -14,6 +14,7 @@ from bot.commands.registry import CommandRegistry
 from bot.config import Settings
 from bot.digest import DigestBuilder
 from bot.digest_jobs import DigestJobs
+from bot.gist import GistEngine
 from bot.i18n import CommunityWords, Languages
 from bot.lease import Lease
 from bot.platform import ChatPlatform
@@ -45,6 +46,8 @@ def build_core(
     clock: Clock,
     fetcher: Fetcher,
     platforms: Mapping[str, ChatPlatform],
+    *,
+    model: GistEngine | None = None,
 ) -> tuple[App, Services]:
     """Wire the core over a store, a fetcher and the platforms (which may be
     added to `platforms` after this call: adapters often need the app first)."""
@@ -59,7 +62,14 @@ def build_core(
         store, platforms, clock, default_prompt=settings.default_prompt, recovered=catch_up.recovered
     )
     poller = FeedPoller(store, fetcher, publisher, clock, platforms, mod_channels=settings.mod_channels)
-    digests = DigestJobs(store, DigestBuilder(store, platforms), platforms, clock, languages)
+    digests = DigestJobs(
+        store,
+        DigestBuilder(store, platforms, words=words, model=model),
+        platforms,
+        clock,
+        languages,
+        archive_url=settings.archive_url or None,
+    )
     # Several processes may share the store: the scheduled jobs run in the one holding this lease.
     lease = Lease(store, LEASE_NAME, ttl=timedelta(seconds=settings.tick_seconds * LEASE_TICKS))
     scheduler = Scheduler(

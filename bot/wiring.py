@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 from bot.app import App
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.gist import GistEngine
 from bot.platform import ChatPlatform
 from bot.services import Services, build_core
 from bot.shutdown import handle_signals
@@ -55,13 +56,29 @@ async def runtime(settings: Settings, clock: Clock) -> AsyncIterator[Runtime]:
         allow_private=settings.allow_private_urls,
     )
     platforms: dict[str, ChatPlatform] = {}
-    app, services = build_core(settings, store, clock, fetcher, platforms)
-    try:
-        yield Runtime(app, services, platforms)
-    finally:
-        await app.shutdown()
-        await fetcher.close()
-        await store.close()
+    async with contextlib.AsyncExitStack() as stack:
+        model = await _model(settings, stack)
+        app, services = build_core(settings, store, clock, fetcher, platforms, model=model)
+        try:
+            yield Runtime(app, services, platforms)
+        finally:
+            await app.shutdown()
+            await fetcher.close()
+            await store.close()
+
+
+async def _model(settings: Settings, stack: contextlib.AsyncExitStack) -> GistEngine | None:
+    """The language model that writes gists where a community asks for it, when one is
+    configured: over an HTTP session of its own (the operator's address may be loopback,
+    which the feed fetcher refuses), closed with the runtime."""
+    if not settings.model_configured:
+        return None
+    import aiohttp
+
+    from bot.model_gist import model_engine
+
+    session = await stack.enter_async_context(aiohttp.ClientSession())
+    return model_engine(settings, session)
 
 
 def console_state_file(settings: Settings) -> Path | None:

@@ -194,7 +194,9 @@ def _blocks(post: DigestPost, shape: _Shape) -> tuple[Block, ...]:
     more = len(digest.discussions) - len(shown) + digest.more_discussions
     if digest.late[: shape.late]:
         blocks.append(
-            Listing(w.gettext("Still talking about"), tuple(_late(s, w) for s in digest.late[: shape.late]))
+            Listing(
+                w.gettext("Still talking about"), tuple(_late(s, w, shape) for s in digest.late[: shape.late])
+            )
         )
     waiting = digest.waiting[: shape.waiting]
     if waiting:
@@ -340,6 +342,12 @@ def _theme(theme: Theme, w: Words) -> Line:
     return (Span(theme.phrase, strong=True), Span(f" ({uses}): “{theme.excerpt}” — {theme.author}"))
 
 
-def _late(summary: DiscussionSummary, w: Words) -> Line:
+def _late(summary: DiscussionSummary, w: Words, shape: _Shape) -> Line:
+    """An older discussion that is still going: its new replies, and in the full style the
+    best of them."""
     new = w.ngettext("{n} new reply", "{n} new replies", summary.replies)
-    return (Span(summary.title, link=summary.thread_link or summary.article_url), Span(f" — {new}"))
+    line = (Span(summary.title, link=summary.thread_link or summary.article_url), Span(f" — {new}"))
+    if shape.quotes < _FULL.quotes or not summary.highlights:
+        return line
+    best = summary.highlights[0]
+    return (*line, Span(f": “{shorten(best.excerpt, shape.quote_length)}” — {best.author}"))

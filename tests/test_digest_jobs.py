@@ -91,6 +91,7 @@ async def test_digest_now_moves_the_scheduled_period_on(harness: Harness) -> Non
     thread = await start_discussion(h)
     await h.reply(thread, "ana", "Words for the hand-made digest.")
     await h.command("digest schedule monday 09:00 UTC #digest")
+    await h.command("digest style full #digest")  # quotes late replies too
     h.clock.advance(timedelta(hours=1))
     assert (await h.command("digest now")).ok
     h.clock.advance(timedelta(hours=1))

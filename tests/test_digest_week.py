@@ -168,7 +168,7 @@ async def test_the_console_preview_is_readable(tmp_path: Path) -> None:
         await store.close()
     week = plan_week(end)
 
-    result = threadcast("digest", "--preview", "--db", str(db), cwd=tmp_path)
+    result = threadcast("digest", "--preview", "--style", "full", "--db", str(db), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     text = result.stdout
     assert text.startswith("Digest preview for #digest:")

@@ -703,11 +703,21 @@ async def test_a_big_digest_is_split_across_messages_within_discords_limits(bot:
             await fake.user_message(thread, member, f"{words} {thread}")
     await bot.wait_for_replies(36, timeout=5)
 
+    def digest_messages() -> list[Any]:
+        requests = fake.requests_to("POST", f"/channels/{fake.general_id}/messages")
+        return [r for r in requests if r.json.get("embeds") and not r.json.get("content")]  # no prompt
+
+    # The compact style (the default) tightens the week into one message.
     interaction = await bot.command(fake.mod_id, "digest now")
     assert "Posted the digest" in answer_text(interaction), answer_text(interaction)
+    [compact] = digest_messages()
+    assert compact.status == 200 and sum(len(embed_text([e])) for e in compact.json["embeds"]) <= 6000
 
-    requests = fake.requests_to("POST", f"/channels/{fake.general_id}/messages")
-    digest = [r for r in requests if r.json.get("embeds") and not r.json.get("content")]  # no prompt
+    styled = await bot.command(fake.mod_id, "digest style", {"style": "full"})
+    assert "full" in answer_text(styled), answer_text(styled)
+    interaction = await bot.command(fake.mod_id, "digest now")
+    assert "Posted the digest" in answer_text(interaction), answer_text(interaction)
+    digest = digest_messages()[1:]
     assert digest[0].json["embeds"][0]["title"] == "Community digest"
     assert len(digest) >= 2, "one message cannot hold this digest"
     assert all(r.status == 200 for r in digest)

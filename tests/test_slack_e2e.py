@@ -561,6 +561,7 @@ async def test_a_scheduled_digest_cut_off_part_way_sends_only_the_rest_next_time
                 text=" ".join(vocabulary[(n * 3 + m + 7 * k) % 20] + f"{k}x{n}" for k in range(50)),
             )  # fmt: skip
     assert (await bot.command(ADMIN, "digest schedule monday 09:00 UTC")).get("text")
+    assert (await bot.command(ADMIN, "digest style full")).get("text")  # the compact one is one message
     [schedule] = await store.digest_schedules(bot.community)
     assert schedule.next_run_at is not None
     bot.clock.current = schedule.next_run_at + timedelta(seconds=1)
@@ -590,7 +591,8 @@ def test_a_long_digest_is_split_into_messages_within_limits() -> None:
 
     highlight = Highlight("a member", "word " * 56, 0, False)
     summaries = tuple(
-        DiscussionSummary(f"Title {i}", None, None, 3, 2, 1, (highlight,) * 3) for i in range(60)
+        DiscussionSummary(f"Title {i}", None, None, 3, 2, 1, (highlight,) * 3, gist="said " * 80)
+        for i in range(60)
     )
     digest = Digest(
         Community("slack", "T"),

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import discord
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -30,10 +31,12 @@ from bot import markdown
 from bot.archive import write_archive
 from bot.digest import Digest, DigestBuilder
 from bot.export import to_csv, to_json
+from bot.model_gist import ModelGist
 from bot.models import ArticleDraft, MemberPrefs
 from bot.store import Store
 from storage.sqlite import SQLiteStore
 from tests.digest_views import layout_of
+from tests.fake_chat import FakeChat
 
 END = datetime(2026, 11, 9, 9, tzinfo=UTC)
 START = END - timedelta(days=7)
@@ -280,6 +283,20 @@ def run_scenario(members: list[tuple[bool, bool, str]], discussions: list[Any], 
                 shown = [*out.all_texts(), *await exports(store), *pages]
                 assert leaks(shown, stored.forbidden) == []
                 assert leaks(shown, stored.hidden_names) == []
+                # The model path: what the model is sent is held to the digest's own rules.
+                await store.set_community_summaries(COMMUNITY, "model")
+                async with FakeChat() as chat, aiohttp.ClientSession() as session:
+                    engine = ModelGist(session, url=chat.url, model="fake", timeout=5)
+                    platforms = {COMMUNITY.platform: ConsolePlatform(io.StringIO())}
+                    digest = await DigestBuilder(store, platforms, model=engine).build(
+                        COMMUNITY, START, END, timezone=timezone
+                    )
+                out = render_all(digest)
+                assert_within_limits(out)
+                assert live_mentions(out) == []
+                sent = [request.raw.decode() for request in chat.received]
+                assert leaks([*out.all_texts(), *sent], stored.forbidden) == []
+                assert leaks([*out.all_texts(), *sent], stored.hidden_names) == []
             finally:
                 await store.close()
 

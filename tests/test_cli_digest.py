@@ -30,10 +30,14 @@ The couchettes were cramped but the breakfast at dawn made up for it.
 .user cat
 This one is a mistake
 .delete m6
+.user fay
+Our conductor hid the best wine in the luggage rack, ask me about the vintage.
 .user ben
 .react m2 👍
 .user eve
 .react m2 👍
+.user mod
+/reply hide m7
 """
 
 WEEK_TWO = """\
@@ -78,13 +82,15 @@ def test_digest_json_is_the_digest_as_data(tmp_path: Path) -> None:
     assert end - start == timedelta(days=7) and end.tzinfo is not None
     assert period["timezone"] == "UTC" and period["language"] == "en"
     figures = data["figures"]
-    assert figures["articles"] == 1 and figures["replies"] == 3  # ana, ben, eve; not zed, not the deleted
+    assert (
+        figures["articles"] == 1 and figures["replies"] == 4
+    )  # ana, ben, eve, fay (hidden: counted, not quoted); not zed, not the deleted
     assert figures["previous"] == {"articles": 0, "replies": 0, "participants": 0}
 
     (discussion,) = data["discussions"]
     assert list(discussion) == DISCUSSION_KEYS
     assert discussion["title"].startswith("Night trains return to the Alps")
-    assert discussion["counts"] == {"replies": 3, "participants": 3, "reactions": 2}
+    assert discussion["counts"] == {"replies": 4, "participants": 4, "reactions": 2}
     quotes = {q["text"]: q for q in discussion["quotes"]}
     assert list(discussion["quotes"][0]) == ["author", "text", "reactions", "featured"]
     zurich = next(q for text, q in quotes.items() if "Zürich" in text)
@@ -97,6 +103,7 @@ def test_digest_json_is_the_digest_as_data(tmp_path: Path) -> None:
     everything = _texts(data)
     assert "My words should never" not in everything and "zed" not in everything  # opted out
     assert "mistake" not in everything  # deleted
+    assert "vintage" not in everything and "luggage" not in everything  # hidden by a moderator
     authors = [q["author"] for d in data["discussions"] for q in d["quotes"]]
     authors += [t["author"] for d in data["discussions"] for t in d["themes"]]
     assert "eve" not in authors + list(figures["newcomer_names"])  # anonymous: never named

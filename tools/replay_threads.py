@@ -291,13 +291,26 @@ def copied_sentence(gist: str, replies: Sequence[str]) -> str | None:
 
 
 def overlap(a: str, b: str) -> float:
-    """The share of the shorter quote's words that the other quote has too."""
+    """How far two quotes say the same words: the share of each quote's distinct words that
+    the other has too, the smaller of the two (80% means both share 80% of their words)."""
     from bot.wording import words
 
     left, right = set(words(a)), set(words(b))
     if not left or not right:
         return 1.0 if left == right else 0.0
-    return len(left & right) / min(len(left), len(right))
+    return len(left & right) / max(len(left), len(right))
+
+
+def shared_run(a: str, b: str, length: int = MIN_COPIED_WORDS) -> bool:
+    """True when two quotes have `length` words in a row in common: the same reply quoted
+    twice (a highlight and a theme, cut at different places)."""
+    from bot.wording import words
+
+    def runs(text: str) -> set[tuple[str, ...]]:
+        said = words(text)
+        return {tuple(said[i : i + length]) for i in range(len(said) - length + 1)}
+
+    return bool(runs(a) & runs(b))
 
 
 def content_problems(data: dict[str, Any], replies: Sequence[str]) -> list[str]:
@@ -322,10 +335,9 @@ def content_problems(data: dict[str, Any], replies: Sequence[str]) -> list[str]:
     for i, (title_a, a) in enumerate(quotes):
         for title_b, b in quotes[i + 1 :]:
             share = overlap(a, b)
-            if share >= QUOTE_OVERLAP:
-                problems.append(
-                    f"two quotes overlap by {share:.0%} ({title_a!r} / {title_b!r}): {a[:60]!r} ~ {b[:60]!r}"
-                )
+            if share >= QUOTE_OVERLAP or shared_run(a, b):
+                why = f"overlap by {share:.0%}" if share >= QUOTE_OVERLAP else "repeat one reply"
+                problems.append(f"two quotes {why} ({title_a!r} / {title_b!r}): {a[:60]!r} ~ {b[:60]!r}")
     return problems
 
 
@@ -424,14 +436,18 @@ def write_docs(outcomes: Sequence[Outcome], path: Path) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
-    parser.add_argument("--only", choices=[*THREADS, "all"], help="replay one thread (or all together) only")
+    parser.add_argument(
+        "--threads", default=",".join(THREADS), help="the corpus threads to replay, by name, comma-separated"
+    )
+    parser.add_argument("--only", help="replay this one thread (or `all`, the threads together) only")
     parser.add_argument("--write-docs", action="store_true", help="write docs/corpus-digest.md")
     parser.add_argument("--keep", type=Path, help="keep the databases and scripts in this directory")
     args = parser.parse_args(argv)
     if not (args.corpus / "threads").is_dir():
         print(f"replay: no corpus threads in {args.corpus}", file=sys.stderr)
         return 2
-    runs = [(name, (name,)) for name in THREADS] + [("all", THREADS)]
+    names = tuple(n for n in args.threads.split(",") if n)
+    runs = [(name, (name,)) for name in names] + ([("all", names)] if len(names) > 1 else [])
     if args.only:
         runs = [r for r in runs if r[0] == args.only]
     started = time.monotonic()

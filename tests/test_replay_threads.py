@@ -110,5 +110,6 @@ def test_the_replay_runs_the_real_console_and_reports_every_failure(
     assert "Discord 1 message(s)" in out and "Slack 1 message(s)" in out
     assert "console messages are not where the script expected" not in out
     assert "console lines failed" not in out and "differs from the digest built" not in out
+    assert "replies of the" not in out  # every replayed reply is in the period
     # Until the digest has gists, the gist check fails: reported, with exit status 1.
     assert status == (1 if "FAIL" in out else 0)

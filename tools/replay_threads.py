@@ -166,11 +166,12 @@ def threadcast(*args: str, stdin: Path | None = None) -> subprocess.CompletedPro
 
 
 def console_end(db: Path) -> datetime:
-    """The console's time after the replay (real time plus what `.advance` added), to the minute."""
+    """The console's time after the replay (real time plus what `.advance` added), rounded up
+    to the next minute so the last reply, written seconds ago, is inside the period."""
     from adapters.console.clock import recorded_clock
 
     now = recorded_clock(Path(f"{db}.console.json")).now()
-    return now.replace(second=0, microsecond=0)
+    return now.replace(second=0, microsecond=0) + timedelta(minutes=1)
 
 
 def built_digest(db: Path, end: datetime) -> Any:
@@ -390,6 +391,10 @@ def replay(corpus: Path, name: str, threads: Sequence[str], work: Path) -> Outco
         problems.append("`digest --json` differs from the digest built in this process")
     data = data or digest_dict(digest)
 
+    if data["figures"]["replies"] != len(script.replies):
+        problems.append(
+            f"the digest counts {data['figures']['replies']} replies of the {len(script.replies)} replayed"
+        )
     compact, full = render(digest, "compact"), render(digest, "full")
     problems += discord_problems(compact.discord)
     problems += slack_problems(compact.slack, compact.slack_fallback)

@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
 THREADS = ("n49rw", "6wmniq", "3hahrw")
 WEEK_SPREAD = timedelta(days=6, hours=12)  # the replies' span inside the digest's week
+ADVANCE_STEP = timedelta(minutes=20)
 MAX_REACTIONS = 4  # per reply, so the run stays fast
 REACTORS = 12  # the members who react (Reddit's voters are not authors)
 DELETED_POOL = 12  # anonymous stand-ins for `[deleted]` authors
@@ -125,7 +126,8 @@ def build_script(corpus: Path, names: Sequence[str], tmp: Path) -> Script:
     reactors = [f"reader-{k}" for k in range(REACTORS)]
     for number, comment in enumerate(comments):
         user, anon = console_name(comment.author, comment.id)
-        minutes = int((comment.at - clock).total_seconds() // 60)
+        # Time passes in steps of ADVANCE_STEP: replies in one step share its time.
+        minutes = int((comment.at - clock) // ADVANCE_STEP) * int(ADVANCE_STEP.total_seconds() // 60)
         if minutes > 0:
             out.append(f".advance {minutes}m")
             clock += timedelta(minutes=minutes)

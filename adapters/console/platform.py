@@ -81,7 +81,7 @@ class ConsolePlatform:
             "next_id": self.state.next_id,
             "time_offset": self.state.time_offset,
             "channels": self.state.channels,
-            "messages": {k: vars(v) for k, v in self.state.messages.items()},
+            "messages": {k: asdict(v) for k, v in self.state.messages.items()},
         }
         text = json.dumps(data, ensure_ascii=False)
         async with self._lock:

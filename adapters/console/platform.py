@@ -15,8 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from bot.digest import Digest
 from bot.events import ReplyPosted
+from bot.layout import DigestPost
 from bot.markdown import render as render_markdown
 from bot.models import Article, Community, Discussion, PostedMessage
 from bot.text import shorten
@@ -130,11 +130,11 @@ class ConsolePlatform:
         return None
 
     async def post_digest(
-        self, community: Community, channel_id: str, digest: Digest, *, skip: int = 0
+        self, community: Community, channel_id: str, post: DigestPost, *, skip: int = 0
     ) -> list[str]:
         if skip:  # the console sends a digest as one message
             return []
-        text = render_markdown(digest)
+        text = render_markdown(post.layout())
         message = self.add_message(channel_id, BOT_NAME, text)
         await self.save()
         self.print(f"┌─ #{channel_id} · {message.id} · {BOT_NAME} · digest")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import inspect
 import json
 import math
 import os
@@ -25,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -176,8 +175,9 @@ def console_end(db: Path) -> datetime:
     return now.replace(second=0, microsecond=0) + timedelta(minutes=1)
 
 
-def built_digest(db: Path, end: datetime) -> Any:
-    """The same digest `digest --at END` prints, built in this process for the renderers."""
+def built_digest(db: Path, end: datetime) -> tuple[Any, Any]:
+    """The same digest `digest --at END` prints, built in this process, and the post the
+    console's digest channel would get (`bot.layout.DigestPost`) for the renderers."""
     from adapters.console.clock import recorded_clock
     from adapters.console.platform import COMMUNITY
     from bot.config import settings_from
@@ -187,21 +187,15 @@ def built_digest(db: Path, end: datetime) -> Any:
         {"THREADCAST_DATABASE_URL": f"sqlite:///{db}", "THREADCAST_LOG_LEVEL": "WARNING"}
     )
 
-    async def build() -> Any:
+    async def build() -> tuple[Any, Any]:
         async with runtime(settings, recorded_clock(Path(f"{db}.console.json"))) as rt:
-            return await rt.services.digests.at(COMMUNITY, end)
+            digest = await rt.services.digests.at(COMMUNITY, end)
+            return digest, await rt.services.digests.shaped(digest, "general")
 
     return asyncio.run(build())
 
 
 # -- rendering: the one place that calls the platforms' renderers ---------------------------
-def _styled(render: Callable[..., Any], digest: Any, style: str) -> Any:
-    """`render(digest, style=style)` where the renderer takes a style, else `render(digest)`."""
-    if "style" in inspect.signature(render).parameters:
-        return render(digest, style=style)
-    return render(digest)
-
-
 @dataclass
 class Rendered:
     discord: list[list[Any]]  # messages of embeds
@@ -210,18 +204,21 @@ class Rendered:
     markdown: str
 
 
-def render(digest: Any, style: str) -> Rendered:
-    from adapters.discord.render import digest_embeds
-    from adapters.discord.render import pack as discord_pack
-    from adapters.slack.render import digest_blocks, plain
-    from adapters.slack.render import pack as slack_pack
+def render(post: Any, style: str) -> Rendered:
+    """The digest (a `bot.layout.DigestPost`) in `style` as each platform posts it: the
+    platforms' own message builders, so what is checked is what would be sent."""
+    from dataclasses import replace
+
+    from adapters.discord.platform import _digest_messages
+    from adapters.slack.render import digest_messages, plain
+    from bot.layout import Style
     from bot.markdown import render as markdown
 
-    discord_messages = [part.embeds for part in discord_pack(_styled(digest_embeds, digest, style))]
-    slack_messages = slack_pack(_styled(digest_blocks, digest, style))
-    return Rendered(
-        discord_messages, slack_messages, [plain(m) for m in slack_messages], _styled(markdown, digest, style)
-    )
+    styled = replace(post, style=Style(style))
+    discord_messages = [embeds for embeds, _chart in asyncio.run(_digest_messages(styled))]
+    slack_messages = digest_messages(styled)
+    fallbacks = [plain(m) for m in slack_messages]
+    return Rendered(discord_messages, slack_messages, fallbacks, markdown(styled.layout()))
 
 
 # -- checks ----------------------------------------------------------------------------------
@@ -388,7 +385,7 @@ def replay(corpus: Path, name: str, threads: Sequence[str], work: Path) -> Outco
 
     from bot.digest_json import digest_dict
 
-    digest = built_digest(db, end)
+    digest, post = built_digest(db, end)
     if data and digest_dict(digest) != data:
         problems.append("`digest --json` differs from the digest built in this process")
     data = data or digest_dict(digest)
@@ -397,7 +394,7 @@ def replay(corpus: Path, name: str, threads: Sequence[str], work: Path) -> Outco
         problems.append(
             f"the digest counts {data['figures']['replies']} replies of the {len(script.replies)} replayed"
         )
-    compact, full = render(digest, "compact"), render(digest, "full")
+    compact, full = render(post, "compact"), render(post, "full")
     problems += discord_problems(compact.discord)
     problems += slack_problems(compact.slack, compact.slack_fallback)
     problems += content_problems(data, [one_line(c.body)[0] for c in script.replies])

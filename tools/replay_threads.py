@@ -420,17 +420,17 @@ def replay(corpus: Path, name: str, threads: Sequence[str], work: Path) -> Outco
 
 def write_docs(outcomes: Sequence[Outcome], path: Path) -> None:
     parts = [
-        "# The digest of the corpus threads\n",
+        "# The digest of the corpus threads\n\n",
         "Written by `python tools/replay_threads.py --write-docs`: each Reddit thread of"
         " `../shared/corpus/threads/` (and all three together) replayed as one week through the"
         " console, then the digest in the compact style (the default, one Discord and one Slack"
         " message) beside the full style.\n",
     ]
     for outcome in outcomes:
-        parts.append(f"\n## {outcome.name}\n")
+        parts.append(f"\n## {outcome.name}\n\n")
         parts.append("\n".join(f"    {line}" for line in outcome.report) + "\n")
         for style in ("compact", "full"):
-            parts.append(f"\n### {style.capitalize()}\n")
+            parts.append(f"\n### {style.capitalize()}\n\n")
             body = outcome.markdown[style].replace("\n#", "\n####").removeprefix("#")
             parts.append(("####" if outcome.markdown[style].startswith("#") else "") + body.rstrip() + "\n")
     path.parent.mkdir(parents=True, exist_ok=True)

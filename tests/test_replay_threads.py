@@ -66,7 +66,10 @@ def test_a_copied_sentence_in_a_gist_is_found() -> None:
 
 def test_quotes_that_say_the_same_are_found() -> None:
     assert replay.overlap("The Earth is flat", "the earth is flat!") == 1.0
-    assert replay.overlap("The Earth is flat", "Some say the earth is flat, but my uncle flew round it") < 0.8
+    assert (
+        replay.overlap("The Earth is flat", "Some say the earth is flat, but my uncle flew round it") == 1.0
+    )
+    assert replay.overlap("The Earth is flat and cold", "My uncle flew round the earth twice") < 0.8
     a = "My favourite is the hollow earth theory, that a race of some type of species lives inside"
     b = "that a race of some type of species lives inside the centre of the planet"
     assert replay.shared_run(a, b) and not replay.shared_run(a, "The Earth is flat")

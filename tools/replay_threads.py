@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -222,11 +222,12 @@ def render(post: Any, style: str) -> Rendered:
 
 
 # -- checks ----------------------------------------------------------------------------------
-def is_function_word(word: str, language: str) -> bool:
-    """The project's function-word check (the one place to adapt when it goes per language)."""
-    from bot.wording import STOPWORDS
+def function_words(code: str) -> Callable[[str], bool]:
+    """The project's function-word check for a language (the one place it is imported)."""
+    from bot.language import language
 
-    return word.lower() in STOPWORDS
+    found = language(code)
+    return lambda word: found.is_function_word(word.lower())
 
 
 def discord_problems(messages: list[list[Any]]) -> list[str]:
@@ -291,14 +292,14 @@ def copied_sentence(gist: str, replies: Sequence[str]) -> str | None:
 
 
 def overlap(a: str, b: str) -> float:
-    """How far two quotes say the same words: the share of each quote's distinct words that
-    the other has too, the smaller of the two (80% means both share 80% of their words)."""
+    """How far two quotes say the same words: the share of the shorter quote's distinct words
+    that the other has too (1.0 when one is inside the other), as the issue defines it."""
     from bot.wording import words
 
     left, right = set(words(a)), set(words(b))
     if not left or not right:
         return 1.0 if left == right else 0.0
-    return len(left & right) / max(len(left), len(right))
+    return len(left & right) / min(len(left), len(right))
 
 
 def shared_run(a: str, b: str, length: int = MIN_COPIED_WORDS) -> bool:
@@ -315,7 +316,7 @@ def shared_run(a: str, b: str, length: int = MIN_COPIED_WORDS) -> bool:
 
 def content_problems(data: dict[str, Any], replies: Sequence[str]) -> list[str]:
     problems = []
-    language = data["period"]["language"]
+    is_function_word = function_words(data["period"]["language"])
     shown = data["discussions"] + data["late"]
     quotes: list[tuple[str, str]] = []
     for d in shown:
@@ -330,7 +331,7 @@ def content_problems(data: dict[str, Any], replies: Sequence[str]) -> list[str]:
         quotes += [(title, t["quote"]) for t in d["themes"] if t["quote"]]
         for t in d["themes"]:
             label = t["phrase"].split()
-            if not label or is_function_word(label[0], language) or is_function_word(label[-1], language):
+            if not label or is_function_word(label[0]) or is_function_word(label[-1]):
                 problems.append(f"theme {t['phrase']!r} of {title!r} starts or ends with a function word")
     for i, (title_a, a) in enumerate(quotes):
         for title_b, b in quotes[i + 1 :]:

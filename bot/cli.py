@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import click
 
+from bot.clock import Clock
 from bot.config import ConfigError, Settings, describe, load_env, settings_from
 from bot.store import StoreError
 
@@ -88,6 +89,16 @@ def _db_override(db: str | None) -> dict[str, str]:
     return {"THREADCAST_DATABASE_URL": f"sqlite:///{db}"} if db else {}
 
 
+def _reading_clock(settings: Settings) -> Clock:
+    """The clock of every command that reads the database: the time the console recorded
+    beside it (`.advance` moves the console's time ahead, and the replies with it), else
+    the real time. Commands that read the database take their clock from here only."""
+    from adapters.console.clock import recorded_clock
+    from bot.wiring import console_state_file
+
+    return recorded_clock(console_state_file(settings))
+
+
 db_option = click.option(
     "--db", type=click.Path(dir_okay=False), help="SQLite file (overrides THREADCAST_DATABASE_URL)."
 )
@@ -150,13 +161,17 @@ def console(ctx: click.Context, db: str | None, script: Any) -> None:
 @db_option
 @click.pass_context
 def demo(ctx: click.Context, week: bool, db: str | None) -> None:
-    """Show the whole job with no accounts: an article, replies, a digest."""
+    """Show the whole job with no accounts: an article, replies, a digest.
+
+    With --db the demo's database is kept in that (new) file, for `digest`, `archive` or `console`."""
     from bot.wiring import run_console
 
     if week:
         _demo_week(ctx, db)
         return
 
+    if db and Path(db).exists():
+        raise click.ClickException(f"{db} exists already: give --db a new file for the demo")
     demo_files = resources.files("bot").joinpath("demo")
     article = demo_files.joinpath("article.txt").read_text(encoding="utf-8")
     script = demo_files.joinpath("script.txt").read_text(encoding="utf-8")
@@ -164,22 +179,25 @@ def demo(ctx: click.Context, week: bool, db: str | None) -> None:
         article_path = Path(tmp) / "marrowby-garden.txt"
         article_path.write_text(article, encoding="utf-8")
         settings = _settings(
-            ctx, THREADCAST_DATABASE_URL=f"sqlite:///{tmp}/demo.db", THREADCAST_LOG_LEVEL="WARNING"
+            ctx,
+            THREADCAST_DATABASE_URL=f"sqlite:///{db or Path(tmp) / 'demo.db'}",
+            THREADCAST_LOG_LEVEL="WARNING",
         )
         lines = script.replace("{article}", str(article_path)).splitlines(keepends=True)
         _run(run_console(settings, _lines(lines), sys.stdout, interactive=False))
+    if db:
+        click.echo(f"\nThe demo is in {db}: try `threadcast archive site --db {db}`.", err=True)
 
 
 def _demo_week(ctx: click.Context, db: str | None) -> None:
     """The generated week in a database of its own (kept with --db, for `archive` or `console`)."""
-    from adapters.console.clock import ConsoleClock
     from adapters.console.platform import COMMUNITY
     from bot.demo.week import populate_week
     from bot.markdown import render
     from bot.wiring import runtime
 
     async def fill(settings: Settings) -> None:
-        async with runtime(settings, ConsoleClock()) as rt:
+        async with runtime(settings, _reading_clock(settings)) as rt:
             store = rt.services.store
             if await store.recent_discussions(COMMUNITY, datetime(1970, 1, 1, tzinfo=UTC)):
                 raise click.ClickException("that database has discussions already; give --db a new file")
@@ -215,9 +233,32 @@ def post(ctx: click.Context, article: str, channel: str, prompt: str | None, db:
         sys.exit(1)
 
 
+def _at_time(value: str | None) -> datetime | None:
+    """`--at`: an ISO date or date and time; naive values are read in the schedule's timezone."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date or time: give an ISO date or date and time, such as"
+            " 2026-11-23, '2026-11-23 09:00' or 2026-11-23T09:00+01:00",
+            param_hint="--at",
+        ) from None
+
+
 @main.command()
 @click.option("--preview", "mode", flag_value="preview", default=True, help="Show the digest (default).")
 @click.option("--markdown", "mode", flag_value="markdown", help="Print the digest as Markdown only.")
+@click.option(
+    "--json", "mode", flag_value="json",
+    help="Print the digest as JSON (period, figures, discussions with gist, quotes and themes).",
+)  # fmt: skip
+@click.option(
+    "--at", "at", metavar="TIME",
+    help="The digest of the period that ends at TIME (ISO date or date and time, such as 2026-11-23"
+    " or '2026-11-23 09:00', in the digest schedule's timezone, else UTC) instead of the one up to now.",
+)  # fmt: skip
 @click.option(
     "--chart", type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Also write its participation chart (the image Discord and Slack get) as a PNG file.",
@@ -228,28 +269,39 @@ def post(ctx: click.Context, article: str, channel: str, prompt: str | None, db:
 )  # fmt: skip
 @db_option
 @click.pass_context
-def digest(ctx: click.Context, mode: str, chart: Path | None, style: str | None, db: str | None) -> None:
-    """Show the digest the console community would get now."""
-    from adapters.console.clock import ConsoleClock
+def digest(
+    ctx: click.Context, mode: str, at: str | None, chart: Path | None, style: str | None, db: str | None
+) -> None:
+    """Show the digest the console community would get now (or the one ending at --at)."""
     from adapters.console.platform import COMMUNITY
+    from bot.digest_json import digest_json
     from bot.layout import Style
     from bot.markdown import render
     from bot.wiring import runtime
 
+    end = _at_time(at)
     settings = _settings(ctx, **_db_override(db))
+    clock = _reading_clock(settings)
 
     async def show() -> None:
-        async with runtime(settings, ConsoleClock()) as rt:
-            built, schedules = await rt.services.digests.current(COMMUNITY)
-            if mode == "preview":
-                where = ", ".join("#" + s.channel_id for s in schedules) or "(no digest channel yet)"
-                click.echo(f"Digest preview for {where}:\n")
-            shaped = await rt.services.digests.shaped(
-                built, schedules[0].channel_id if schedules else "general"
-            )
-            if style:
-                shaped = dataclasses.replace(shaped, style=Style(style))
-            click.echo(render(shaped.layout()), nl=False)
+        async with runtime(settings, clock) as rt:
+            if end is None:
+                built, schedules = await rt.services.digests.current(COMMUNITY)
+            else:
+                built = await rt.services.digests.at(COMMUNITY, end)
+                schedules = [s for s in await rt.services.store.digest_schedules(COMMUNITY) if s.enabled]
+            if mode == "json":
+                click.echo(digest_json(built), nl=False)
+            else:
+                if mode == "preview":
+                    where = ", ".join("#" + s.channel_id for s in schedules) or "(no digest channel yet)"
+                    click.echo(f"Digest preview for {where}:\n")
+                shaped = await rt.services.digests.shaped(
+                    built, schedules[0].channel_id if schedules else "general"
+                )
+                if style:
+                    shaped = dataclasses.replace(shaped, style=Style(style))
+                click.echo(render(shaped.layout()), nl=False)
             if chart is not None:
                 from bot.chart import participation_png
 
@@ -339,13 +391,13 @@ def archive(ctx: click.Context, directory: Path, db: str | None) -> None:
     """Write every community's weekly digests and discussions as a static HTML site into DIRECTORY
     (no scripts, works offline). Rerun it to update the site: it rewrites its own pages."""
     from bot.archive import ArchiveError, Written, write_archive
-    from bot.clock import SystemClock
     from bot.digest import DigestBuilder
     from bot.platform import ChatPlatform
     from bot.text import count
     from bot.wiring import make_store
 
     settings = _settings(ctx, **_db_override(db))
+    clock = _reading_clock(settings)
 
     async def write() -> Written:
         store = make_store(settings)
@@ -354,7 +406,7 @@ def archive(ctx: click.Context, directory: Path, db: str | None) -> None:
             # No platform is connected here, so pages carry no thread links.
             platforms: dict[str, ChatPlatform] = {}
             builder = DigestBuilder(store, platforms)
-            return await write_archive(store, builder, platforms, directory, SystemClock().now())
+            return await write_archive(store, builder, platforms, directory, clock.now())
         finally:
             await store.close()
 

@@ -6,7 +6,8 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.digest import Digest, DigestBuilder
@@ -75,6 +76,19 @@ class DigestJobs:
         start = max(starts) if starts else now - DEFAULT_PERIOD
         timezone = schedules[0].timezone if schedules else "UTC"
         return await self._builder.build(community, start, now, timezone=timezone), schedules
+
+    async def at(self, community: Community, end: datetime) -> Digest:
+        """The digest of the period that ends at `end` (a past week's, for instance): from the
+        schedule's previous slot before `end`, else a week back. A naive `end` is a wall time
+        in the schedule's timezone (UTC without a schedule)."""
+        schedules = [s for s in await self._store.digest_schedules(community) if s.enabled]
+        timezone = schedules[0].timezone if schedules else "UTC"
+        if end.tzinfo is None:
+            end = end.replace(tzinfo=ZoneInfo(timezone))
+        end = end.astimezone(UTC)
+        starts = [previous_run(s.weekday, s.at, s.timezone, end) for s in schedules]
+        start = max(starts) if starts else end - DEFAULT_PERIOD
+        return await self._builder.build(community, start, end, timezone=timezone)
 
     async def shaped(self, digest: Digest, channel_id: str) -> DigestPost:
         """The digest as `channel_id` gets it: in its style, in the community's words."""

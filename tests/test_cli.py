@@ -55,8 +55,8 @@ def test_demo_week_fills_a_database_with_a_realistic_week(tmp_path: Path) -> Non
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.startswith("# Community digest")
-    assert "- 32 articles posted" in out
-    assert "1. **[" in out and "   Themes:" in out and "## Waiting for a first reply" in out
+    assert "**32 articles posted**" in out
+    assert "1. **[" in out and "## Waiting for a first reply" in out
     assert "Welcome to " in out
     assert "@everyone" not in out and "<!channel>" not in out
     assert f"The week is in {db}" in result.stderr
@@ -65,8 +65,10 @@ def test_demo_week_fills_a_database_with_a_realistic_week(tmp_path: Path) -> Non
     assert again.returncode != 0 and "has discussions already" in again.stderr
     assert "Traceback" not in again.stderr
     chart = tmp_path / "chart.png"
-    same = threadcast("digest", "--markdown", "--db", str(db), "--chart", str(chart), cwd=tmp_path)
-    assert "- 32 articles posted" in same.stdout
+    same = threadcast(
+        "digest", "--markdown", "--style", "full", "--db", str(db), "--chart", str(chart), cwd=tmp_path
+    )
+    assert "**32 articles posted**" in same.stdout and "   Themes:" in same.stdout
     assert chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
@@ -105,7 +107,9 @@ def test_console_reads_a_script_from_stdin(tmp_path: Path) -> None:
         stdin=".thread m1\n.user dan\nLate to this, but yes!\n.user mod\n/digest preview\n",
     )
     assert again.returncode == 0, again.stderr
-    assert "Late to this, but yes!" in again.stdout[again.stdout.rindex("# Community digest") :]
+    # The compact preview quotes two replies; the full style shows the new one too.
+    full = threadcast("digest", "--markdown", "--style", "full", "--db", str(db))
+    assert "Late to this, but yes!" in full.stdout
     exported = threadcast("export", "--db", str(db))
     data = json.loads(exported.stdout)
     texts = [r["text"] for d in data["discussions"] for r in d["replies"]]

@@ -3,7 +3,12 @@ script can let a week pass and watch the digest go out."""
 
 from __future__ import annotations
 
+import json
+import logging
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+_log = logging.getLogger(__name__)
 
 
 class ConsoleClock:
@@ -22,3 +27,19 @@ class ConsoleClock:
 
     def set_offset(self, offset: timedelta) -> None:
         self._offset = offset
+
+
+def recorded_clock(state_file: Path | None) -> ConsoleClock:
+    """A clock at the time the console last recorded beside its database (`.advance` keeps its
+    offset in the state file), for commands that read that database; real time without one."""
+    clock = ConsoleClock()
+    if state_file is None:
+        return clock
+    try:
+        data = json.loads(state_file.read_text(encoding="utf-8"))
+        clock.set_offset(timedelta(seconds=float(data.get("time_offset", 0.0))))
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        _log.warning("console state %s unreadable (%s): using the real time", state_file, exc)
+    return clock

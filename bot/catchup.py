@@ -46,6 +46,7 @@ T = TypeVar("T")
 
 # A reading the platform failed on its side (a 5xx) is tried again after these pauses (seconds).
 RETRY_DELAYS = (1.0, 3.0, 9.0)
+Changes = dict[str, list[Event]]  # live changes seen during a catch-up, by message id, in order
 MAX_REPLY_LENGTH = 8000  # as the collector stores a reply's words
 
 
@@ -79,7 +80,10 @@ class CatchUp:
         self._platforms = platforms
         self._clock = clock
         # Changes to messages seen live while a catch-up runs, per community and catch-up.
-        self._watches: dict[Community, list[list[Event]]] = {}
+        self._watches: dict[Community, list[Changes]] = {}
+        # The newest catch-up after a (re)connect, per community: an older one still running
+        # stops at its next thread, as the newer one reads from the same marks.
+        self._newest: dict[Community, Changes] = {}
 
     def register(self, app: App) -> None:
         app.on(PlatformReady, self.platform_ready)
@@ -88,8 +92,9 @@ class CatchUp:
             app.on(change, self._seen)
 
     async def _seen(self, event: Event) -> None:
+        message_id = getattr(event, "message_id", "")
         for changes in self._watches.get(event.community, []):
-            changes.append(event)
+            changes.setdefault(message_id, []).append(event)
 
     async def platform_ready(self, event: PlatformReady) -> None:
         # Where each thread's reading starts is fixed now, while events are held in
@@ -103,8 +108,9 @@ class CatchUp:
         # A history page is a snapshot: an edit, delete or reaction that arrives live after it
         # was read, for a message not stored yet, found nothing to change. Those are kept from
         # now on, and played again once the catch-up has stored their message.
-        changes: list[Event] = []
+        changes: Changes = {}
         self._watches.setdefault(event.community, []).append(changes)
+        self._newest[event.community] = changes
         # The reading itself in the background: a connect must not wait for it.
         # A new session (or a start) received nothing of what happened meanwhile: the threads
         # are also brought back to what the platform shows, where its history can tell.
@@ -128,24 +134,25 @@ class CatchUp:
         self,
         event: PlatformReady,
         starts: list[tuple[Discussion, str | None]],
-        changes: list[Event] | None = None,
+        changes: Changes | None = None,
         *,
         reconcile: bool = False,
     ) -> int:
         try:
-            return await self._run(event, starts, [] if changes is None else changes, reconcile)
+            return await self._run(event, starts, {} if changes is None else changes, reconcile)
         finally:
             watches = self._watches.get(event.community, [])
-            if changes in watches:
-                watches.remove(changes)
-            if not watches:
+            self._watches[event.community] = [w for w in watches if w is not changes]
+            if not self._watches[event.community]:
                 self._watches.pop(event.community, None)
+            if self._newest.get(event.community) is changes:
+                self._newest.pop(event.community, None)
 
     async def _run(
         self,
         event: PlatformReady,
         starts: list[tuple[Discussion, str | None]],
-        changes: list[Event],
+        changes: Changes,
         reconcile: bool,
     ) -> int:
         platform = self._platforms.get(event.community.platform)
@@ -154,6 +161,10 @@ class CatchUp:
         found = 0
         outcome: Counter[str] = Counter()
         for discussion, after in starts:
+            if reconcile and self._newest.get(event.community) is not changes:
+                # A newer session began: its catch-up reads from the marks this one leaves.
+                _log.info("catch-up of %s handed over to a newer one", event.community.key)
+                break
             thread = discussion.thread_id or ""
             failed_before = self._failures(event.community, thread)
             try:
@@ -180,7 +191,7 @@ class CatchUp:
         return found
 
     async def _read_new(
-        self, platform: ChatPlatform, discussion: Discussion, after: str | None, changes: list[Event]
+        self, platform: ChatPlatform, discussion: Discussion, after: str | None, changes: Changes
     ) -> tuple[int, bool]:
         """The replies after the mark, handed on; whether the reading went to the end."""
         delays = list(self._retry_delays)
@@ -203,15 +214,15 @@ class CatchUp:
             await self._hand_on(missed, changes)
             return found + len(missed), complete
 
-    async def _hand_on(self, replies: list[ReplyPosted], changes: list[Event]) -> None:
+    async def _hand_on(self, replies: list[ReplyPosted], changes: Changes) -> None:
         for reply in replies:
             await self._app.dispatch(reply)  # stored once: the store ignores a message seen before
             await self._replay(reply.message_id, changes)
 
-    async def _replay(self, message_id: str, changes: list[Event]) -> None:
+    async def _replay(self, message_id: str, changes: Changes) -> None:
         """Live changes to the message seen since the catch-up began, in their order, on top of
         what was read (each is idempotent, so one already applied changes nothing)."""
-        for change in [c for c in changes if getattr(c, "message_id", None) == message_id]:
+        for change in list(changes.get(message_id, ())):
             await self._app.dispatch(change)
 
     async def _retrying(self, read: Callable[[], Awaitable[T]]) -> T:
@@ -226,7 +237,7 @@ class CatchUp:
                 await asyncio.sleep(delays.pop(0))
 
     async def _reconcile(
-        self, platform: ShowsThreads, discussion: Discussion, changes: list[Event]
+        self, platform: ShowsThreads, discussion: Discussion, changes: Changes
     ) -> Counter[str]:
         """Bring the thread's stored replies back to what the platform shows: a reply gone
         from it is deleted, new words replace the stored ones, reactions are matched (see the

@@ -19,7 +19,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from typing import TypeVar
@@ -46,8 +46,21 @@ T = TypeVar("T")
 
 # A reading the platform failed on its side (a 5xx) is tried again after these pauses (seconds).
 RETRY_DELAYS = (1.0, 3.0, 9.0)
-Changes = dict[str, list[Event]]  # live changes seen during a catch-up, by message id, in order
 MAX_REPLY_LENGTH = 8000  # as the collector stores a reply's words
+
+
+@dataclass(eq=False, slots=True)
+class Watch:
+    """One catch-up's view of live changes: those seen since it began, by message id, in order.
+    `handed_over`: a newer session's catch-up of the same community began; this one dispatches
+    nothing more (what it would replay is older than what the newer one reads)."""
+
+    changes: dict[str, list[Event]] = field(default_factory=dict)
+    handed_over: bool = False
+
+
+class _HandedOver(Exception):
+    pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +93,11 @@ class CatchUp:
         self._platforms = platforms
         self._clock = clock
         # Changes to messages seen live while a catch-up runs, per community and catch-up.
-        self._watches: dict[Community, list[Changes]] = {}
+        self._watches: dict[Community, list[Watch]] = {}
         # The newest catch-up after a (re)connect, per community: an older one still running
-        # stops at its next thread, as the newer one reads from the same marks.
-        self._newest: dict[Community, Changes] = {}
+        # stops, as the newer one reads from the same marks (kept until a thread is read) and
+        # brings the threads back to what they show after all the older one saw.
+        self._newest: dict[Community, Watch] = {}
 
     def register(self, app: App) -> None:
         app.on(PlatformReady, self.platform_ready)
@@ -93,8 +107,8 @@ class CatchUp:
 
     async def _seen(self, event: Event) -> None:
         message_id = getattr(event, "message_id", "")
-        for changes in self._watches.get(event.community, []):
-            changes.setdefault(message_id, []).append(event)
+        for watch in self._watches.get(event.community, []):
+            watch.changes.setdefault(message_id, []).append(event)
 
     async def platform_ready(self, event: PlatformReady) -> None:
         # Where each thread's reading starts is fixed now, while events are held in
@@ -108,14 +122,19 @@ class CatchUp:
         # A history page is a snapshot: an edit, delete or reaction that arrives live after it
         # was read, for a message not stored yet, found nothing to change. Those are kept from
         # now on, and played again once the catch-up has stored their message.
-        changes: Changes = {}
-        self._watches.setdefault(event.community, []).append(changes)
-        self._newest[event.community] = changes
+        watch = Watch()
+        self._watches.setdefault(event.community, []).append(watch)
+        # Only where the newer one also brings the threads back to what they show: elsewhere the
+        # older one's replays are what keeps a change made to a reply it had not stored yet.
+        if isinstance(self._platforms.get(event.community.platform), ShowsThreads):
+            if (older := self._newest.get(event.community)) is not None:
+                older.handed_over = True
+            self._newest[event.community] = watch
         # The reading itself in the background: a connect must not wait for it.
         # A new session (or a start) received nothing of what happened meanwhile: the threads
         # are also brought back to what the platform shows, where its history can tell.
         self._app.spawn(
-            self.run(event, starts, changes, reconcile=True), name=f"catch-up {event.community.key}"
+            self.run(event, starts, watch, reconcile=True), name=f"catch-up {event.community.key}"
         )
 
     async def thread_caught_up(self, event: ThreadCaughtUp) -> None:
@@ -134,25 +153,30 @@ class CatchUp:
         self,
         event: PlatformReady,
         starts: list[tuple[Discussion, str | None]],
-        changes: Changes | None = None,
+        watch: Watch | None = None,
         *,
         reconcile: bool = False,
     ) -> int:
+        watch = Watch() if watch is None else watch
         try:
-            return await self._run(event, starts, {} if changes is None else changes, reconcile)
+            return await self._run(event, starts, watch, reconcile)
+        except _HandedOver:
+            _log.info("catch-up of %s handed over to a newer one", event.community.key)
+            return 0
         finally:
-            watches = self._watches.get(event.community, [])
-            self._watches[event.community] = [w for w in watches if w is not changes]
-            if not self._watches[event.community]:
+            watches = [w for w in self._watches.get(event.community, []) if w is not watch]
+            if watches:
+                self._watches[event.community] = watches
+            else:
                 self._watches.pop(event.community, None)
-            if self._newest.get(event.community) is changes:
+            if self._newest.get(event.community) is watch:
                 self._newest.pop(event.community, None)
 
     async def _run(
         self,
         event: PlatformReady,
         starts: list[tuple[Discussion, str | None]],
-        changes: Changes,
+        watch: Watch,
         reconcile: bool,
     ) -> int:
         platform = self._platforms.get(event.community.platform)
@@ -161,14 +185,12 @@ class CatchUp:
         found = 0
         outcome: Counter[str] = Counter()
         for discussion, after in starts:
-            if reconcile and self._newest.get(event.community) is not changes:
-                # A newer session began: its catch-up reads from the marks this one leaves.
-                _log.info("catch-up of %s handed over to a newer one", event.community.key)
-                break
             thread = discussion.thread_id or ""
             failed_before = self._failures(event.community, thread)
             try:
-                read, complete = await self._read_new(platform, discussion, after, changes)
+                read, complete = await self._read_new(platform, discussion, after, watch)
+            except _HandedOver:
+                raise
             except Exception:
                 _log.exception("could not read the history of thread %s", discussion.thread_id)
                 continue
@@ -177,11 +199,13 @@ class CatchUp:
                 if self._failures(event.community, thread) != failed_before:
                     _log.warning("thread %s keeps its mark: a reply read was not stored", thread)
                 else:
-                    await self._app.dispatch(ThreadCaughtUp(event.community, discussion.id))
+                    await self._dispatch(ThreadCaughtUp(event.community, discussion.id), watch)
             found += read
             if reconcile and isinstance(platform, ShowsThreads):
                 try:
-                    outcome += await self._reconcile(platform, discussion, changes)
+                    outcome += await self._reconcile(platform, discussion, watch)
+                except _HandedOver:
+                    raise
                 except Exception:
                     _log.exception("could not bring thread %s back to what it shows", thread)
         if found:
@@ -191,7 +215,7 @@ class CatchUp:
         return found
 
     async def _read_new(
-        self, platform: ChatPlatform, discussion: Discussion, after: str | None, changes: Changes
+        self, platform: ChatPlatform, discussion: Discussion, after: str | None, watch: Watch
     ) -> tuple[int, bool]:
         """The replies after the mark, handed on; whether the reading went to the end."""
         delays = list(self._retry_delays)
@@ -204,26 +228,31 @@ class CatchUp:
                 if exc.transient and delays:
                     # Keep what was read and read on from there in a moment.
                     _log.info("reading thread %s again: %s", discussion.thread_id, exc)
-                    await self._hand_on(missed, changes)
+                    await self._hand_on(missed, watch)
                     found += len(missed)
                     after = missed[-1].message_id if missed else after
                     await asyncio.sleep(delays.pop(0))
                     continue
                 # Keep what was read; the thread's mark stays, so the next catch-up reads on.
                 _log.warning("thread %s read only in part: %s", discussion.thread_id, exc)
-            await self._hand_on(missed, changes)
+            await self._hand_on(missed, watch)
             return found + len(missed), complete
 
-    async def _hand_on(self, replies: list[ReplyPosted], changes: Changes) -> None:
+    async def _hand_on(self, replies: list[ReplyPosted], watch: Watch) -> None:
         for reply in replies:
-            await self._app.dispatch(reply)  # stored once: the store ignores a message seen before
-            await self._replay(reply.message_id, changes)
+            await self._dispatch(reply, watch)  # stored once: the store ignores a message seen before
+            await self._replay(reply.message_id, watch)
 
-    async def _replay(self, message_id: str, changes: Changes) -> None:
+    async def _replay(self, message_id: str, watch: Watch) -> None:
         """Live changes to the message seen since the catch-up began, in their order, on top of
         what was read (each is idempotent, so one already applied changes nothing)."""
-        for change in list(changes.get(message_id, ())):
-            await self._app.dispatch(change)
+        for change in list(watch.changes.get(message_id, ())):
+            await self._dispatch(change, watch)
+
+    async def _dispatch(self, event: Event, watch: Watch) -> None:
+        if watch.handed_over:
+            raise _HandedOver
+        await self._app.dispatch(event)
 
     async def _retrying(self, read: Callable[[], Awaitable[T]]) -> T:
         delays = list(self._retry_delays)
@@ -236,9 +265,7 @@ class CatchUp:
                 _log.info("reading again: %s", exc)
                 await asyncio.sleep(delays.pop(0))
 
-    async def _reconcile(
-        self, platform: ShowsThreads, discussion: Discussion, changes: Changes
-    ) -> Counter[str]:
+    async def _reconcile(self, platform: ShowsThreads, discussion: Discussion, watch: Watch) -> Counter[str]:
         """Bring the thread's stored replies back to what the platform shows: a reply gone
         from it is deleted, new words replace the stored ones, reactions are matched (see the
         module's docstring) and a reply shown but not stored is stored (as history gives it).
@@ -247,17 +274,18 @@ class CatchUp:
         if shown is None:
             return Counter()
         outcome: Counter[str] = Counter()
+        await self._app.flush()  # replies handed on so far are in the store
         stored = await self._store.thread_replies(discussion.id)
         known = {reply.message_id for reply, _ in stored}
         on_platform = {s.reply.message_id: s for s in shown.replies}
         for reply, reactions in stored:
             now = on_platform.get(reply.message_id)
-            touched = await self._match(platform, discussion, reply, reactions, now, shown, outcome)
+            touched = await self._match(platform, discussion, reply, reactions, now, shown, watch, outcome)
             if touched:
-                await self._replay(reply.message_id, changes)
+                await self._replay(reply.message_id, watch)
         missing = [s.reply for s in shown.replies if s.reply.message_id not in known]
         if missing:  # an opted-out member's stay unstored, and uncounted (from history)
-            await self._hand_on(missing, changes)
+            await self._hand_on(missing, watch)
             outcome["read back"] += len(missing)
         return outcome
 
@@ -269,6 +297,7 @@ class CatchUp:
         reactions: dict[str, set[str]],
         now: ShownReply | None,
         shown: ThreadShown,
+        watch: Watch,
         outcome: Counter[str],
     ) -> bool:
         """Dispatch what makes the stored reply match the platform; whether anything was."""
@@ -276,7 +305,7 @@ class CatchUp:
         if now is None:
             if shown.since is not None and reply.created_at <= shown.since:
                 return False  # older than what was read: unknown, left alone
-            await self._app.dispatch(ReplyDeleted(community, reply.message_id, thread))
+            await self._dispatch(ReplyDeleted(community, reply.message_id, thread), watch)
             outcome["deleted"] += 1
             return True
         events: list[Event] = []
@@ -301,5 +330,5 @@ class CatchUp:
                 for user in sorted(reactors ^ members)
             )
         for change in events:
-            await self._app.dispatch(change)
+            await self._dispatch(change, watch)
         return bool(events)

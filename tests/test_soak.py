@@ -836,3 +836,29 @@ async def eventually(read: Callable[[], Any], want: Any) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"found {found}, expected {want}")
+
+
+@pytest.mark.timeout(30)
+async def test_a_503_on_the_catch_ups_reading_is_read_again_in_the_same_catch_up(
+    discord_bot: tuple[FakeDiscord, App, Services],
+) -> None:
+    """discord.py tries 500, 502 and 504 again by itself, not 503: the catch-up does, after a
+    pause, instead of leaving the thread's replies to the next new session."""
+    fake, app, services = discord_bot
+    community = Community("discord", str(fake.guild_id))
+    published = await services.publisher.publish(draft("Market moves"), community, str(fake.general_id))
+    thread = int(published.discussion.thread_id or 0)
+    fake.expire_session()
+    session = fake.session_id
+    await fake.drop_connection(4000)
+    away = fake.store_message(thread, fake.member_id, "written while the session was gone")
+    history = f"/channels/{thread}/messages"
+    fake.inject("GET", history, fake_discord.server_error(503), fake_discord.server_error(503))
+
+    await fake.wait_for(lambda: len(fake.requests_to("GET", history)) >= 3, 20)
+    await eventually_stored(services, community, {away["id"]})
+    await app.drain(10)
+    first = fake.requests_to("GET", history)[:3]
+    assert [r.status for r in first] == [503, 503, 200]
+    assert all(r.query.get("after") == str(thread) for r in first)  # the same reading, again
+    assert fake.session_id != session

@@ -26,6 +26,7 @@ from typing import TypeVar
 
 from bot.app import App
 from bot.clock import Clock
+from bot.collector import MAX_REPLY_LENGTH
 from bot.events import (
     Event,
     PlatformReady,
@@ -46,7 +47,6 @@ T = TypeVar("T")
 
 # A reading the platform failed on its side (a 5xx) is tried again after these pauses (seconds).
 RETRY_DELAYS = (1.0, 3.0, 9.0)
-MAX_REPLY_LENGTH = 8000  # as the collector stores a reply's words
 
 
 @dataclass(eq=False, slots=True)

@@ -3,8 +3,10 @@ rendering and the platform's limits, and hold no business rule."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from bot.models import Article, Community, Discussion, PostedMessage
 
@@ -28,11 +30,48 @@ class PartlyPosted(PlatformError):
 
 class IncompleteHistory(PlatformError):
     """A thread's history was read only part-way (a rate limit, the page cap): the replies
-    read so far are in `replies`; the rest is read again at the next catch-up."""
+    read so far are in `replies`; the rest is read again at the next catch-up. `transient`:
+    the platform failed on its side (a 5xx), so reading again in a moment may succeed."""
 
-    def __init__(self, message: str, replies: list[ReplyPosted]) -> None:
+    def __init__(self, message: str, replies: list[ReplyPosted], *, transient: bool = False) -> None:
         super().__init__(message)
         self.replies = replies
+        self.transient = transient
+
+
+@dataclass(frozen=True, slots=True)
+class ShownReply:
+    """A member's message as the platform shows it now."""
+
+    reply: ReplyPosted  # its current words, read from history
+    edited_at: datetime | None
+    # emoji -> how many reacted with it, the bot itself left out (other bots may be counted)
+    reactions: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadShown:
+    """What a thread shows now: its members' messages, oldest first. `since`: the messages
+    were read back to this time only (the thread is longer than one reading takes), so a
+    stored reply written at or before it may be there unread; None: the whole thread was read,
+    and a stored reply missing from `replies` was deleted."""
+
+    replies: list[ShownReply]
+    since: datetime | None
+
+
+@runtime_checkable
+class ShowsThreads(Protocol):
+    """A platform whose history gives each message's current words and reaction counts, and who
+    reacted: a catch-up brings the stored replies back to it (see bot/catchup.py)."""
+
+    async def thread_shown(self, discussion: Discussion) -> ThreadShown | None:
+        """The thread as it stands (None if it has no thread, or the bot cannot see it). Raises
+        IncompleteHistory (its `replies` empty) when the reading failed part-way."""
+
+    async def reactors(self, discussion: Discussion, message_id: str, emoji: str) -> set[str] | None:
+        """The members (not bots) who reacted to the message with this emoji, None if the
+        platform would not say. Raises IncompleteHistory (transient) on a failure of its own."""
 
 
 class ChatPlatform(Protocol):

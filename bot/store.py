@@ -202,6 +202,11 @@ class Store(Protocol):
 
     async def get_reply(self, community: Community, message_id: str) -> Reply | None: ...
 
+    async def thread_replies(self, discussion_id: int) -> list[tuple[Reply, dict[str, set[str]]]]:
+        """Every stored reply of the discussion, oldest first, with its reactions: emoji -> the
+        members who reacted with it (empty when nobody did). What a catch-up compares with what
+        the platform shows (see bot/catchup.py)."""
+
     async def set_reaction(
         self, community: Community, message_id: str, user_id: str, emoji: str, present: bool
     ) -> bool:

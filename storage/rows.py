@@ -76,6 +76,16 @@ class Rows:
             featured=bool(row[8]), hidden=bool(row[9]), reactions=row[10],
         )  # fmt: skip
 
+    def thread_replies(
+        self, replies: Iterable[Sequence[Any]], reactions: Iterable[Sequence[Any]]
+    ) -> list[tuple[Reply, dict[str, set[str]]]]:
+        """Rows of `REPLY_COLS` (in order) and of `reply_id, emoji, user_id` as each reply with
+        its reactions: emoji -> members."""
+        by_reply: dict[int, dict[str, set[str]]] = {}
+        for reply_id, emoji, user_id in reactions:
+            by_reply.setdefault(reply_id, {}).setdefault(str(emoji), set()).add(str(user_id))
+        return [(reply, by_reply.get(reply.id, {})) for reply in map(self.reply, replies)]
+
     def reply_views(self, rows: Iterable[Sequence[Any]]) -> dict[int, list[ReplyView]]:
         """Rows of `REPLY_COLS, opted_out, anonymous` as replies with their authors' preferences,
         by discussion."""

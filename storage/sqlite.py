@@ -633,6 +633,18 @@ class SQLiteStore:
         )
         return None if row is None else _rows.reply(row)
 
+    async def thread_replies(self, discussion_id: int) -> list[tuple[Reply, dict[str, set[str]]]]:
+        replies = await self._all(
+            f"SELECT {REPLY_COLS} FROM replies r WHERE r.discussion_id = ? ORDER BY r.created_at, r.id",
+            (discussion_id,),
+        )
+        reactions = await self._all(
+            "SELECT x.reply_id, x.emoji, x.user_id FROM reactions x JOIN replies r ON r.id = x.reply_id"
+            " WHERE r.discussion_id = ?",
+            (discussion_id,),
+        )
+        return _rows.thread_replies(replies, reactions)
+
     async def set_reaction(
         self, community: Community, message_id: str, user_id: str, emoji: str, present: bool
     ) -> bool:

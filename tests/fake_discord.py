@@ -1151,6 +1151,7 @@ class FakeDiscord:
             ("DELETE", message, self._delete_message),
             ("PUT", message + "/reactions/{emoji}/{user}", self._react),
             ("DELETE", message + "/reactions/{emoji}/{user}", self._react),
+            ("GET", message + "/reactions/{emoji}", self._reactors),
             ("POST", message + "/threads", self._thread_from_message),
             ("POST", "/channels/{channel_id}/threads", self._create_thread),
             ("GET", "/guilds/{guild_id}/members/{user_id}", self._get_member),
@@ -1269,7 +1270,39 @@ class FakeDiscord:
             found = older + [m for m in found if int(m["id"]) >= int(query["around"])][: limit - len(older)]
         else:
             found = found[-limit:]
-        return _json(found[::-1])
+        return _json([self._shown(m) for m in found[::-1]])
+
+    def _shown(self, message: Json) -> Json:
+        """A message as REST shows it: with its reactions, counted per emoji (who reacted is
+        another request, as on Discord)."""
+        reactions = []
+        for emoji, users in self.reactions.get(int(message["id"]), {}).items():
+            if users:
+                name, _, emoji_id = emoji.partition(":")
+                reactions.append(
+                    {
+                        "emoji": {"id": emoji_id or None, "name": name},
+                        "count": len(users),
+                        "count_details": {"burst": 0, "normal": len(users)},
+                        "me": self.bot_id in users,
+                        "me_burst": False,
+                        "burst_colors": [],
+                    }
+                )
+        return {**message, "reactions": reactions} if reactions else message
+
+    async def _reactors(self, request: web.Request) -> web.Response:
+        """Who reacted with an emoji, by user id, ``limit`` at a time after ``after``; super
+        reactions (``type=1``) are never made here."""
+        message = self._message(_id(request, "message_id"), _id(request, "channel_id"))
+        limit = int(request.query.get("limit", "25"))
+        if not 1 <= limit <= 100:
+            raise invalid_form({"limit": "Must be between 1 and 100."})
+        if request.query.get("type", "0") != "0":
+            return _json([])
+        after = int(request.query.get("after", "0"))
+        users = self.reactions.get(int(message["id"]), {}).get(request.match_info["emoji"], set())
+        return _json([self._user_json(u) for u in sorted(users) if u > after][:limit])
 
     async def _create_message(self, request: web.Request) -> web.Response:
         channel_id = _id(request, "channel_id")
@@ -1281,7 +1314,7 @@ class FakeDiscord:
         return _json(await self._post(channel_id, self.bot_id, body, attachments=attachments))
 
     async def _get_message(self, request: web.Request) -> web.Response:
-        return _json(self._message(_id(request, "message_id"), _id(request, "channel_id")))
+        return _json(self._shown(self._message(_id(request, "message_id"), _id(request, "channel_id"))))
 
     async def _edit_message(self, request: web.Request) -> web.Response:
         message = self._message(_id(request, "message_id"), _id(request, "channel_id"))

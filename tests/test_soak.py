@@ -41,11 +41,12 @@ from adapters.discord.platform import DiscordPlatform
 from adapters.slack.platform import SlackPlatform
 from bot.app import App
 from bot.config import Settings
-from bot.models import ArticleDraft, Community, DiscussionState
+from bot.models import ArticleDraft, Community, DiscussionState, MemberPrefs
 from bot.platform import ChatPlatform, PlatformError
 from bot.publisher import PublishError
 from bot.services import Services, build_core
 from bot.sources.http import AiohttpFetcher
+from bot.store import Store
 from storage.sqlite import SQLiteStore
 from tests import fake_discord, fake_slack
 from tests.fake_discord import FakeDiscord
@@ -762,3 +763,102 @@ async def test_live_changes_to_replies_the_catch_up_has_not_stored_yet_are_not_l
     assert stored.keys() == {edited["id"], liked["id"]}
     assert stored[edited["id"]].text == "second thoughts"
     assert stored[liked["id"]].reactions == 1
+
+
+@pytest.mark.timeout(30)
+async def test_edits_deletes_and_reactions_made_while_the_session_was_invalid_are_brought_back(
+    discord_bot: tuple[FakeDiscord, App, Services],
+) -> None:
+    """What the soak ran into now and then: after a session that could not be resumed, the
+    catch-up brings the stored replies back to what the thread shows."""
+    fake, app, services = discord_bot
+    store = services.store
+    community = Community("discord", str(fake.guild_id))
+    published = await services.publisher.publish(draft("Ferry timetable"), community, str(fake.general_id))
+    thread = int(published.discussion.thread_id or 0)
+    await store.set_prefs(MemberPrefs("discord", str(fake.owner_id), opted_out=True))
+    edited = await fake.user_message(thread, fake.member_id, "the ferry is late")
+    deleted = await fake.user_message(thread, fake.member_id, "regretted words")
+    liked = await fake.user_message(thread, fake.mod_id, "the bakery opens early")
+    unliked = await fake.user_message(thread, fake.mod_id, "the bus route changed")
+    ids = {m["id"] for m in (edited, deleted, liked, unliked)}
+    await eventually_stored(services, community, ids)
+    await fake.reaction_add(fake.member_id, int(unliked["id"]), "👍")
+    await fake.reaction_add(fake.mod_id, int(unliked["id"]), "🎉")
+    await fake.reaction_add(fake.member_id, int(liked["id"]), "🎉")
+    await fake.reaction_add(fake.bot_id, int(liked["id"]), "👍")  # the bot's own: never a member's
+    await store.set_reply_flags(community, edited["id"], hidden=True)
+    await store.set_reply_flags(community, liked["id"], featured=True)
+    await eventually(lambda: _reactions(store, published.discussion.id), {
+        edited["id"]: {}, deleted["id"]: {}, liked["id"]: {"🎉": {str(fake.member_id)}},
+        unliked["id"]: {"👍": {str(fake.member_id)}, "🎉": {str(fake.mod_id)}},
+    })  # fmt: skip
+
+    # The session expires: nothing of what follows reaches the bot as an event.
+    fake.expire_session()
+    session = fake.session_id
+    await fake.drop_connection(4000)
+    await fake.user_edit(int(edited["id"]), "the ferry is on time after all")
+    await fake.user_delete(int(deleted["id"]))
+    await fake.reaction_add(fake.member_id, int(liked["id"]), "👍")
+    await fake.reaction_add(fake.owner_id, int(liked["id"]), "👍")  # opted out: not stored
+    await fake.reaction_remove(fake.member_id, int(unliked["id"]), "👍")
+    await fake.reactions_clear(int(unliked["id"]))
+    assert fake.session_id == session  # none of it was sent to a live session
+
+    await fake.wait_for(lambda: fake.session_id != session and fake.live, 10)
+    want = {
+        edited["id"]: {},
+        liked["id"]: {"🎉": {str(fake.member_id)}, "👍": {str(fake.member_id)}},
+        unliked["id"]: {},
+    }
+    await eventually(lambda: _reactions(store, published.discussion.id), want)
+    await app.drain(10)
+    stored = {r.message_id: r for r, _ in await store.thread_replies(published.discussion.id)}
+    assert stored[edited["id"]].text == "the ferry is on time after all"
+    assert stored[edited["id"]].hidden  # the moderator's flags stay
+    assert stored[liked["id"]].featured and stored[liked["id"]].reactions == 2
+    assert await _reactions(store, published.discussion.id) == want
+    # Who reacted was asked only where the counts differed: for 👍 on the liked reply.
+    asked = [r.path for r in fake.requests if r.method == "GET" and "/reactions/" in r.path]
+    assert asked and all(p.startswith(f"/channels/{thread}/messages/{liked['id']}/") for p in asked)
+
+
+async def _reactions(store: Store, discussion_id: int) -> dict[str, dict[str, set[str]]]:
+    return {r.message_id: reactions for r, reactions in await store.thread_replies(discussion_id)}
+
+
+async def eventually(read: Callable[[], Any], want: Any) -> None:
+    found = None
+    for _ in range(400):
+        found = await read()
+        if found == want:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"found {found}, expected {want}")
+
+
+@pytest.mark.timeout(30)
+async def test_a_503_on_the_catch_ups_reading_is_read_again_in_the_same_catch_up(
+    discord_bot: tuple[FakeDiscord, App, Services],
+) -> None:
+    """discord.py tries 500, 502 and 504 again by itself, not 503: the catch-up does, after a
+    pause, instead of leaving the thread's replies to the next new session."""
+    fake, app, services = discord_bot
+    community = Community("discord", str(fake.guild_id))
+    published = await services.publisher.publish(draft("Market moves"), community, str(fake.general_id))
+    thread = int(published.discussion.thread_id or 0)
+    fake.expire_session()
+    session = fake.session_id
+    await fake.drop_connection(4000)
+    away = fake.store_message(thread, fake.member_id, "written while the session was gone")
+    history = f"/channels/{thread}/messages"
+    fake.inject("GET", history, fake_discord.server_error(503), fake_discord.server_error(503))
+
+    await fake.wait_for(lambda: len(fake.requests_to("GET", history)) >= 3, 20)
+    await eventually_stored(services, community, {away["id"]})
+    await app.drain(10)
+    first = fake.requests_to("GET", history)[:3]
+    assert [r.status for r in first] == [503, 503, 200]
+    assert all(r.query.get("after") == str(thread) for r in first)  # the same reading, again
+    assert fake.session_id != session

@@ -820,6 +820,26 @@ async def test_reactions_are_counted_once_per_user_and_emoji(contract_store: Sto
     assert (await must_reply(contract_store, C1, "r1")).reactions == 2
 
 
+async def test_thread_replies_lists_a_threads_replies_with_who_reacted_with_what(
+    contract_store: Store,
+) -> None:
+    discussion = await posted(contract_store, "a1")
+    other = await posted(contract_store, "a2")
+    await reply(contract_store, discussion, "r2", at=T0 + 2 * H)
+    await reply(contract_store, discussion, "r1", at=T0 + H)
+    await reply(contract_store, other, "o1")
+    assert await contract_store.set_reaction(C1, "r1", "u2", "👍", True)
+    assert await contract_store.set_reaction(C1, "r1", "u3", "👍", True)
+    assert await contract_store.set_reaction(C1, "r1", "u2", "❤️", True)
+    assert await contract_store.set_reaction(C1, "o1", "u2", "👍", True)
+    await contract_store.set_reply_flags(C1, "r2", hidden=True)
+
+    found = await contract_store.thread_replies(discussion.id)
+    assert [(r.message_id, r.hidden, r.reactions) for r, _ in found] == [("r1", False, 3), ("r2", True, 0)]
+    assert [reactions for _, reactions in found] == [{"👍": {"u2", "u3"}, "❤️": {"u2"}}, {}]
+    assert await contract_store.thread_replies(12345) == []
+
+
 async def test_set_reply_flags(contract_store: Store) -> None:
     discussion = await posted(contract_store, "a1")
     await reply(contract_store, discussion, "r1")

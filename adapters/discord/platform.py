@@ -42,7 +42,7 @@ from bot.events import (
 )
 from bot.layout import DigestPost
 from bot.models import Article, Community, Discussion, PostedMessage
-from bot.platform import IncompleteHistory, PartlyPosted, PlatformError
+from bot.platform import IncompleteHistory, PartlyPosted, PlatformError, ShownReply, ThreadShown
 from bot.text import neutralize_mentions, shorten
 
 _log = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ NO_PINGS = discord.AllowedMentions.none()
 WEEK_IN_MINUTES: Literal[10080] = 10080  # the longest auto-archive Discord offers
 MESSAGE_CACHE = 200
 HISTORY_LIMIT = 1000  # per thread and reconnect: enough for a night away, bounded
+REACTORS_PAGE = 100  # the most users Discord lists per request
 
 
 def _is_reply(message: discord.Message) -> bool:
@@ -567,12 +568,69 @@ class DiscordPlatform:
                 if _is_reply(message) and not self._is_bot(message.author):
                     replies.append(self._reply(discussion.community, message, from_history=True))
         except discord.HTTPException as exc:
-            raise IncompleteHistory(
-                f"Discord stopped the reading ({exc.status}: {exc.text})", replies
-            ) from exc
+            raise _incomplete(exc, replies) from exc
         if read == HISTORY_LIMIT:  # there may be more than one reading takes in
             raise IncompleteHistory(f"more than {HISTORY_LIMIT} messages", replies)
         return replies
+
+    async def thread_shown(self, discussion: Discussion) -> ThreadShown | None:
+        """The thread's latest HISTORY_LIMIT messages as they stand: words and reaction counts."""
+        thread = await self._thread(discussion)
+        if thread is None:
+            return None
+        shown: list[ShownReply] = []
+        read, oldest = 0, None
+        try:
+            async for message in thread.history(limit=HISTORY_LIMIT, oldest_first=False):
+                read, oldest = read + 1, message.created_at
+                if _is_reply(message) and not self._is_bot(message.author):
+                    shown.append(
+                        ShownReply(
+                            self._reply(discussion.community, message, from_history=True),
+                            message.edited_at,
+                            _reaction_counts(message),
+                        )
+                    )
+        except discord.HTTPException as exc:
+            raise _incomplete(exc) from exc
+        shown.reverse()
+        return ThreadShown(shown, oldest if read == HISTORY_LIMIT else None)
+
+    async def reactors(self, discussion: Discussion, message_id: str, emoji: str) -> set[str] | None:
+        if discussion.thread_id is None:
+            return None
+        key = discord.message.convert_emoji_reaction(discord.PartialEmoji.from_str(emoji))
+        me = getattr(self.client.user, "id", None)
+        users: set[str] = set()
+        try:
+            for kind in (0, 1):  # normal reactions, then super reactions (counted together)
+                after: int | None = None
+                while True:
+                    page = await self.client.http.get_reaction_users(
+                        int(discussion.thread_id), int(message_id), key, REACTORS_PAGE, after=after, type=kind
+                    )
+                    users.update(
+                        str(user["id"]) for user in page if not user.get("bot") and int(user["id"]) != me
+                    )
+                    if len(page) < REACTORS_PAGE:
+                        break
+                    after = int(page[-1]["id"])
+        except discord.NotFound:
+            return set()  # the message is gone: nobody's reaction stands
+        except discord.Forbidden:
+            return None
+        except discord.HTTPException as exc:
+            raise _incomplete(exc) from exc
+        return users
+
+    async def _thread(self, discussion: Discussion) -> discord.Thread | None:
+        if discussion.thread_id is None:
+            return None
+        try:
+            thread = await self._channel(discussion.thread_id)
+        except PlatformError:
+            return None  # deleted meanwhile, or out of sight
+        return thread if isinstance(thread, discord.Thread) else None
 
     def thread_link(self, discussion: Discussion) -> str | None:
         if discussion.thread_id is None:
@@ -616,6 +674,23 @@ async def supervise(
             return
         except TimeoutError:
             delay = min(delay * 2, 300.0)
+
+
+def _incomplete(exc: discord.HTTPException, replies: list[ReplyPosted] | None = None) -> IncompleteHistory:
+    # A 5xx is Discord's own failure (discord.py retries 500, 502 and 504 a few times, not 503).
+    return IncompleteHistory(
+        f"Discord stopped the reading ({exc.status}: {exc.text})", replies or [], transient=exc.status >= 500
+    )
+
+
+def _reaction_counts(message: discord.Message) -> dict[str, int]:
+    """Emoji -> members' reactions, as the live events name the emoji; the bot's own left out."""
+    counts: dict[str, int] = {}
+    for reaction in message.reactions:
+        count = reaction.count - (1 if reaction.me else 0) - (1 if reaction.me_burst else 0)
+        if count > 0:
+            counts[str(reaction.emoji)] = count
+    return counts
 
 
 def _nonce(article: Article, channel_id: str) -> str:

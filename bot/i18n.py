@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Protocol
 
 from babel import Locale
@@ -35,13 +36,15 @@ _log = logging.getLogger(__name__)
 
 DOMAIN = "threadcast"
 DEFAULT_LANGUAGE = "en"
-LANGUAGES: Mapping[str, str] = {
-    "en": "English",
-    "de": "Deutsch",
-    "fr": "Français",
-    "es": "Español",
-    "pt": "Português",
-}
+LANGUAGES: Mapping[str, str] = MappingProxyType(
+    {
+        "en": "English",
+        "de": "Deutsch",
+        "fr": "Français",
+        "es": "Español",
+        "pt": "Português",
+    }
+)
 CATALOGS = Path(__file__).parent / "locale"
 
 

@@ -324,7 +324,7 @@ def test_any_reply_and_edit_is_stored_and_shown_safely(tmp_path: Path, runner: a
         export = to_json(rows) + to_csv(rows)
         assert "\x00" not in export and "\u202e" not in export
         if preview.digest is not None:
-            assert_digest_is_safe(preview.digest)
+            assert_digest_is_safe(preview.digest.digest)
 
     try:
         check()

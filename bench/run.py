@@ -78,6 +78,11 @@ def digest(sizes: Sizes, backends: dict[str, str | None]) -> list[Row]:
         ratio = ours["seconds"] / sql["seconds"]
         name = f"digest over {sizes.digest_replies:,} replies (builder vs one SQL aggregate), time"
         rows.append(Row(name, backend, ours["seconds"], sql["seconds"], "s", ratio, "<= 2", ratio <= 2))
+    gist = case("gist_builtin")
+    per, floor = gist["ms_per_discussion"], gist["baseline_ms_per_discussion"]
+    name = (f"built-in gist, themes and quotes per discussion ({gist['discussions']} {gist['source']}"
+            f" discussions, {gist['replies']:,} replies) vs reading their words once, time")  # fmt: skip
+    rows.append(Row(name, "-", per, floor, "ms", per / floor, "report", True))
     return rows
 
 

@@ -17,6 +17,7 @@ CASES = {
     "discord_bare": "bench.discord_flood:bare",
     "digest_builder": "bench.digest:builder",
     "digest_sql": "bench.digest:aggregate",
+    "gist_builtin": "bench.gist:builtin",
     "feeds_poller": "bench.feeds:poller",
     "feeds_loop": "bench.feeds:minimal_loop",
 }

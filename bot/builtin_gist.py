@@ -92,6 +92,7 @@ def gist_of(
     groups = [(theme.members, phrase) for theme in found if (phrase := _phrase(theme.phrase, copies))][
         :GROUPS
     ]
+    groups.sort(key=lambda group: -group[0])  # the largest first, as the sentence reads
     sentences: list[str] = []
     if groups:
         sentences.append(_groups(words, groups))

@@ -42,6 +42,24 @@ class Span:
 Line = tuple[Span, ...]
 
 
+def join_spans(
+    spans: Line,
+    *,
+    text: Callable[[str], str],
+    link: Callable[[str, str], str],
+    strong: Callable[[str], str],
+) -> str:
+    """A line in a platform's markup: each span's text made literal by `text`, linked by
+    `link(shown, url)`, made bold by `strong`."""
+    out = []
+    for span in spans:
+        shown = text(span.text)
+        if span.link:
+            shown = link(shown, span.link)
+        out.append(strong(shown) if span.strong else shown)
+    return "".join(out)
+
+
 @dataclass(frozen=True, slots=True)
 class Quote:
     text: str

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from bot.layout import Closing, Discussion, Facts, Heading, Layout, Line, Listing, Subheading
+from bot.layout import Closing, Discussion, Facts, Heading, Layout, Line, Listing, Subheading, join_spans
 from bot.text import neutralize_mentions
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
@@ -31,13 +31,12 @@ def link_target(url: str) -> str:
 
 
 def line(spans: Line) -> str:
-    out = []
-    for span in spans:
-        text = escape(span.text)
-        if span.link:
-            text = f"[{text}]({link_target(span.link)})"
-        out.append(f"**{text}**" if span.strong else text)
-    return "".join(out)
+    return join_spans(
+        spans,
+        text=escape,
+        link=lambda shown, url: f"[{shown}]({link_target(url)})",
+        strong=lambda shown: f"**{shown}**",
+    )
 
 
 def _discussion(block: Discussion) -> list[str]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import discord
 
-from bot.layout import Closing, Discussion, Facts, Heading, Layout, Line, Listing, Subheading
+from bot.layout import Closing, Discussion, Facts, Heading, Layout, Line, Listing, Subheading, join_spans
 from bot.models import Article
 from bot.text import chunk_lines, neutralize_mentions, shorten
 
@@ -75,15 +75,13 @@ def link_target(url: str) -> str | None:
     return url
 
 
+def _linked(label: str, url: str) -> str:
+    target = link_target(url)
+    return f"[{label}]({target})" if target else label
+
+
 def _line(spans: Line) -> str:
-    out = []
-    for span in spans:
-        text = md(span.text)
-        target = link_target(span.link) if span.link else None
-        if target:
-            text = f"[{text}]({target})"
-        out.append(f"**{text}**" if span.strong else text)
-    return "".join(out)
+    return join_spans(spans, text=md, link=_linked, strong=lambda shown: f"**{shown}**")
 
 
 def _discussion_text(block: Discussion) -> str:

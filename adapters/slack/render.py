@@ -13,7 +13,18 @@ from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 
-from bot.layout import Closing, DigestPost, Discussion, Facts, Heading, Layout, Line, Listing, Subheading
+from bot.layout import (
+    Closing,
+    DigestPost,
+    Discussion,
+    Facts,
+    Heading,
+    Layout,
+    Line,
+    Listing,
+    Subheading,
+    join_spans,
+)
 from bot.models import Article
 from bot.text import chunk_lines, neutralize_mentions, shorten
 
@@ -99,12 +110,7 @@ def sections(lines: Sequence[str], limit: int = SECTION_LIMIT) -> list[Block]:
 
 
 def _line(spans: Line) -> str:
-    out = []
-    for span in spans:
-        text = _inline(span.text)
-        text = linked(text, span.link) if span.link else text
-        out.append(f"*{text}*" if span.strong else text)
-    return "".join(out)
+    return join_spans(spans, text=_inline, link=linked, strong=lambda shown: f"*{shown}*")
 
 
 def _discussion_lines(block: Discussion) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -121,7 +121,21 @@ async def run_console(
     SIGTERM/SIGINT stop the reading of lines; the line under way is finished, pending
     replies are written and the store closed. A second signal forces (`bot.shutdown`)."""
     from adapters.console.shell import stdin_lines
+    from adapters.console.terminal import terminal_output
 
+    shown = terminal_output() if interactive else contextlib.nullcontext(out)
+    with shown as out:
+        await _console_session(settings, lines, out, interactive=interactive, stdin_lines=stdin_lines)
+
+
+async def _console_session(
+    settings: Settings,
+    lines: AsyncIterator[str] | None,
+    out: TextIO,
+    *,
+    interactive: bool,
+    stdin_lines: Callable[[ConsoleShell, bool], AsyncIterator[str]],
+) -> None:
     async with handle_signals() as shutdown, console(settings, out) as (rt, shell):
         if shutdown.requested.is_set():
             return  # stopped while starting: nothing was taken in

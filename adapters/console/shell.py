@@ -75,6 +75,10 @@ class ConsoleShell:
     def say(self, text: str) -> None:
         self._platform.print(text)
 
+    def command_names(self) -> list[str]:
+        """The bot's commands as typed after `/`, for completion."""
+        return [" ".join(command.path) for command in self._app.commands]
+
     @property
     def prompt(self) -> str:
         where = f"#{self.channel}" + (f"/{self.thread}" if self.thread else "")
@@ -324,6 +328,12 @@ async def stdin_lines(shell: ConsoleShell, interactive: bool) -> AsyncIterator[s
     the console mid-wait; a regular file never makes a read wait, so it is
     read line by line in a worker thread.
     """
+    if interactive:
+        from adapters.console.terminal import terminal_lines
+
+        async for line in terminal_lines(shell, shell.command_names()):
+            yield line
+        return
     if stat.S_ISREG(os.fstat(sys.stdin.fileno()).st_mode):
         while line := await asyncio.to_thread(sys.stdin.readline):
             yield line
@@ -336,9 +346,6 @@ async def stdin_lines(shell: ConsoleShell, interactive: bool) -> AsyncIterator[s
     transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
     try:
         while True:
-            if interactive:
-                sys.stdout.write(shell.prompt)
-                sys.stdout.flush()
             raw = await reader.readline()
             if not raw:
                 return

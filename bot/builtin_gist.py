@@ -163,10 +163,11 @@ def _sentences(texts: Sequence[str]) -> frozenset[str]:
 
 
 def _phrase(phrase: str, copies: frozenset[str]) -> str:
-    """The phrase, unless quoting it would copy a whole sentence of a reply."""
+    """The phrase, unless quoting it would copy a whole sentence of a reply (a reply of one
+    word, "Memcached?", is a topic, not a sentence worth keeping from the gist)."""
     shown = safe(phrase, PHRASE_CHARS)
     said = _normal(shown)
-    if said in copies or any(" " in c and c in said for c in copies if len(c) <= len(said)):
+    if any(" " in c and c in said for c in copies if len(c) <= len(said)):
         return ""
     return shown
 

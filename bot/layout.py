@@ -141,13 +141,30 @@ class _Shape:
     late: int
     waiting: int
     names: int
+    late_quote: bool  # a late discussion's best new reply is quoted
 
 
 _FULL = _Shape(
-    discussions=10, quotes=3, quote_length=280, gist_length=400, themes=True, late=5, waiting=10, names=10
+    discussions=10,
+    quotes=3,
+    quote_length=280,
+    gist_length=400,
+    themes=True,
+    late=5,
+    waiting=10,
+    names=10,
+    late_quote=True,
 )
 _COMPACT = _Shape(
-    discussions=5, quotes=2, quote_length=200, gist_length=320, themes=False, late=3, waiting=3, names=5
+    discussions=5,
+    quotes=2,
+    quote_length=200,
+    gist_length=320,
+    themes=False,
+    late=3,
+    waiting=3,
+    names=5,
+    late_quote=False,
 )
 
 # What a compact layout gives up, one step at a time, when a message cannot hold it.
@@ -210,12 +227,9 @@ def _blocks(post: DigestPost, shape: _Shape) -> tuple[Block, ...]:
     for rank, summary in enumerate(shown, start=1):
         blocks.append(_discussion(rank, summary, w, shape))
     more = len(digest.discussions) - len(shown) + digest.more_discussions
-    if digest.late[: shape.late]:
-        blocks.append(
-            Listing(
-                w.gettext("Still talking about"), tuple(_late(s, w, shape) for s in digest.late[: shape.late])
-            )
-        )
+    late = tuple(_late(s, w, shape) for s in digest.late[: shape.late])
+    if late:
+        blocks.append(Listing(w.gettext("Still talking about"), late))
     waiting = digest.waiting[: shape.waiting]
     if waiting:
         first = w.gettext("be the first")
@@ -365,7 +379,7 @@ def _late(summary: DiscussionSummary, w: Words, shape: _Shape) -> Line:
     best of them."""
     new = w.ngettext("{n} new reply", "{n} new replies", summary.replies)
     line = (Span(summary.title, link=summary.thread_link or summary.article_url), Span(f" — {new}"))
-    if shape.quotes < _FULL.quotes or not summary.highlights:
+    if not (shape.late_quote and summary.highlights):
         return line
     best = summary.highlights[0]
     return (*line, Span(f": “{shorten(best.excerpt, shape.quote_length)}” — {best.author}"))

@@ -59,7 +59,7 @@ def test_secrets_are_masked() -> None:
     shown = dict(describe(settings))
     assert secret not in shown["SLACK_BOT_TOKEN"] and shown["SLACK_BOT_TOKEN"].startswith("xoxb")
     assert "very-secret" not in shown["SLACK_SIGNING_SECRET"]
-    assert mask("") == "(not set)" and mask("short") == "****"
+    assert mask("") == "(not set)" and mask("short") == "**** (5 characters)"
     assert secret not in repr(settings) and "very-secret" not in repr(settings)
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from bot.commands.registry import UsageError
 from bot.i18n import N_, Words
 from bot.prompts import check_template, tidy_template
+from bot.redact import mask_url
 from bot.sources import InvalidURL, parse_url
 
 
@@ -19,9 +20,9 @@ def require_web_url(url: str) -> str:
     try:
         parts = parse_url(url)
     except InvalidURL:
-        raise UsageError(N_("{url} is not a valid URL"), url=repr(url[:80])) from None
+        raise UsageError(N_("{url} is not a valid URL"), url=repr(mask_url(url)[:80])) from None
     if parts.scheme not in ("http", "https") or not parts.raw_host:
-        raise UsageError(N_("{url} is not an http(s) URL"), url=repr(url[:80]))
+        raise UsageError(N_("{url} is not an http(s) URL"), url=repr(mask_url(url)[:80]))
     return url
 
 

@@ -21,6 +21,8 @@ import aiohttp
 import aiohttp.abc
 from yarl import URL
 
+from bot.redact import mask_url
+
 from .errors import SourceError
 
 _log = logging.getLogger(__name__)
@@ -75,7 +77,7 @@ class FetchError(SourceError):
         self.url = url
         self.reason = reason
         self.status = status  # the HTTP status when the server answered with an error
-        super().__init__(f"{display_url(url)}: {reason}")
+        super().__init__(f"{mask_url(url)}: {reason}")
 
 
 class InvalidURL(FetchError):
@@ -112,15 +114,6 @@ class Fetcher(Protocol):
     async def get(self, url: str, headers: Mapping[str, str] | None = None) -> HttpResponse:
         """GET ``url`` following redirects; 304 is a normal response, other 4xx/5xx raise FetchError."""
         ...
-
-
-def display_url(url: str) -> str:
-    """``url`` without a password, for messages and logs."""
-    try:
-        parsed = URL(url)
-    except (ValueError, TypeError):
-        return url
-    return str(parsed.with_password(None)) if parsed.password else url
 
 
 def host_label(url: str) -> str:
@@ -219,7 +212,7 @@ class AiohttpFetcher:
                 _check_fetchable(current, self.allow_private)
             except FetchError as exc:
                 raise FetchError(
-                    url, f"redirected to {display_url(current)}, which is refused: {exc.reason}"
+                    url, f"redirected to {mask_url(current)}, which is refused: {exc.reason}"
                 ) from None
         raise FetchError(url, f"too many redirects (more than {self.max_redirects})")
 
@@ -247,7 +240,7 @@ class AiohttpFetcher:
                     reason = f"HTTP {response.status}" + (f" {response.reason}" if response.reason else "")
                     raise FetchError(url, reason, status=response.status)
                 body = await self._read_body(url, response)
-                _log.debug("GET %s -> %d, %d bytes", display_url(original), response.status, len(body))
+                _log.debug("GET %s -> %d, %d bytes", mask_url(original), response.status, len(body))
                 return HttpResponse(response.status, str(response.url), _headers(response), body)
         except TimeoutError:
             raise FetchError(url, f"timed out after {self.timeout:g} s") from None

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, describe, env_example, load_env, mask, mask_url, settings_from
+from bot.config import ConfigError, describe, env_example, load_env, mask, settings_from
 from bot.models import Community
+from bot.redact import mask_url
 
 ROOT = Path(__file__).resolve().parents[1]
 

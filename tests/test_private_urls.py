@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 
+import aiohttp.abc
 import pytest
 
 from bot.sources.http import (
@@ -118,3 +120,30 @@ def test_ipv6_carrying_a_public_ipv4_is_judged_like_that_ipv4() -> None:
     assert is_public_address("64:ff9b::5db8:d822")  # NAT64 of 93.184.216.34
     assert is_public_address("2002:5db8:d822::1")  # 6to4 of 93.184.216.34
     assert embedded_ipv4(ipaddress.IPv6Address("2606:2800:220:1:248:1893:25c8:1946")) == []
+
+
+class _Answers(aiohttp.abc.AbstractResolver):
+    """A DNS answer given by the test (aiohttp's resolver interface), so no lookup leaves the machine."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[aiohttp.abc.ResolveResult]:
+        return [
+            {"hostname": host, "host": self.address, "port": port,
+             "family": socket.AF_INET6, "proto": 0, "flags": 0}
+        ]  # fmt: skip
+
+    async def close(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::a9fe:a9fe", "::7f00:1", "2002:a9fe:a9fe::1"])
+async def test_a_name_that_resolves_to_ipv6_carrying_a_private_ipv4_is_refused(address: str) -> None:
+    resolver = _PublicResolver()
+    await resolver._inner.close()
+    resolver._inner = _Answers(address)  # type: ignore[assignment]
+    with pytest.raises(PrivateAddressError, match="not a public internet address"):
+        await resolver.resolve("metadata.example", 80)

@@ -430,7 +430,7 @@ def backup(ctx: click.Context, file: Path, db: str | None) -> None:
 
     Restore: stop threadcast and copy FILE over the database. For PostgreSQL use pg_dump.
     """
-    from bot.config import mask_url
+    from bot.redact import mask_url
     from bot.wiring import make_store
     from storage.sqlite import SQLiteStore
 
@@ -477,7 +477,7 @@ def migrate_db(source_url: str, target_url: str) -> None:
 
     Stop threadcast first: replies written during the copy could be missed.
     """
-    from bot.config import mask_url
+    from bot.redact import mask_url
     from storage import store_for_url
     from storage.copy import TableCount, TargetNotEmpty, copy_tables, plan_copy
 

@@ -15,6 +15,7 @@ from dotenv import dotenv_values
 from bot.i18n import LANGUAGES, language_code
 from bot.models import Community
 from bot.prompts import DEFAULT_PROMPT, check_template
+from bot.redact import MASK, mask_url
 
 
 class ConfigError(Exception):
@@ -384,32 +385,18 @@ def _model_url(problems: list[str], raw: str) -> str:
     return base.removesuffix("/chat/completions").rstrip("/")
 
 
+# Prefixes every token of a kind starts with (Slack's token types): they say which kind of
+# token a variable holds (an app token pasted as the bot token shows) and are no part of
+# the secret.
+_TOKEN_KINDS = ("xoxb-", "xoxp-", "xoxe-", "xapp-")
+
+
 def mask(value: str) -> str:
-    """Enough of a secret to tell two apart, never enough to use it."""
+    """Whether a secret is set and its length; no character of it (beyond a Slack token's kind)."""
     if not value:
         return "(not set)"
-    if len(value) <= 8:
-        return "****"
-    return value[:4] + "…" + f"({len(value)} characters)"
-
-
-def mask_url(url: str) -> str:
-    """A database URL fit to show: its password (in the address or as a parameter) replaced by ****."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # a malformed address: show only what kind it is
-        return url.split(":", 1)[0][:20] + "://****"
-    shown = url  # edited in place: rebuilding the URL would change how other addresses are written
-    user, at, host = parts.netloc.rpartition("@")
-    if at and ":" in user:
-        shown = shown.replace(parts.netloc, user.split(":", 1)[0] + ":****@" + host, 1)
-    if parts.query:
-        pairs = []
-        for pair in parts.query.split("&"):
-            name, sep, _ = pair.partition("=")
-            pairs.append(f"{name}=****" if sep and name.lower() == "password" else pair)
-        shown = shown.replace("?" + parts.query, "?" + "&".join(pairs), 1)
-    return shown
+    kind = next((prefix for prefix in _TOKEN_KINDS if value.startswith(prefix)), "")
+    return f"{kind}{MASK} ({len(value)} characters)"
 
 
 def describe(settings: Settings) -> list[tuple[str, str]]:

@@ -18,6 +18,7 @@ from bot.clock import Clock
 from bot.models import ArticleDraft, Community, Feed
 from bot.platform import ChatPlatform
 from bot.publisher import Publisher, PublishError, item_key
+from bot.redact import mask_url
 from bot.sources.errors import SourceError
 from bot.sources.feeds import FeedEntry, FeedResult, fetch_feed
 from bot.sources.http import Fetcher
@@ -81,7 +82,7 @@ class FeedPoller:
         except SourceError as exc:
             return await self._failed(feed, str(exc))
         except Exception as exc:  # a bug or a storage fault must back off too, not retry every tick
-            _log.exception("polling %s failed", feed.url)
+            _log.exception("polling %s failed", mask_url(feed.url))
             return await self._failed(feed, f"internal error ({type(exc).__name__}); see the bot's log")
         if report.error is not None:
             # The feed was read but a post was refused (a missing channel or permission, the
@@ -107,7 +108,11 @@ class FeedPoller:
         now = self._clock.now()
         delay = backoff(feed)
         _log.warning(
-            "feed %s failed (%d in a row), next try in %s: %s", feed.url, feed.failures + 1, delay, error
+            "feed %s failed (%d in a row), next try in %s: %s",
+            mask_url(feed.url),
+            feed.failures + 1,
+            delay,
+            error,
         )
         await self._store.record_feed_failure(feed.id, error=error, next_poll_at=now + delay, now=now)
         if feed.failures + 1 == NOTIFY_AFTER:
@@ -149,7 +154,7 @@ class FeedPoller:
                 )
             except PublishError as exc:
                 # Not remembered: the item is tried again at the next poll.
-                _log.warning("feed %s: could not post %r: %s", feed.url, item.title, exc)
+                _log.warning("feed %s: could not post %r: %s", mask_url(feed.url), item.title, exc)
                 return PollReport(posted, remembered, len(to_post) - posted, str(exc))
             await self._store.remember_items(feed.id, [key], self._clock.now())
             posted += published.new  # another feed may have brought the same article here first
@@ -180,7 +185,7 @@ class FeedPoller:
         try:
             await platform.notify(feed.community, feed.channel_id, "\n".join(lines))
         except Exception:
-            _log.exception("could not post the catch-up summary of %s", feed.url)
+            _log.exception("could not post the catch-up summary of %s", mask_url(feed.url))
 
     async def _tell_moderators(self, feed: Feed, error: str, delay: timedelta) -> None:
         """Nothing is disabled silently: the moderators' channel (else the feed's own) hears
@@ -199,7 +204,7 @@ class FeedPoller:
         try:
             await platform.notify(feed.community, channel, text)
         except Exception:
-            _log.exception("could not tell %s about failing feed %s", channel, feed.url)
+            _log.exception("could not tell %s about failing feed %s", channel, mask_url(feed.url))
 
 
 def _public(url: str) -> str:

@@ -11,6 +11,7 @@ from bot.digest_jobs import DigestJobs
 from bot.lease import Lease
 from bot.poller import FeedPoller
 from bot.publisher import Publisher
+from bot.redact import mask_url
 from bot.store import Store
 
 _log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class Scheduler:
         results = await asyncio.gather(*(poll(f.id) for f in feeds), return_exceptions=True)
         for feed, result in zip(feeds, results, strict=True):
             if isinstance(result, BaseException):
-                _log.error("polling %s failed", feed.url, exc_info=result)
+                _log.error("polling %s failed", mask_url(feed.url), exc_info=result)
         await self._digests.run_due()
 
     async def run(self, stop: asyncio.Event, *, at_once: bool = False) -> None:

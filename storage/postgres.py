@@ -16,7 +16,6 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 
-from bot.config import mask_url
 from bot.models import (
     DIGEST_STYLES,
     SUMMARY_ENGINES,
@@ -36,6 +35,7 @@ from bot.models import (
     ReplyView,
     StatsRow,
 )
+from bot.redact import mask_url
 from bot.store import DuplicateError, StoreError
 from storage import migrations
 from storage.rows import (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import sqlite3
@@ -124,6 +125,33 @@ def _first_of_each(batch: Sequence[NewReply]) -> set[int]:
     return set(seen.values())
 
 
+class _NoParameters(logging.Filter):
+    """aiosqlite logs every call it runs at DEBUG with its arguments: the SQL and the values
+    bound to it, which hold a private feed's password and the members' replies. The SQL
+    stays in the log; the values never reach it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(_without_parameters(arg) for arg in record.args)
+        return True
+
+
+def _without_parameters(call: object) -> object:
+    if not isinstance(call, functools.partial):
+        return call
+    name = getattr(call.func, "__name__", type(call.func).__name__)
+    sql = next((arg for arg in call.args if isinstance(arg, str)), None)
+    return f"{name}({sql!r}, parameters not logged)" if sql is not None else f"{name}(...)"
+
+
+def _hide_parameters_in_aiosqlite_log() -> None:
+    """Once per process: the filter sits on aiosqlite's own logger, so it holds wherever
+    that logger's records go (the CLI's handler, pytest's, an operator's)."""
+    library = logging.getLogger("aiosqlite")
+    if not any(isinstance(f, _NoParameters) for f in library.filters):
+        library.addFilter(_NoParameters())
+
+
 class SQLiteStore:
     """`bot.store.Store` on one SQLite file.
 
@@ -140,6 +168,7 @@ class SQLiteStore:
 
     # -- lifecycle ------------------------------------------------------------
     async def open(self) -> None:
+        _hide_parameters_in_aiosqlite_log()
         if self._path != ":memory:":
             Path(self._path).parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -17,7 +17,7 @@ from typing import NoReturn
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 
-from bot.config import mask_url
+from bot.redact import mask_url
 from storage.postgres import PostgresStore
 
 URL_VARIABLE = "THREADCAST_TEST_POSTGRES_URL"

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, describe, env_example, load_env, mask, mask_url, settings_from
+from bot.config import ConfigError, describe, env_example, load_env, mask, settings_from
 from bot.models import Community
+from bot.redact import mask_url
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,7 +60,7 @@ def test_secrets_are_masked() -> None:
     shown = dict(describe(settings))
     assert secret not in shown["SLACK_BOT_TOKEN"] and shown["SLACK_BOT_TOKEN"].startswith("xoxb")
     assert "very-secret" not in shown["SLACK_SIGNING_SECRET"]
-    assert mask("") == "(not set)" and mask("short") == "****"
+    assert mask("") == "(not set)" and mask("short") == "**** (5 characters)"
     assert secret not in repr(settings) and "very-secret" not in repr(settings)
 
 

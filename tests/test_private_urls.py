@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+
+import aiohttp.abc
 import pytest
 
 from bot.sources.http import (
@@ -9,6 +13,7 @@ from bot.sources.http import (
     FetchError,
     PrivateAddressError,
     _PublicResolver,
+    embedded_ipv4,
     is_public_address,
 )
 from tests.sources_server import SourcesServer
@@ -59,3 +64,86 @@ def test_public_addresses_pass() -> None:
     assert is_public_address("2606:2800:220:1:248:1893:25c8:1946")
     assert not is_public_address("100.64.0.1")  # carrier-grade NAT
     assert not is_public_address("fd00::1")
+
+
+# IPv6 addresses that carry an IPv4 address are judged by that address too: each of these
+# reaches 127.0.0.1, 10.0.0.1, 169.254.169.254 (cloud metadata) or 192.168.1.1.
+CARRYING_A_PRIVATE_IPV4 = [
+    "http://[::127.0.0.1]:{port}/feed",  # IPv4-compatible, written with the dotted quad
+    "http://[::7f00:1]:{port}/feed",  # the same, in hex
+    "http://[::a9fe:a9fe]/latest/meta-data/",
+    "http://[::ffff:a9fe:a9fe]/latest/meta-data/",  # IPv4-mapped
+    "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/",  # NAT64 well-known prefix
+    "http://[64:ff9b::127.0.0.1]:{port}/feed",
+    "http://[64:ff9b:1::a00:1]/feed",  # local-use NAT64 prefix: never public
+    "http://[2002:7f00:1::1]:{port}/feed",  # 6to4 of 127.0.0.1
+    "http://[2002:a9fe:a9fe::1]/latest/meta-data/",  # 6to4 of 169.254.169.254
+    "http://[2002:c0a8:101::1]/feed",  # 6to4 of 192.168.1.1
+    "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]:{port}/feed",  # Teredo, client 127.0.0.1
+    "http://[2001:0:4136:e378:8000:63bf:5601:5601]/latest/meta-data/",  # Teredo, client 169.254.169.254
+]
+
+
+@pytest.mark.parametrize("url", CARRYING_A_PRIVATE_IPV4)
+async def test_ipv6_carrying_a_private_ipv4_is_refused_before_any_connection(
+    server: SourcesServer, url: str
+) -> None:
+    """Refused by the check, not by a failed connection: conftest's guard turns any connect
+    outside loopback into an AssertionError, which `pytest.raises(FetchError)` would not catch."""
+    server.serve("/feed", b"<rss/>")
+    port = server.url("/").split(":")[2].rstrip("/")
+    async with AiohttpFetcher() as fetcher:
+        with pytest.raises(FetchError, match="refused") as caught:
+            await fetcher.get(url.format(port=port))
+    assert "THREADCAST_ALLOW_PRIVATE_URLS" in str(caught.value)
+    assert server.requests_to("/feed") == []
+
+
+@pytest.mark.parametrize(
+    ("address", "carried"),
+    [
+        ("::7f00:1", "127.0.0.1"),
+        ("::ffff:a9fe:a9fe", "169.254.169.254"),
+        ("64:ff9b::a9fe:a9fe", "169.254.169.254"),
+        ("2002:a9fe:a9fe::1", "169.254.169.254"),
+        ("2001:0:4136:e378:8000:63bf:5601:5601", "169.254.169.254"),  # the client, stored inverted
+    ],
+)
+def test_the_embedded_ipv4_is_found_and_judged(address: str, carried: str) -> None:
+    assert ipaddress.IPv4Address(carried) in embedded_ipv4(ipaddress.IPv6Address(address))
+    assert not is_public_address(address)
+    assert not is_public_address(carried)
+
+
+def test_ipv6_carrying_a_public_ipv4_is_judged_like_that_ipv4() -> None:
+    assert is_public_address("::ffff:93.184.216.34")  # IPv4-mapped: that IPv4 host
+    assert is_public_address("64:ff9b::5db8:d822")  # NAT64 of 93.184.216.34
+    assert is_public_address("2002:5db8:d822::1")  # 6to4 of 93.184.216.34
+    assert embedded_ipv4(ipaddress.IPv6Address("2606:2800:220:1:248:1893:25c8:1946")) == []
+
+
+class _Answers(aiohttp.abc.AbstractResolver):
+    """A DNS answer given by the test (aiohttp's resolver interface), so no lookup leaves the machine."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[aiohttp.abc.ResolveResult]:
+        return [
+            {"hostname": host, "host": self.address, "port": port,
+             "family": socket.AF_INET6, "proto": 0, "flags": 0}
+        ]  # fmt: skip
+
+    async def close(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::a9fe:a9fe", "::7f00:1", "2002:a9fe:a9fe::1"])
+async def test_a_name_that_resolves_to_ipv6_carrying_a_private_ipv4_is_refused(address: str) -> None:
+    resolver = _PublicResolver()
+    await resolver._inner.close()
+    resolver._inner = _Answers(address)  # type: ignore[assignment]
+    with pytest.raises(PrivateAddressError, match="not a public internet address"):
+        await resolver.resolve("metadata.example", 80)

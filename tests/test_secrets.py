@@ -42,6 +42,16 @@ def leaks(text: str) -> list[str]:
     return [name for name, value in SECRETS.items() if value in text or value[-12:] in text]
 
 
+def shown_secrets(text: str) -> dict[str, str]:
+    """What `check` shows for each secret variable."""
+    found = {}
+    for line in text.splitlines():
+        name, equals, value = line.strip().partition(" = ")
+        if equals and name in SECRETS:
+            found[name] = value
+    return found
+
+
 def env_with(tmp_path: Path, **values: str) -> dict[str, str]:
     return {
         "PATH": os.environ.get("PATH", ""),
@@ -110,7 +120,14 @@ async def test_check_and_console_show_no_secret(tmp_path: Path) -> None:
     code, out = await threadcast(tmp_path, "check", env=env)
     assert code == 0, out
     assert "THREADCAST_DATABASE_URL = postgresql://threadcast:****@127.0.0.1:1/community" in out
-    assert "SLACK_BOT_TOKEN = xoxb…" in out  # masked, recognisable
+    # No character of a secret: whether it is set, its length, and a Slack token's kind (the
+    # "xoxb-" every bot token starts with), so an app token given as the bot token shows.
+    assert shown_secrets(out) == {
+        "DISCORD_TOKEN": f"**** ({len(DISCORD_TOKEN)} characters)",
+        "SLACK_BOT_TOKEN": f"xoxb-**** ({len(SLACK_BOT_TOKEN)} characters)",
+        "SLACK_APP_TOKEN": f"xapp-**** ({len(SLACK_APP_TOKEN)} characters)",
+        "SLACK_SIGNING_SECRET": f"**** ({len(SLACK_SIGNING_SECRET)} characters)",
+    }, out
     assert leaks(out) == [], out
 
     script = b'/post "Night trains return to the Alps. Tickets on sale Monday." #general\n.thread m1\nhello\n'

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from bot.commands.registry import UsageError
 from bot.i18n import N_, Words
 from bot.prompts import check_template, tidy_template
+from bot.redact import mask_url
+from bot.sources import InvalidURL, parse_url
 
 
 def channel_label(channel_id: str) -> str:
@@ -15,9 +16,13 @@ def channel_label(channel_id: str) -> str:
 
 
 def require_web_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(N_("{url} is not an http(s) URL"), url=repr(url[:80]))
+    """`url` if it is a well-formed http(s) URL with a host; else a usage answer."""
+    try:
+        parts = parse_url(url)
+    except InvalidURL:
+        raise UsageError(N_("{url} is not a valid URL"), url=repr(mask_url(url)[:80])) from None
+    if parts.scheme not in ("http", "https") or not parts.raw_host:
+        raise UsageError(N_("{url} is not an http(s) URL"), url=repr(mask_url(url)[:80]))
     return url
 
 

@@ -8,6 +8,7 @@ from bot.commands.common import ago, channel_label, checked_prompt, require_web_
 from bot.commands.registry import Answer, CommandContext, CommandRegistry, Kind, Option
 from bot.i18n import N_
 from bot.identity import normalize_url
+from bot.redact import mask_url
 from bot.sources.errors import SourceError
 from bot.store import DuplicateError
 from bot.text import safe
@@ -32,7 +33,7 @@ def register(registry: CommandRegistry, services: Services) -> None:
                 return Answer(
                     words.gettext(
                         "{channel} already follows {url} (feed {feed}).",
-                        channel=channel_label(ctx.channel_id), url=existing.url, feed=existing.id,
+                        channel=channel_label(ctx.channel_id), url=mask_url(existing.url), feed=existing.id,
                     ),
                     ok=False,
                 )  # fmt: skip
@@ -49,12 +50,14 @@ def register(registry: CommandRegistry, services: Services) -> None:
         except DuplicateError:
             return Answer(
                 words.gettext(
-                    "{channel} already follows {url}.", channel=channel_label(ctx.channel_id), url=url
+                    "{channel} already follows {url}.",
+                    channel=channel_label(ctx.channel_id),
+                    url=mask_url(url),
                 ),
                 ok=False,
             )
         report = await poller.poll(feed, prefetched=result)
-        title = safe(result.title or url, 120)
+        title = safe(result.title or mask_url(url), 120)
         first_poll = {"posted": report.posted, "remembered": report.remembered, "waiting": report.waiting}
         lines = [
             words.gettext(
@@ -92,7 +95,7 @@ def register(registry: CommandRegistry, services: Services) -> None:
             )
         for feed in match:
             await store.remove_feed(feed.id)
-        names = ", ".join(f"{f.id} ({safe(f.title or f.url, 80)})" for f in match)
+        names = ", ".join(f"{f.id} ({safe(f.title or mask_url(f.url), 80)})" for f in match)
         return Answer(ctx.words.gettext("Removed feed {feeds}. Posted discussions stay.", feeds=names))
 
     async def feed_list(ctx: CommandContext) -> Answer:
@@ -103,19 +106,20 @@ def register(registry: CommandRegistry, services: Services) -> None:
         now = clock.now()
         lines = [words.gettext("Feeds:")]
         for f in feeds:
+            shown_url = mask_url(f.url)  # a private feed's password or token is never shown
             health = (
                 words.gettext("ok")
                 if f.failures == 0
                 else words.ngettext("failing ({n} in a row)", "failing ({n} in a row)", f.failures)
             )
             lines.append(
-                f"{f.id}. {safe(f.title or f.url, 80)} → {channel_label(f.channel_id)} · {health} · "
+                f"{f.id}. {safe(f.title or shown_url, 80)} → {channel_label(f.channel_id)} · {health} · "
                 + words.gettext(
                     "last success {when} · {posted} posted",
                     when=ago(f.last_success_at, now, words), posted=f.items_posted,
                 )
             )  # fmt: skip
-            lines.append(f"    {f.url}")
+            lines.append(f"    {shown_url}")
             if f.last_error:
                 lines.append(
                     "    "

@@ -11,7 +11,8 @@ from bot.i18n import N_
 from bot.models import Article
 from bot.prompts import MAX_PROMPTS, join_prompts, render_prompt, split_prompts
 from bot.publisher import PublishError
-from bot.sources import load_article
+from bot.redact import mask_url
+from bot.sources import InvalidURL, load_article
 from bot.sources.errors import SourceError
 from bot.text import safe
 
@@ -36,6 +37,10 @@ def register(registry: CommandRegistry, services: Services) -> None:
             # Only a caller at this machine may name a local file.
             draft = await load_article(
                 services.fetcher, str(ctx.options["article"]), allow_files=ctx.event.local
+            )
+        except InvalidURL as exc:
+            return Answer(
+                words.gettext("{url} is not a valid URL", url=repr(mask_url(exc.url)[:80])), ok=False
             )
         except SourceError as exc:
             return Answer(words.gettext("Could not read the article: {problem}", problem=exc), ok=False)

@@ -16,7 +16,7 @@ from bot.models import ArticleDraft
 from .errors import FeedError, SourceError
 from .feeds import FeedResult, fetch_feed, parse_feed
 from .files import read_article_file
-from .http import AiohttpFetcher, Fetcher, FetchError, HttpResponse
+from .http import AiohttpFetcher, Fetcher, FetchError, HttpResponse, InvalidURL, parse_url
 from .pages import fetch_page
 from .plaintext import article_from_text
 
@@ -27,12 +27,14 @@ __all__ = (
     "FetchError",
     "Fetcher",
     "HttpResponse",
+    "InvalidURL",
     "SourceError",
     "article_from_text",
     "fetch_feed",
     "fetch_page",
     "load_article",
     "parse_feed",
+    "parse_url",
     "read_article_file",
 )
 
@@ -53,6 +55,7 @@ async def load_article(fetcher: Fetcher, ref: str, *, allow_files: bool = True) 
     if not ref:
         raise SourceError("nothing to post: give a link, a file or the article's text")
     if _HTTP_URL.fullmatch(ref):
+        parse_url(ref)  # InvalidURL: bad input, said before any fetcher sees it
         return await fetch_page(fetcher, ref)
     if _OTHER_URL.fullmatch(ref):
         raise SourceError(f"{ref}: only http:// and https:// links can be posted")

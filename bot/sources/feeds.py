@@ -18,10 +18,11 @@ from urllib.parse import unquote, urljoin, urlsplit
 import feedparser
 
 from bot.models import ArticleDraft
+from bot.redact import mask_url
 from bot.text import ELLIPSIS, shorten
 
 from .errors import FeedError
-from .http import Fetcher, display_url, host_label
+from .http import Fetcher, host_label
 from .plaintext import (
     EXPLICIT_TITLE_LIMIT,
     SOURCE_LIMIT,
@@ -128,7 +129,7 @@ def parse_feed(data: bytes, url: str, *, headers: Mapping[str, str] | None = Non
     """
     headers = headers or {}
     if not data.strip():
-        raise FeedError(f"{display_url(url)}: the response is empty, not an RSS or Atom feed")
+        raise FeedError(f"{mask_url(url)}: the response is empty, not an RSS or Atom feed")
     # No Content-Location: feedparser would resolve relative "permalink" GUIDs
     # against it, and an item's identity must not change when its feed moves.
     # Links are resolved against the feed URL here instead.
@@ -142,7 +143,7 @@ def parse_feed(data: bytes, url: str, *, headers: Mapping[str, str] | None = Non
     if not parsed.get("version") and not parsed.entries:
         raise FeedError(_not_a_feed_message(url, data, headers, parsed))
     if parsed.get("bozo"):
-        _log.debug("feed %s is malformed but readable: %s", display_url(url), parsed.get("bozo_exception"))
+        _log.debug("feed %s is malformed but readable: %s", mask_url(url), parsed.get("bozo_exception"))
     title = _plain(parsed.feed.get("title"), parsed.feed.get("title_detail"))
     label = shorten(title, SOURCE_LIMIT) if title else (host_label(url) or "unknown feed")
     return FeedResult(
@@ -156,7 +157,7 @@ def parse_feed(data: bytes, url: str, *, headers: Mapping[str, str] | None = Non
 
 
 def _not_a_feed_message(url: str, data: bytes, headers: Mapping[str, str], parsed: Any) -> str:
-    message = f"{display_url(url)}: this isn't an RSS or Atom feed"
+    message = f"{mask_url(url)}: this isn't an RSS or Atom feed"
     media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
     opening = data[:1024].lstrip().lower()
     if media_type in _HTML_TYPES or opening.startswith((b"<!doctype html", b"<html", b"<head")):

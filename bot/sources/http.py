@@ -21,6 +21,8 @@ import aiohttp
 import aiohttp.abc
 from yarl import URL
 
+from bot.redact import mask_url
+
 from .errors import SourceError
 
 _log = logging.getLogger(__name__)
@@ -75,22 +77,43 @@ class FetchError(SourceError):
         self.url = url
         self.reason = reason
         self.status = status  # the HTTP status when the server answered with an error
-        super().__init__(f"{display_url(url)}: {reason}")
+        super().__init__(f"{mask_url(url)}: {reason}")
+
+
+class InvalidURL(FetchError):
+    """The text is not a well-formed URL: bad input, not a failure of the bot or the network."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url, "not a valid URL")
+
+
+def parse_url(url: str) -> URL:
+    """``url`` parsed, or InvalidURL if it cannot name a place on the network.
+
+    Everything is checked here that would otherwise fail later, deeper and as an
+    unexpected error: brackets that do not close or hold no IP address, a port out of
+    range, and a host name that IDNA cannot encode or decode ("xn--", "a..b", a label
+    over 63 characters). The scheme is not checked: callers say which they accept.
+    """
+    try:
+        parsed = URL(url)
+        raw_host = parsed.raw_host
+        if raw_host:
+            _ = parsed.host  # decodes "xn--" labels
+            _ = parsed.port
+            try:
+                ipaddress.ip_address(raw_host.split("%", 1)[0])
+            except ValueError:  # a name: it must encode as the resolver will encode it
+                raw_host.encode("idna")
+    except (ValueError, TypeError):  # UnicodeError is a ValueError
+        raise InvalidURL(url) from None
+    return parsed
 
 
 class Fetcher(Protocol):
     async def get(self, url: str, headers: Mapping[str, str] | None = None) -> HttpResponse:
         """GET ``url`` following redirects; 304 is a normal response, other 4xx/5xx raise FetchError."""
         ...
-
-
-def display_url(url: str) -> str:
-    """``url`` without a password, for messages and logs."""
-    try:
-        parsed = URL(url)
-    except (ValueError, TypeError):
-        return url
-    return str(parsed.with_password(None)) if parsed.password else url
 
 
 def host_label(url: str) -> str:
@@ -181,12 +204,15 @@ class AiohttpFetcher:
             location = response.headers.get("location")
             if response.status not in _REDIRECTS or not location:
                 return response
-            current = str(URL(current).join(URL(location)))
+            try:
+                current = str(URL(current).join(parse_url(location)))
+            except (InvalidURL, ValueError):
+                raise FetchError(url, "redirected to an address that is not a valid URL") from None
             try:
                 _check_fetchable(current, self.allow_private)
             except FetchError as exc:
                 raise FetchError(
-                    url, f"redirected to {display_url(current)}, which is refused: {exc.reason}"
+                    url, f"redirected to {mask_url(current)}, which is refused: {exc.reason}"
                 ) from None
         raise FetchError(url, f"too many redirects (more than {self.max_redirects})")
 
@@ -214,7 +240,7 @@ class AiohttpFetcher:
                     reason = f"HTTP {response.status}" + (f" {response.reason}" if response.reason else "")
                     raise FetchError(url, reason, status=response.status)
                 body = await self._read_body(url, response)
-                _log.debug("GET %s -> %d, %d bytes", display_url(original), response.status, len(body))
+                _log.debug("GET %s -> %d, %d bytes", mask_url(original), response.status, len(body))
                 return HttpResponse(response.status, str(response.url), _headers(response), body)
         except TimeoutError:
             raise FetchError(url, f"timed out after {self.timeout:g} s") from None
@@ -261,11 +287,42 @@ class PrivateAddressError(OSError):
     """The host is this machine, the local network, or otherwise not on the public internet."""
 
 
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated, but still routed to the IPv4 address
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # the well-known NAT64 prefix (RFC 6052)
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")  # local-use NAT64 (RFC 8215): never public
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses a packet to ``ip`` may end up at: IPv4-mapped and IPv4-compatible
+    addresses, NAT64 64:ff9b::/96, 6to4 2002::/16 and Teredo 2001::/32 (its server and its
+    client, whose address is stored inverted)."""
+    found: list[ipaddress.IPv4Address] = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if ip in _IPV4_COMPATIBLE or ip in _NAT64:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    return found
+
+
+def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return ip.is_global and not ip.is_multicast
+
+
 def is_public_address(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _NAT64_LOCAL:
+            return False
+        carried = embedded_ipv4(ip)
+        if not all(_is_public(v4) for v4 in carried):
+            return False
+        if ip.ipv4_mapped is not None:  # ::ffff:8.8.8.8 is not global as IPv6: it is that IPv4 host
+            return True
+    return _is_public(ip)
 
 
 class _PublicResolver(aiohttp.abc.AbstractResolver):
@@ -300,10 +357,7 @@ def _headers(response: aiohttp.ClientResponse) -> dict[str, str]:
 
 def _check_fetchable(url: str, allow_private: bool = True) -> None:
     named = url
-    try:
-        parsed = URL(url)
-    except (ValueError, TypeError):
-        raise FetchError(named, "not a valid URL") from None
+    parsed = parse_url(url)
     if parsed.scheme not in ("http", "https"):
         raise FetchError(named, "only http:// and https:// URLs can be fetched")
     if not parsed.host:

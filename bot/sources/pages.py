@@ -14,10 +14,11 @@ import trafilatura
 from trafilatura.settings import Document
 
 from bot.models import ArticleDraft
+from bot.redact import mask_url
 from bot.text import shorten
 
 from .errors import SourceError
-from .http import Fetcher, HttpResponse, display_url, host_label
+from .http import Fetcher, HttpResponse, host_label
 from .plaintext import (
     EXPLICIT_TITLE_LIMIT,
     SOURCE_LIMIT,
@@ -62,7 +63,7 @@ async def fetch_page(fetcher: Fetcher, url: str) -> ArticleDraft:
     not a page (a feed gets its own advice: subscribe with ``feed add``).
     """
     response = await fetcher.get(url, {"Accept": _ACCEPT})
-    where = display_url(response.url)
+    where = mask_url(response.url)
     if not response.body.strip():
         raise SourceError(f"{where}: the page is empty")
     kind = _kind(response)
@@ -85,7 +86,7 @@ def _article_from_response(response: HttpResponse, kind: str) -> ArticleDraft:
         text = decode_bytes(response.body, response.charset)
         return article_from_text(text, source=source, url=response.url)
     except SourceError as exc:
-        raise SourceError(f"{display_url(response.url)}: {exc}") from None
+        raise SourceError(f"{mask_url(response.url)}: {exc}") from None
 
 
 def _kind(response: HttpResponse) -> str:
@@ -162,7 +163,7 @@ def article_from_html(html: str, *, url: str | None, fallback_source: str) -> Ar
     ``fallback_source`` names the source when the page names no site and
     ``url`` gives no host.
     """
-    where = display_url(url) if url else fallback_source
+    where = mask_url(url) if url else fallback_source
     tree = trafilatura.load_html(html)
     if tree is None:
         raise SourceError(f"{where}: no readable HTML in the page")

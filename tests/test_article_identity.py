@@ -128,7 +128,9 @@ async def test_a_feed_item_whose_link_was_posted_by_hand_is_not_posted_again(
     h = harness
     serve_pages(server, range(1, 3))
     assert (await h.command(f"post {server.url('/story-2.html')} #news")).ok
-    server.serve("/stable.xml", rss(server, [(2, "guid-2", "Story 2 (updated title)"), (1, "guid-1", "Story 1")]))
+    server.serve(
+        "/stable.xml", rss(server, [(2, "guid-2", "Story 2 (updated title)"), (1, "guid-1", "Story 1")])
+    )
     answer = await h.command(f"feed add {server.url('/stable.xml')} #news backlog 2")
     assert answer.ok, answer.text
     assert titles(h) == ["Story 2", "Story 1"]

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 from bot.commands.common import channel_label
 from bot.commands.limits import COMMUNITY_DATA
 from bot.commands.registry import Answer, CommandContext, CommandRegistry, Kind, Option, UsageError
-from bot.digest_jobs import STALE_CLAIM
 from bot.i18n import LANGUAGES, N_, Words, language_code
 from bot.models import DIGEST_STYLES, SUMMARY_ENGINES, Community
 from bot.platform import PartlyPosted, PlatformError
@@ -67,7 +66,6 @@ def register(registry: CommandRegistry, services: Services) -> None:
         by_channel = {s.channel_id: s for s in schedules}
         channels = list(by_channel) or [ctx.event.channel_id]
         posted, failed = [], []
-        cut_off = False
         for channel in channels:
             try:
                 await jobs.post_once(digest, channel)
@@ -80,7 +78,6 @@ def register(registry: CommandRegistry, services: Services) -> None:
                     if isinstance(exc, PartlyPosted) else ""
                 )  # fmt: skip
                 failed.append(f"{channel_label(channel)}: {exc}{went}")
-                cut_off = cut_off or isinstance(exc, PartlyPosted)
                 continue
             posted.append(channel_label(channel))
             if channel in by_channel:
@@ -90,14 +87,6 @@ def register(registry: CommandRegistry, services: Services) -> None:
             lines.append(words.gettext("Posted the digest to {channels}.", channels=", ".join(posted)))
         if failed:
             lines.append(words.gettext("Could not post to {failures}", failures="; ".join(failed)))
-        if cut_off:
-            lines.append(
-                words.gettext(
-                    "The rest of a digest cut off part-way is posted by the bot's scheduler"
-                    " within {minutes} minutes, without repeating what went out.",
-                    minutes=int(STALE_CLAIM.total_seconds() // 60) + 1,
-                )
-            )
         if not schedules:
             lines.append(
                 words.gettext("Tip: `digest schedule monday 09:00 UTC #channel` posts it every week.")

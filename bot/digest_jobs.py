@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -13,8 +13,8 @@ from bot.clock import Clock
 from bot.digest import Digest, DigestBuilder
 from bot.i18n import Languages
 from bot.layout import DigestPost, Style
-from bot.models import Community, DigestSchedule
-from bot.platform import ChatPlatform, PartlyPosted
+from bot.models import Community, DigestClaim, DigestSchedule
+from bot.platform import ChatPlatform
 from bot.schedule import next_run, previous_run
 from bot.store import Store
 
@@ -22,6 +22,9 @@ _log = logging.getLogger(__name__)
 
 LATE_LIMIT = timedelta(days=1)  # a digest missed by more than this is skipped
 LATE_NOTE_AFTER = timedelta(minutes=10)
+# A digest is sent within seconds of its claim; a claim older than this was cut off (a crash,
+# a refusal part-way) and is finished, or released when none of its messages went out.
+STALE_CLAIM = timedelta(minutes=10)
 DEFAULT_PERIOD = timedelta(days=7)
 
 
@@ -42,10 +45,6 @@ class DigestJobs:
         self._clock = clock
         self._languages = languages
         self._archive_url = archive_url
-        # Scheduled digests cut off part-way by a refusal: the digest as built and the ids of
-        # the messages that went out, so the next try sends only the rest. In memory: after a
-        # crash the claim stands and the rest is not sent (at most once, never twice).
-        self._partial: dict[tuple[Community, str, datetime], tuple[Digest, list[str]]] = {}
 
     async def set_schedule(
         self, community: Community, channel_id: str, weekday: int, at: time, timezone: str
@@ -97,10 +96,90 @@ class DigestJobs:
         words = self._languages.words(digest.language)
         return DigestPost(digest, words, style, self._archive_url)
 
-    async def post(self, digest: Digest, channel_id: str, *, skip: int = 0) -> list[str]:
+    async def post(
+        self,
+        digest: Digest,
+        channel_id: str,
+        *,
+        skip: int = 0,
+        sent: Callable[[str], Awaitable[None]] | None = None,
+    ) -> list[str]:
         platform = self._platforms[digest.community.platform]
         shaped = await self.shaped(digest, channel_id)
-        return await platform.post_digest(digest.community, channel_id, shaped, skip=skip)
+        return await platform.post_digest(digest.community, channel_id, shaped, skip=skip, sent=sent)
+
+    async def post_once(self, digest: Digest, channel_id: str) -> list[str]:
+        """`digest now`: the digest's period is claimed and each message's id recorded as it
+        goes out, so a try cut off after some went out (a crash, a refusal) is finished by the
+        scheduler (`finish_unfinished`) and never sent twice; one cut off before any went out
+        is released."""
+        community, end = digest.community, digest.period_end
+        if not await self._store.claim_digest(
+            community, channel_id, digest.period_start, end, self._clock.now()
+        ):
+            return await self.post(digest, channel_id)  # the same instant twice: nothing to guard
+        ids = await self._send(digest, channel_id, [])
+        await self._store.confirm_digest(community, channel_id, end, ids)
+        return ids
+
+    async def _send(self, digest: Digest, channel_id: str, ids: list[str]) -> list[str]:
+        """Send the claimed digest's messages after the `ids` sent before, recording each; on
+        failure the claim is kept if any message is out, else released."""
+        community, end = digest.community, digest.period_end
+
+        async def record(message_id: str) -> None:
+            ids.append(message_id)
+            await self._store.record_digest_messages(community, channel_id, end, ids)
+
+        try:
+            await self.post(digest, channel_id, skip=len(ids), sent=record)
+        except BaseException:
+            if not ids:  # nothing out: free the period so a later try posts it
+                await asyncio.shield(self._store.release_digest(community, channel_id, end))
+            raise
+        return ids
+
+    async def finish_unfinished(self) -> int:
+        """Finish the digests whose posting was cut off part-way (claimed over `STALE_CLAIM`
+        ago, some messages out): the digest of the same period is built again and only the
+        rest is sent. A claim with no message out is released (a scheduled digest is then
+        posted by its schedule). Returns how many were finished."""
+        finished = 0
+        now = self._clock.now()
+        for claim in await self._store.unfinished_digests(now - STALE_CLAIM):
+            if claim.community.platform not in self._platforms:
+                continue
+            where = f"{claim.community.key} {claim.channel_id}"
+            if not claim.message_ids:
+                _log.warning("the digest for %s was cut off before it went out: released", where)
+                await self._store.release_digest(claim.community, claim.channel_id, claim.period_end)
+                continue
+            try:
+                finished += await self._finish(claim, now)
+            except Exception:
+                _log.exception("finishing the digest for %s failed", where)
+        return finished
+
+    async def _finish(self, claim: DigestClaim, now: datetime) -> int:
+        community, channel, end = claim.community, claim.channel_id, claim.period_end
+        schedule = next(
+            (s for s in await self._store.digest_schedules(community) if s.channel_id == channel), None
+        )
+        timezone = schedule.timezone if schedule else "UTC"
+        digest = await self._builder.build(community, claim.period_start, end, timezone=timezone)
+        ids = await self._send(digest, channel, list(claim.message_ids))
+        await self._store.confirm_digest(community, channel, end, ids)
+        if schedule is not None and schedule.enabled and (schedule.last_run_at or end) <= end:
+            assert schedule.next_run_at is not None
+            following = schedule.next_run_at
+            if following <= end:  # the scheduled digest itself: move on to the next slot
+                following = next_run(schedule.weekday, schedule.at, schedule.timezone, max(now, end))
+            await self._store.advance_digest_schedule(community, channel, end, following)
+        _log.warning(
+            "the digest for %s %s was cut off after %d messages: the rest is posted",
+            community.key, channel, len(claim.message_ids),
+        )  # fmt: skip
+        return 1
 
     async def posted_by_hand(self, schedule: DigestSchedule, digest: Digest) -> None:
         """After `digest now`, the scheduled digest starts where this one ended."""
@@ -111,7 +190,7 @@ class DigestJobs:
 
     async def run_due(self) -> int:
         """Post every scheduled digest that is due; returns how many were posted."""
-        posted = 0
+        posted = await self.finish_unfinished()
         for schedule in await self._store.due_digest_schedules(self._clock.now()):
             if schedule.community.platform not in self._platforms:
                 continue  # that platform runs in another process or not at all
@@ -137,32 +216,23 @@ class DigestJobs:
             # last_run_at stays: the next digest covers the skipped week too.
             await self._store.advance_digest_schedule(community, channel, start, following)
             return 0
-        key = (community, channel, end)
-        resumed = self._partial.pop(key, None)
-        if resumed is None and not await self._store.claim_digest(community, channel, start, end, now):
+        if not await self._store.claim_digest(community, channel, start, end, now):
+            unfinished = await self._store.unfinished_digests(now + timedelta(seconds=1))
+            if any(
+                (c.community, c.channel_id, c.period_end) == (community, channel, end) for c in unfinished
+            ):
+                return 0  # cut off part-way a moment ago: `finish_unfinished` finishes it
             await self._store.advance_digest_schedule(community, channel, end, following)
             return 0  # posted before (a restart between posting and advancing)
         note = None
         if overdue > LATE_NOTE_AFTER:
             note = "Posted late: the bot was offline at the scheduled time."
-        sent: list[str] = []
         try:
-            if resumed is None:
-                digest = await self._builder.build(
-                    community, start, end, timezone=schedule.timezone, note=note
-                )
-            else:
-                digest, sent = resumed
-            ids = sent + await self.post(digest, channel, skip=len(sent))
-        except PartlyPosted as exc:
-            self._partial[key] = (digest, sent + exc.message_ids)
-            raise
+            digest = await self._builder.build(community, start, end, timezone=schedule.timezone, note=note)
         except BaseException:
-            if sent:  # part of it is out: keep the claim, send the rest next time
-                self._partial[key] = (digest, sent)
-            else:  # not posted: free the period so the next tick tries again
-                await asyncio.shield(self._store.release_digest(community, channel, end))
+            await asyncio.shield(self._store.release_digest(community, channel, end))
             raise
+        ids = await self._send(digest, channel, [])
         await self._store.confirm_digest(community, channel, end, ids)
         await self._store.advance_digest_schedule(community, channel, end, following)
         _log.info("posted the digest for %s to %s", community.key, channel)

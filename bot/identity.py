@@ -45,6 +45,18 @@ def _normalize_netloc(parts: SplitResult, scheme: str) -> str:
     return f"{userinfo}@{host}" if userinfo else host
 
 
+def article_link(url: str | None) -> str | None:
+    """The normalized form of an absolute http(s) link, else None (nothing to know an article
+    by: a missing, relative or other-scheme link)."""
+    if not url or not url.strip():
+        return None
+    link = normalize_url(url)
+    parts = urlsplit(link)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return link
+
+
 def article_key(guid: str | None, url: str | None, text: str | Callable[[], str]) -> str:
     """The identity of an article: its feed GUID, else its normalized URL, else a content hash.
     `text` may be given as a function, called only when neither GUID nor URL is there."""

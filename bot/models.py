@@ -148,6 +148,19 @@ class DigestSchedule:
 
 
 @dataclass(frozen=True, slots=True)
+class DigestClaim:
+    """A digest claimed for a destination and period and not confirmed yet: the ids of its
+    messages sent so far (recorded as they go), so a later try sends only the rest."""
+
+    community: Community
+    channel_id: str
+    period_start: datetime
+    period_end: datetime
+    message_ids: tuple[str, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ChannelSettings:
     community: Community
     channel_id: str

@@ -3,7 +3,7 @@ rendering and the platform's limits, and hold no business rule."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -90,11 +90,18 @@ class ChatPlatform(Protocol):
         whose thread was never opened gets its thread now. None if there is no such post."""
 
     async def post_digest(
-        self, community: Community, channel_id: str, post: DigestPost, *, skip: int = 0
+        self,
+        community: Community,
+        channel_id: str,
+        post: DigestPost,
+        *,
+        skip: int = 0,
+        sent: Callable[[str], Awaitable[None]] | None = None,
     ) -> list[str]:
         """Post a digest as `post.fitted` lays it out (a compact one in one message, a full
         one split as the platform's limits need), leaving out its first `skip` messages
-        (sent before); returns the ids of the messages sent now. Raises PartlyPosted when
+        (sent before); returns the ids of the messages sent now. `sent` is awaited with each
+        message's id as soon as it went out (the caller records it). Raises PartlyPosted when
         a message is refused after others went out."""
 
     async def notify(self, community: Community, channel_id: str, text: str) -> None:

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 from bot.clock import Clock
+from bot.identity import article_link
 from bot.models import ArticleDraft, Community, Feed
 from bot.platform import ChatPlatform
-from bot.publisher import Publisher, PublishError, item_key
+from bot.publisher import Publisher, PublishError, item_key, item_keys
 from bot.redact import mask_url
 from bot.sources.errors import SourceError
 from bot.sources.feeds import FeedEntry, FeedResult, fetch_feed
@@ -123,18 +125,33 @@ class FeedPoller:
         keyed: dict[str, FeedEntry] = {}
         for entry in entries:  # feed order, newest first; a repeated item counts once
             keyed.setdefault(item_key(entry.guid, entry.url, entry.source, entry.draft), entry)
-        unseen = await self._store.unseen_item_keys(feed.id, list(keyed))
-        fresh = [(key, entry) for key, entry in keyed.items() if key in unseen]
+        # A link is the article's identity, unless several items of this feed share it (a feed
+        # whose items all point at its home page): then their GUIDs tell them apart.
+        links = Counter(article_link(entry.url) for entry in keyed.values())
+        known = [
+            (
+                item_keys(
+                    entry.guid, entry.url, entry.source, entry.draft,
+                    by_link=links[article_link(entry.url)] == 1,
+                ),
+                entry,
+            )
+            for entry in keyed.values()
+        ]  # fmt: skip
+        unseen = await self._store.unseen_item_keys(feed.id, [k for keys, _ in known for k in keys])
+        # New only if known by none of its keys: a link posted before under another GUID (a
+        # feed that changes its GUIDs) is the same article.
+        fresh = [(keys, entry) for keys, entry in known if all(k in unseen for k in keys)]
         # Only new entries are made into drafts (their HTML read as text), off the event loop:
         # a feed read for the first time may bring a hundred.
         drafts = await asyncio.to_thread(lambda: [entry.draft() for _, entry in fresh]) if fresh else []
-        new = [(key, draft) for (key, _), draft in zip(fresh, drafts, strict=True)]
+        new = [(keys, draft) for (keys, _), draft in zip(fresh, drafts, strict=True)]
         if all(item.published_at for _, item in new):
             # Dates beat document order: some feeds list oldest first.
             new.sort(key=lambda pair: pair[1].published_at or _EPOCH, reverse=True)
         if not feed.primed:
             to_post, old = new[: feed.backlog], new[feed.backlog :]
-            await self._store.remember_items(feed.id, [key for key, _ in old], self._clock.now())
+            await self._store.remember_items(feed.id, [k for keys, _ in old for k in keys], self._clock.now())
             remembered = len(old)
         else:
             to_post, remembered = new, 0
@@ -142,21 +159,23 @@ class FeedPoller:
         if len(to_post) > self._max_posts and self._was_away(feed):
             # Back from downtime: the newest items are posted, the older ones named once.
             older, to_post = to_post[: -self._max_posts], to_post[-self._max_posts :]
-            await self._store.remember_items(feed.id, [key for key, _ in older], self._clock.now())
+            await self._store.remember_items(
+                feed.id, [k for keys, _ in older for k in keys], self._clock.now()
+            )
             remembered += len(older)
             await self._summarize(feed, [item for _, item in older])
         waiting = max(0, len(to_post) - self._max_posts)
         posted = 0
-        for key, item in to_post[: self._max_posts]:
+        for keys, item in to_post[: self._max_posts]:
             try:
                 published = await self._publisher.publish(
-                    item, feed.community, feed.channel_id, prompt=feed.prompt, feed_id=feed.id
+                    item, feed.community, feed.channel_id, prompt=feed.prompt, feed_id=feed.id, key=keys[0]
                 )
             except PublishError as exc:
                 # Not remembered: the item is tried again at the next poll.
                 _log.warning("feed %s: could not post %r: %s", mask_url(feed.url), item.title, exc)
                 return PollReport(posted, remembered, len(to_post) - posted, str(exc))
-            await self._store.remember_items(feed.id, [key], self._clock.now())
+            await self._store.remember_items(feed.id, keys, self._clock.now())
             posted += published.new  # another feed may have brought the same article here first
         return PollReport(posted, remembered, waiting)
 

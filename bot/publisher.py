@@ -10,7 +10,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from bot.clock import Clock
-from bot.identity import article_key
+from bot.identity import article_key, article_link
 from bot.models import Article, ArticleDraft, Community, Discussion, DiscussionState, PostedMessage
 from bot.platform import ChatPlatform, PlatformError
 from bot.prompts import DEFAULT_PROMPT, next_prompt, render_prompt, split_prompts
@@ -38,13 +38,35 @@ class PublishError(Exception):
 
 
 def draft_key(draft: ArticleDraft) -> str:
-    """The article's identity: feed GUID, else normalised URL, else a content hash."""
-    return item_key(draft.guid, draft.url, draft.source, lambda: draft)
+    """The article's identity: its normalized link, else its feed GUID, else a content hash."""
+    return item_keys(draft.guid, draft.url, draft.source, lambda: draft)[0]
+
+
+def item_keys(
+    guid: str | None,
+    url: str | None,
+    source: str,
+    draft: Callable[[], ArticleDraft],
+    *,
+    by_link: bool = True,
+) -> list[str]:
+    """The keys an item is known by, its article's identity first: its normalized link (an
+    item whose link was posted before is the same article, whatever its GUID or title), then
+    its GUID key. `by_link=False` when the link does not tell items apart (several items of
+    one feed share it): the GUID, else a content hash, is the identity then."""
+    keys = []
+    link = article_link(url) if by_link else None
+    if link is not None:
+        keys.append(f"url:{link}")
+    key = item_key(guid, url, source, draft)
+    if key not in keys:
+        keys.append(key)
+    return keys
 
 
 def item_key(guid: str | None, url: str | None, source: str, draft: Callable[[], ArticleDraft]) -> str:
-    """`draft_key` of an item whose draft is made only if its key needs the text (when it
-    has neither GUID nor URL).
+    """The GUID key of an item: its feed GUID, else its normalised URL, else a content hash
+    (the draft is made only when the key needs its text).
 
     A GUID that is not a URL ("1234") is only unique within its site, so it is
     qualified by the item's host (or its source) to keep two feeds apart.
@@ -86,8 +108,10 @@ class Publisher:
         self._clock = clock
         self._default_prompt = default_prompt
 
-    async def save(self, draft: ArticleDraft) -> Article:
-        return await self._store.save_article(draft_key(draft), draft, self._clock.now())
+    async def save(self, draft: ArticleDraft, key: str | None = None) -> Article:
+        """Store the article under `key` (else `draft_key`); one stored under that key is
+        returned as it stands (an updated item keeps its first title and summary)."""
+        return await self._store.save_article(key or draft_key(draft), draft, self._clock.now())
 
     async def prompts(self, community: Community, channel_id: str) -> tuple[str, ...]:
         """The channel's prompts in rotation order; the default when none is set."""
@@ -114,6 +138,7 @@ class Publisher:
         *,
         prompt: str | None = None,
         feed_id: int | None = None,
+        key: str | None = None,
     ) -> Published:
         """Post once per article and channel.
 
@@ -123,7 +148,7 @@ class Publisher:
         platform = self._platforms.get(community.platform)
         if platform is None:
             raise PublishError(f"the {community.platform} platform is not running")
-        article = await self.save(draft)
+        article = await self.save(draft, key)
         template = await self.prompt_for(community, channel_id, prompt)
         text = render_prompt(template, article)
         pending = await self._store.begin_discussion(

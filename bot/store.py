@@ -17,6 +17,7 @@ from bot.models import (
     ChannelSettings,
     Community,
     CommunitySettings,
+    DigestClaim,
     DigestSchedule,
     Discussion,
     DiscussionActivity,
@@ -278,6 +279,15 @@ class Store(Protocol):
     ) -> None: ...
 
     async def release_digest(self, community: Community, channel_id: str, period_end: datetime) -> None: ...
+
+    async def record_digest_messages(
+        self, community: Community, channel_id: str, period_end: datetime, message_ids: Sequence[str]
+    ) -> None:
+        """The ids of the messages of a claimed (not confirmed) digest sent so far, written as
+        each goes out, so a try cut off by a crash can be finished without sending them again."""
+
+    async def unfinished_digests(self, before: datetime) -> list[DigestClaim]:
+        """Digests claimed before `before` and never confirmed, oldest first."""
 
     async def activity(
         self, community: Community, start: datetime, end: datetime

@@ -24,6 +24,7 @@ from bot.models import (
     ChannelSettings,
     Community,
     CommunitySettings,
+    DigestClaim,
     DigestSchedule,
     Discussion,
     DiscussionActivity,
@@ -792,6 +793,26 @@ class PostgresStore:
             " AND period_end = $4 AND state = 'claimed'",
             community.platform, community.id, channel_id, _utc(period_end),
         )  # fmt: skip
+
+    async def record_digest_messages(
+        self, community: Community, channel_id: str, period_end: datetime, message_ids: Sequence[str]
+    ) -> None:
+        await self._write(
+            "UPDATE digests SET message_ids = $1 WHERE platform = $2 AND community_id = $3"
+            " AND channel_id = $4 AND period_end = $5 AND state = 'claimed'",
+            ",".join(message_ids), community.platform, community.id, channel_id, _utc(period_end),
+        )  # fmt: skip
+
+    async def unfinished_digests(self, before: datetime) -> list[DigestClaim]:
+        rows = await self._all(
+            "SELECT platform, community_id, channel_id, period_start, period_end, message_ids, created_at"
+            " FROM digests WHERE state = 'claimed' AND created_at < $1 ORDER BY created_at, period_end",
+            _utc(before),
+        )
+        return [
+            DigestClaim(Community(r[0], r[1]), r[2], r[3], r[4], tuple(i for i in r[5].split(",") if i), r[6])
+            for r in rows
+        ]
 
     async def activity(
         self, community: Community, start: datetime, end: datetime

@@ -25,6 +25,7 @@ from bot.models import (
     ChannelSettings,
     Community,
     CommunitySettings,
+    DigestClaim,
     DigestSchedule,
     Discussion,
     DiscussionActivity,
@@ -903,6 +904,29 @@ class SQLiteStore:
             " AND period_end = ? AND state = 'claimed'",
             (community.platform, community.id, channel_id, _ts(period_end)),
         )
+
+    async def record_digest_messages(
+        self, community: Community, channel_id: str, period_end: datetime, message_ids: Sequence[str]
+    ) -> None:
+        await self._write(
+            "UPDATE digests SET message_ids = ? WHERE platform = ? AND community_id = ?"
+            " AND channel_id = ? AND period_end = ? AND state = 'claimed'",
+            (",".join(message_ids), community.platform, community.id, channel_id, _ts(period_end)),
+        )
+
+    async def unfinished_digests(self, before: datetime) -> list[DigestClaim]:
+        rows = await self._all(
+            "SELECT platform, community_id, channel_id, period_start, period_end, message_ids, created_at"
+            " FROM digests WHERE state = 'claimed' AND created_at < ? ORDER BY created_at, period_end",
+            (_ts(before),),
+        )
+        return [
+            DigestClaim(
+                Community(r[0], r[1]), r[2], _dt_req(r[3]), _dt_req(r[4]),
+                tuple(i for i in r[5].split(",") if i), _dt_req(r[6]),
+            )
+            for r in rows
+        ]  # fmt: skip
 
     async def activity(
         self, community: Community, start: datetime, end: datetime

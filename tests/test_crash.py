@@ -194,7 +194,7 @@ async def test_sigkill_at_random_moments_posts_once_and_keeps_every_reply_once(t
     posts = article_posts(slack)
     keys = [key for key, _ in posts]
     assert sorted(set(keys)) == sorted(keys), f"posted twice: {sorted(k for k in keys if keys.count(k) > 1)}"
-    assert sorted(keys) == sorted(f"guid:news.example#{guid}" for guid, _ in world.items), (
+    assert sorted(keys) == sorted(f"url:https://news.example/{guid}" for guid, _ in world.items), (
         "not every article was posted"
     )
     replies, discussions = stored(database)

@@ -235,3 +235,96 @@ async def test_a_failing_feed_backs_off_and_tells_its_channel_once(harness: Harn
         assert "failing (5 in a row)" in listing and "503" in listing
     finally:
         await runner.cleanup()
+
+
+class SplitConsole(ConsolePlatform):
+    """A console that sends a digest as three messages and, when `refuse_after` is set, is
+    refused after that many went out (a crash part-way leaves the same trace: some sent)."""
+
+    refuse_after: int | None = None
+
+    async def post_digest(  # type: ignore[override]
+        self, community, channel_id, post, *, skip=0, sent=None
+    ) -> list[str]:
+        from adapters.console.platform import BOT_NAME
+        from bot.markdown import render as render_markdown
+        from bot.platform import PartlyPosted
+
+        text = render_markdown(post.layout())
+        parts = [f"# Community part {n}/3\n{text}" for n in (1, 2, 3)]
+        ids: list[str] = []
+        for number, part in enumerate(parts):
+            if number < skip:
+                continue
+            if self.refuse_after is not None and number >= self.refuse_after:
+                raise PartlyPosted("refused", ids)
+            message = self.add_message(channel_id, BOT_NAME, part)
+            ids.append(message.id)
+            if sent is not None:
+                await sent(message.id)
+        return ids
+
+
+async def test_a_digest_cut_off_part_way_is_finished_once_by_the_next_process(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    db = tmp_path / "cut.db"
+
+    async def boot(refuse_after: int | None) -> tuple[Harness, AiohttpFetcher, SplitConsole]:
+        store = SQLiteStore(db)
+        await store.open()
+        platform = SplitConsole(io.StringIO())
+        platform.refuse_after = refuse_after
+        fetcher = AiohttpFetcher(allow_private=True, timeout=5)
+        app, services = build_core(Settings(), store, clock, fetcher, {platform.name: platform})
+        return Harness(app, services, store, platform, clock, io.StringIO()), fetcher, platform
+
+    async def stop(h: Harness, fetcher: AiohttpFetcher) -> None:
+        await h.app.shutdown()
+        await h.store.close()
+        await fetcher.close()
+
+    first, fetcher, platform1 = await boot(refuse_after=1)
+    await start_discussion(first)
+    await first.command("digest schedule monday 09:00 UTC #digest")
+    clock.current = datetime(2026, 11, 9, 9, 1, tzinfo=UTC)
+    await first.services.scheduler.run_once()
+    sent_first = [m.text.splitlines()[0] for m in platform1.state.messages.values() if m.channel == "digest"]
+    assert sent_first == ["# Community part 1/3"]
+    [claim] = await first.store.unfinished_digests(clock.now() + timedelta(seconds=1))
+    assert len(claim.message_ids) == 1
+    await stop(first, fetcher)  # the process ends with the digest part-way
+
+    second, fetcher, platform2 = await boot(refuse_after=None)
+    try:
+        await second.services.scheduler.run_once()  # a fresh claim: not taken over yet
+        assert [m for m in platform2.state.messages.values() if m.channel == "digest"] == []
+        clock.advance(timedelta(minutes=11))
+        await second.services.scheduler.run_once()
+        await second.services.scheduler.run_once()
+        rest = [m.text.splitlines()[0] for m in platform2.state.messages.values() if m.channel == "digest"]
+        assert rest == ["# Community part 2/3", "# Community part 3/3"]  # only the rest, once
+        assert await second.store.unfinished_digests(clock.now() + timedelta(days=1)) == []
+        moved = (await second.store.digest_schedules(COMMUNITY))[0]
+        assert moved.last_run_at == datetime(2026, 11, 9, 9, 0, tzinfo=UTC)
+        assert moved.next_run_at == datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
+    finally:
+        await stop(second, fetcher)
+
+
+async def test_a_digest_cut_off_before_its_first_message_is_released_and_posted_once(
+    harness: Harness,
+) -> None:
+    h = harness
+    await start_discussion(h)
+    await h.command("digest schedule monday 09:00 UTC #digest")
+    h.clock.current = datetime(2026, 11, 9, 9, 1, tzinfo=UTC)
+    end = datetime(2026, 11, 9, 9, 0, tzinfo=UTC)
+    # A crash right after the claim: claimed, nothing sent.
+    assert await h.store.claim_digest(COMMUNITY, "digest", end - timedelta(days=7), end, h.clock.now())
+    await h.services.scheduler.run_once()
+    assert digests_in(h.platform) == []  # a fresh claim may be another process's, posting now
+    h.clock.advance(timedelta(minutes=11))
+    await h.services.scheduler.run_once()
+    await h.services.scheduler.run_once()
+    assert len(digests_in(h.platform)) == 1

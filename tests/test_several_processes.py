@@ -144,7 +144,7 @@ async def test_two_run_processes_post_once_and_the_survivor_of_a_sigkill_takes_t
             await until(lambda: len(article_posts(slack)) >= 3 and digests(slack), 40, "posts", workers)
             await asyncio.sleep(2 * FEED_INTERVAL + 3 * TICK)  # more polls and ticks in both processes
             keys = sorted(key for key, _ in article_posts(slack))
-            assert keys == sorted(f"guid:news.example#{guid}" for guid, _ in items)  # each once
+            assert keys == sorted(f"url:https://news.example/{guid}" for guid, _ in items)  # each once
             assert len(digests(slack)) == 1
 
             # Slack retries an event that was slow to answer, and the balancer may pick the other
@@ -180,7 +180,7 @@ async def test_two_run_processes_post_once_and_the_survivor_of_a_sigkill_takes_t
             assert await holder_pid(store) == survivor.process.pid
             await asyncio.sleep(FEED_INTERVAL + 3 * TICK)
             keys = [key for key, _ in article_posts(slack)]
-            assert sorted(keys) == sorted(f"guid:news.example#{guid}" for guid, _ in items)
+            assert sorted(keys) == sorted(f"url:https://news.example/{guid}" for guid, _ in items)
             assert len(digests(slack)) == 1
             assert "now runs the scheduler jobs" in survivor.log.read_text()
 

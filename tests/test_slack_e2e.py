@@ -574,7 +574,9 @@ async def test_a_scheduled_digest_cut_off_part_way_sends_only_the_rest_next_time
     first_try = fake.calls_to("chat.postMessage")[posts_before:]
     assert [c.params["blocks"][0]["type"] for c in first_try][:1] == ["header"]
 
-    # The next tick sends only what is missing, from the same digest.
+    # A tick once the claim is stale (10 min) sends only what is missing, for the same period.
+    assert await bot.services.digests.run_due() == 0
+    bot.clock.advance(timedelta(minutes=11))
     assert await bot.services.digests.run_due() == 1
     sent = [c for c in fake.calls_to("chat.postMessage")[posts_before:] if c.params.get("blocks")]
     headers = [c for c in sent if c.params["blocks"][0]["type"] == "header"]
@@ -662,3 +664,46 @@ async def test_threadcast_run_serves_discord_and_slack_over_one_store(
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_digest_now_cut_off_part_way_is_finished_by_the_scheduler_once(bot: Bot) -> None:
+    await bot.start()
+    fake, store = bot.fake, bot.store
+    vocabulary = [f"{word}{n}" for n, word in enumerate(("ferry", "crane", "quay", "tide", "gull") * 4)]
+    for n in range(12):
+        draft = ArticleDraft(f"Story {n} " + "about the harbour " * 8, f"https://news.example/{n}", "", "x")
+        discussion = (await bot.services.publisher.publish(draft, bot.community, GENERAL)).discussion
+        for m in range(3):
+            await store.add_reply(
+                discussion.id, message_id=f"{GENERAL}:9{n:02d}{m}.000100", author_id=f"U{n}{m}",
+                author_name=f"member {n}{m}", created_at=bot.clock.now(),
+                text=" ".join(vocabulary[(n * 3 + m + 7 * k) % 20] + f"{k}x{n}" for k in range(50)),
+            )  # fmt: skip
+    assert (await bot.command(ADMIN, "digest schedule monday 09:00 UTC")).get("text")
+    assert (await bot.command(ADMIN, "digest style full")).get("text")
+    [schedule] = await store.digest_schedules(bot.community)
+    bot.clock.advance(timedelta(minutes=1))  # the replies fall inside the period [start, now)
+    posts_before = len(fake.calls_to("chat.postMessage"))
+
+    fake.inject("chat.postMessage", delayed(0), api_error("internal_error"))
+    answer = json.dumps(await bot.command(ADMIN, "digest now"), ensure_ascii=False)
+    assert "only its first message went out" in answer
+    [claim] = await store.unfinished_digests(bot.clock.now() + timedelta(seconds=1))
+    assert len(claim.message_ids) == 1
+
+    bot.clock.advance(timedelta(minutes=11))
+    assert await bot.services.digests.run_due() == 1
+    sent = [c for c in fake.calls_to("chat.postMessage")[posts_before:] if c.params.get("blocks")]
+    assert len([c for c in sent if c.params["blocks"][0]["type"] == "header"]) == 1
+    shown = [
+        json.dumps(m["blocks"]) for m in fake.messages_in(GENERAL) if m.get("blocks") and "thread_ts" not in m
+    ]
+    digest_parts = [
+        b for b in shown if "Community digest" in b or "more discussions" in b or "Join the thread" in b
+    ]
+    assert len(digest_parts) >= 2 and len(set(digest_parts)) == len(digest_parts)  # each part once
+    assert await store.unfinished_digests(bot.clock.now() + timedelta(days=1)) == []
+    [after] = await store.digest_schedules(bot.community)
+    assert after.last_run_at == claim.period_end  # the scheduled digest starts where it ended
+    assert after.next_run_at == schedule.next_run_at
+    assert await bot.services.digests.run_due() == 0

@@ -1172,6 +1172,24 @@ async def test_claim_digest_once_per_period(backend: StoreFactory, contract_stor
         await again.close()
 
 
+async def test_unfinished_digests_keep_the_messages_sent_so_far(contract_store: Store) -> None:
+    start, end = T0 - 7 * D, T0
+    assert await contract_store.claim_digest(C1, "digest", start, end, T0)
+    assert await contract_store.claim_digest(C2, "digest", start, end, T0 + H)
+    await contract_store.record_digest_messages(C1, "digest", end, ["m-1"])
+    await contract_store.record_digest_messages(C1, "digest", end, ["m-1", "m-2"])
+    assert await contract_store.unfinished_digests(T0) == []  # claimed at T0: not before T0
+    [claim] = await contract_store.unfinished_digests(T0 + H)
+    assert (claim.community, claim.channel_id, claim.message_ids) == (C1, "digest", ("m-1", "m-2"))
+    assert (claim.period_start, claim.period_end, claim.created_at) == (start, end, T0)
+    both = await contract_store.unfinished_digests(T0 + 2 * H)
+    assert [(c.community, c.message_ids) for c in both] == [(C1, ("m-1", "m-2")), (C2, ())]
+    # Confirmed: no longer unfinished, and its ids are not overwritten by a late record.
+    await contract_store.confirm_digest(C1, "digest", end, ["m-1", "m-2", "m-3"])
+    await contract_store.record_digest_messages(C1, "digest", end, ["x"])
+    assert [c.community for c in await contract_store.unfinished_digests(T0 + 2 * H)] == [C2]
+
+
 async def test_release_digest_only_if_not_confirmed(contract_store: Store) -> None:
     start, end = T0 - 7 * D, T0
     assert await contract_store.claim_digest(C1, "digest", start, end, T0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -136,7 +137,13 @@ class ConsolePlatform:
         return None
 
     async def post_digest(
-        self, community: Community, channel_id: str, post: DigestPost, *, skip: int = 0
+        self,
+        community: Community,
+        channel_id: str,
+        post: DigestPost,
+        *,
+        skip: int = 0,
+        sent: Callable[[str], Awaitable[None]] | None = None,
     ) -> list[str]:
         if skip:  # the console sends a digest as one message
             return []
@@ -147,6 +154,8 @@ class ConsolePlatform:
         for line in text.rstrip().splitlines():
             self.print(f"│ {line}")
         self.print("└─")
+        if sent is not None:
+            await sent(message.id)
         return [message.id]
 
     async def notify(self, community: Community, channel_id: str, text: str) -> None:

@@ -14,7 +14,7 @@ import io
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -520,7 +520,13 @@ class DiscordPlatform:
         )
 
     async def post_digest(
-        self, community: Community, channel_id: str, post: DigestPost, *, skip: int = 0
+        self,
+        community: Community,
+        channel_id: str,
+        post: DigestPost,
+        *,
+        skip: int = 0,
+        sent: Callable[[str], Awaitable[None]] | None = None,
     ) -> list[str]:
         channel = await self._channel(channel_id)
         if not isinstance(channel, discord.TextChannel | discord.Thread):
@@ -530,6 +536,8 @@ class DiscordPlatform:
             for embeds, chart in (await _digest_messages(post))[skip:]:
                 message = await channel.send(embeds=embeds, files=_files(chart), allowed_mentions=NO_PINGS)
                 ids.append(str(message.id))
+                if sent is not None:
+                    await sent(ids[-1])
         except discord.HTTPException as exc:
             if isinstance(exc, discord.Forbidden):
                 problem = f"missing permission to post the digest in #{channel.name} ({exc.text})"

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -465,7 +465,13 @@ class SlackPlatform:
         return None
 
     async def post_digest(
-        self, community: Community, channel_id: str, post: DigestPost, *, skip: int = 0
+        self,
+        community: Community,
+        channel_id: str,
+        post: DigestPost,
+        *,
+        skip: int = 0,
+        sent: Callable[[str], Awaitable[None]] | None = None,
     ) -> list[str]:
         ids: list[str] = []
         digest = post.digest
@@ -483,6 +489,8 @@ class SlackPlatform:
                     raise PartlyPosted(str(exc), ids) from exc
                 raise
             ids.append(ns(channel_id, ts))
+            if sent is not None:
+                await sent(ids[-1])
             if number == 0 and has_chart(digest.days):  # the chart right under the figures
                 await self._wait_turn(channel_id)
                 await self._post_chart(channel_id, digest)

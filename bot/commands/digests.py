@@ -68,7 +68,7 @@ def register(registry: CommandRegistry, services: Services) -> None:
         posted, failed = [], []
         for channel in channels:
             try:
-                await jobs.post(digest, channel)
+                await jobs.post_once(digest, channel)
             except PlatformError as exc:
                 went = (
                     " " + words.ngettext(

@@ -115,9 +115,9 @@ class FeedPoller:
         return PollReport(error=error)
 
     async def _take_items(self, feed: Feed, entries: list[FeedEntry]) -> PollReport:
-        keyed: dict[str, FeedEntry] = {}
-        for entry in entries:  # feed order, newest first; a repeated item counts once
-            keyed.setdefault(item_key(entry.guid, entry.url, entry.source, entry.draft), entry)
+        # Off the event loop: an item without GUID or link is keyed by its text, read from HTML.
+        # (`parse_feed` keeps at most MAX_FEED_ENTRIES, so this and the lookup below are bounded.)
+        keyed = await asyncio.to_thread(_keyed, entries) if entries else {}
         unseen = await self._store.unseen_item_keys(feed.id, list(keyed))
         fresh = [(key, entry) for key, entry in keyed.items() if key in unseen]
         # Only new entries are made into drafts (their HTML read as text), off the event loop:
@@ -200,6 +200,13 @@ class FeedPoller:
             await platform.notify(feed.community, channel, text)
         except Exception:
             _log.exception("could not tell %s about failing feed %s", channel, feed.url)
+
+
+def _keyed(entries: list[FeedEntry]) -> dict[str, FeedEntry]:
+    keyed: dict[str, FeedEntry] = {}
+    for entry in entries:  # feed order, newest first; a repeated item counts once
+        keyed.setdefault(item_key(entry.guid, entry.url, entry.source, entry.draft), entry)
+    return keyed
 
 
 def _public(url: str) -> str:

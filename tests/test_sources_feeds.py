@@ -266,7 +266,8 @@ UNDECLARED = {
 def _undeclared_feed(codec: str) -> bytes:
     title, items = UNDECLARED[codec]
     body = "".join(
-        f"<item><title>{t}</title><link>https://news.example/{i}</link><description>{t}. {t}.</description></item>"
+        f"<item><title>{t}</title><link>https://news.example/{i}</link>"
+        f"<description>{t}. {t}.</description></item>"
         for i, t in enumerate(items)
     )
     return f'<rss version="2.0"><channel><title>{title}</title>{body}</channel></rss>'.encode(codec)

@@ -66,7 +66,7 @@ async def test_a_160k_entry_feed_is_polled_off_the_loop_and_only_its_newest_entr
     report, longest = await _poll_while_ticking(harness, feed.id)
     assert longest < 0.5, f"the event loop stalled for {longest:.2f} s"
     # The backlog rule over the newest MAX_FEED_ENTRIES entries: 3 posted, the others of those
-    # remembered; the 159,500 older ones neither posted nor stored.
+    # remembered; the 159,000 older ones neither posted nor stored.
     assert (report.posted, report.remembered, report.error) == (3, MAX_FEED_ENTRIES - 3, None)
     posted = await harness.store.recent_discussions(COMMUNITY, datetime(1970, 1, 1, tzinfo=UTC))
     assert len(posted) == 3

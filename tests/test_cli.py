@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -11,6 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from storage.sqlite import SQLiteStore
 
 SCRIPT = """\
 .channel news
@@ -49,6 +52,19 @@ def threadcast(
         timeout=120,
         check=False,
     )
+
+
+def empty_database(path: Path) -> Path:
+    """A threadcast database with its schema and nothing in it (reading commands refuse a
+    database that does not exist)."""
+
+    async def create() -> None:
+        store = SQLiteStore(path)
+        await store.open()
+        await store.close()
+
+    asyncio.run(create())
+    return path
 
 
 def test_demo_week_fills_a_database_with_a_realistic_week(tmp_path: Path) -> None:
@@ -258,6 +274,6 @@ def test_an_interrupted_demo_week_leaves_no_database_and_the_next_run_fills_it(
     again = threadcast("demo", "--week", "--db", str(db), cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "**32 articles posted**" in again.stdout
-    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".partial")) == ["week.db"]
+    assert sorted(p.name for p in tmp_path.iterdir() if ".partial" not in p.name) == ["week.db"]
     digest = threadcast("digest", "--markdown", "--db", str(db), cwd=tmp_path)
     assert "**32 articles posted**" in digest.stdout

@@ -9,9 +9,10 @@ import dataclasses
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -87,6 +88,17 @@ async def _lines(lines: Iterable[str]) -> AsyncIterator[str]:
 
 def _db_override(db: str | None) -> dict[str, str]:
     return {"THREADCAST_DATABASE_URL": f"sqlite:///{db}"} if db else {}
+
+
+def _existing_db(settings: Settings) -> Settings:
+    """A command that only reads the database refuses one that does not exist: opening it would
+    create an empty file, and a mistyped --db would then read as "a quiet week"."""
+    path = settings.sqlite_path
+    if path is not None and path != ":memory:" and not Path(path).is_file():
+        raise click.ClickException(
+            f"{path} does not exist: check --db or THREADCAST_DATABASE_URL (nothing was created)"
+        )
+    return settings
 
 
 def _reading_clock(settings: Settings) -> Clock:
@@ -208,11 +220,34 @@ def _demo_week(ctx: click.Context, db: str | None) -> None:
             click.echo(render(shaped.layout()), nl=False)
 
     if db:
-        _run(fill(_settings(ctx, **_db_override(db))))
+        _demo_week_into(ctx, Path(db), fill)
         click.echo(f"\nThe week is in {db}: try `threadcast archive site --db {db}`.", err=True)
         return
     with tempfile.TemporaryDirectory(prefix="threadcast-week-") as tmp:
         _run(fill(_settings(ctx, THREADCAST_DATABASE_URL=f"sqlite:///{tmp}/week.db")))
+
+
+def _demo_week_into(
+    ctx: click.Context, target: Path, fill: Callable[[Settings], Coroutine[Any, Any, None]]
+) -> None:
+    """Fill the week into a new file beside `target`, moved into place only once complete: an
+    interrupted fill leaves no half-filled `target` for the next run to refuse."""
+    if target.exists():
+        raise click.ClickException(f"{target} exists already: give --db a new file for the week")
+    folder = target.parent
+    if not folder.is_dir():
+        raise click.ClickException(f"{folder} is not a folder: give --db a file in an existing folder")
+    # Named for this process and created by SQLite itself (so with the usual file mode).
+    partial = folder / f".{target.name}.{os.getpid()}.partial"
+    try:
+        _run(fill(_settings(ctx, THREADCAST_DATABASE_URL=f"sqlite:///{partial}")))
+        try:
+            os.link(partial, target)  # never over a file made meanwhile, unlike a rename
+        except FileExistsError:
+            raise click.ClickException(f"{target} appeared meanwhile: the week was not kept") from None
+    finally:
+        for leftover in (partial, *(Path(f"{partial}{end}") for end in ("-wal", "-shm", "-journal"))):
+            leftover.unlink(missing_ok=True)
 
 
 @main.command()
@@ -280,7 +315,7 @@ def digest(
     from bot.wiring import runtime
 
     end = _at_time(at)
-    settings = _settings(ctx, **_db_override(db))
+    settings = _existing_db(_settings(ctx, **_db_override(db)))
     clock = _reading_clock(settings)
 
     async def show() -> None:
@@ -361,7 +396,7 @@ def export(ctx: click.Context, fmt: str, output: str | None, db: str | None) -> 
     from bot.export import to_csv, to_json
     from bot.wiring import make_store
 
-    settings = _settings(ctx, **_db_override(db))
+    settings = _existing_db(_settings(ctx, **_db_override(db)))
 
     async def dump() -> str:
         store = make_store(settings)
@@ -396,7 +431,7 @@ def archive(ctx: click.Context, directory: Path, db: str | None) -> None:
     from bot.text import count
     from bot.wiring import make_store
 
-    settings = _settings(ctx, **_db_override(db))
+    settings = _existing_db(_settings(ctx, **_db_override(db)))
     clock = _reading_clock(settings)
 
     async def write() -> Written:
@@ -443,6 +478,8 @@ def backup(ctx: click.Context, file: Path, db: str | None) -> None:
         )
     if file.exists():
         raise click.ClickException(f"{file} exists already: choose a new file for the backup")
+    if not file.parent.is_dir():
+        raise click.ClickException(f"{file.parent} is not a folder: choose a file in an existing folder")
     if not Path(str(settings.sqlite_path)).is_file():
         raise click.ClickException(f"{settings.sqlite_path} does not exist: nothing to back up")
 
@@ -453,7 +490,10 @@ def backup(ctx: click.Context, file: Path, db: str | None) -> None:
         finally:
             await store.close()
 
-    _run(copy())
+    try:
+        _run(copy())
+    except (OSError, sqlite3.Error) as exc:  # e.g. a folder we may not write in
+        raise click.ClickException(f"cannot write the backup {file}: {exc}") from None
     click.echo(f"Backed up {settings.sqlite_path} to {file}; it passed its integrity check.")
 
 

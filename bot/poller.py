@@ -122,22 +122,9 @@ class FeedPoller:
         return PollReport(error=error)
 
     async def _take_items(self, feed: Feed, entries: list[FeedEntry]) -> PollReport:
-        keyed: dict[str, FeedEntry] = {}
-        for entry in entries:  # feed order, newest first; a repeated item counts once
-            keyed.setdefault(item_key(entry.guid, entry.url, entry.source, entry.draft), entry)
-        # A link is the article's identity, unless several items of this feed share it (a feed
-        # whose items all point at its home page): then their GUIDs tell them apart.
-        links = Counter(article_link(entry.url) for entry in keyed.values())
-        known = [
-            (
-                item_keys(
-                    entry.guid, entry.url, entry.source, entry.draft,
-                    by_link=links[article_link(entry.url)] == 1,
-                ),
-                entry,
-            )
-            for entry in keyed.values()
-        ]  # fmt: skip
+        # Off the event loop: an item without GUID or link is keyed by its text, read from HTML.
+        # (`parse_feed` keeps at most MAX_FEED_ENTRIES, so this and the lookup below are bounded.)
+        known = await asyncio.to_thread(_known, entries) if entries else []
         unseen = await self._store.unseen_item_keys(feed.id, [k for keys, _ in known for k in keys])
         # New only if known by none of its keys: a link posted before under another GUID (a
         # feed that changes its GUIDs) is the same article.
@@ -224,6 +211,25 @@ class FeedPoller:
             await platform.notify(feed.community, channel, text)
         except Exception:
             _log.exception("could not tell %s about failing feed %s", channel, mask_url(feed.url))
+
+
+def _known(entries: list[FeedEntry]) -> list[tuple[list[str], FeedEntry]]:
+    """Each item once (feed order, newest first) with the keys it is known by. A link is the
+    article's identity, unless several items of this feed share it (a feed whose items all
+    point at its home page): then their GUIDs tell them apart."""
+    keyed: dict[str, FeedEntry] = {}
+    for entry in entries:
+        keyed.setdefault(item_key(entry.guid, entry.url, entry.source, entry.draft), entry)
+    links = Counter(article_link(entry.url) for entry in keyed.values())
+    return [
+        (
+            item_keys(
+                entry.guid, entry.url, entry.source, entry.draft, by_link=links[article_link(entry.url)] == 1
+            ),
+            entry,
+        )
+        for entry in keyed.values()
+    ]
 
 
 def _public(url: str) -> str:

@@ -32,7 +32,7 @@ from tests.archive_data import (
     write_history,
     write_site,
 )
-from tests.test_cli import threadcast
+from tests.test_cli import empty_database, threadcast
 
 WEEK_A = "digests/console-local-2026-10-30.html"
 WEEK_B = "digests/console-local-2026-11-06.html"
@@ -259,7 +259,7 @@ async def _opt_out(db: Path, user: str) -> None:
 
 
 def test_an_empty_store_gives_an_index_that_says_so(tmp_path: Path) -> None:
-    result = threadcast("archive", str(tmp_path / "site"), "--db", str(tmp_path / "empty.db"))
+    result = threadcast("archive", str(tmp_path / "site"), "--db", str(empty_database(tmp_path / "empty.db")))
     assert result.returncode == 0, result.stderr
     assert "Wrote 1 page" in result.stdout
     assert "no article has been posted" in (tmp_path / "site" / "index.html").read_text()

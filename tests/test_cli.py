@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+
+from storage.sqlite import SQLiteStore
 
 SCRIPT = """\
 .channel news
@@ -49,6 +54,19 @@ def threadcast(
     )
 
 
+def empty_database(path: Path) -> Path:
+    """A threadcast database with its schema and nothing in it (reading commands refuse a
+    database that does not exist)."""
+
+    async def create() -> None:
+        store = SQLiteStore(path)
+        await store.open()
+        await store.close()
+
+    asyncio.run(create())
+    return path
+
+
 def test_demo_week_fills_a_database_with_a_realistic_week(tmp_path: Path) -> None:
     db = tmp_path / "week.db"
     result = threadcast("demo", "--week", "--db", str(db), cwd=tmp_path)
@@ -62,7 +80,7 @@ def test_demo_week_fills_a_database_with_a_realistic_week(tmp_path: Path) -> Non
     assert f"The week is in {db}" in result.stderr
     # The database stays for `archive` or `console`; a second fill is refused, nothing changed.
     again = threadcast("demo", "--week", "--db", str(db), cwd=tmp_path)
-    assert again.returncode != 0 and "has discussions already" in again.stderr
+    assert again.returncode != 0 and "exists already" in again.stderr
     assert "Traceback" not in again.stderr
     chart = tmp_path / "chart.png"
     same = threadcast(
@@ -193,3 +211,69 @@ def test_digest_markdown_from_the_cli(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("# Community digest")
     assert "Night trains" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("digest",), ("digest", "--json"), ("export",), ("export", "--format", "csv"), ("archive", "site")],
+)
+def test_a_reading_command_refuses_a_database_that_does_not_exist(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    result = threadcast(*command, "--db", str(tmp_path / "tpyo.db"), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "tpyo.db does not exist" in result.stderr and "Traceback" not in result.stderr
+    assert "quiet" not in result.stdout
+    assert list(tmp_path.iterdir()) == []  # no empty database, console state or site made
+
+
+def test_a_reading_command_refuses_a_missing_database_named_in_the_environment(tmp_path: Path) -> None:
+    missing = tmp_path / "gone.db"
+    result = threadcast("digest", env={"THREADCAST_DATABASE_URL": f"sqlite:///{missing}"}, cwd=tmp_path)
+    assert result.returncode == 1 and "gone.db does not exist" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_backup_into_a_missing_folder_is_refused_without_a_traceback(tmp_path: Path) -> None:
+    db = tmp_path / "live.db"
+    assert threadcast("demo", "--db", str(db), cwd=tmp_path).returncode == 0
+    result = threadcast("backup", "/nonexistent/dir/b.db", "--db", str(db), cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "/nonexistent/dir is not a folder" in result.stderr and "Traceback" not in result.stderr
+    missing = threadcast("backup", str(tmp_path / "b.db"), "--db", str(tmp_path / "none.db"), cwd=tmp_path)
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
+    assert not (tmp_path / "b.db").exists() and not (tmp_path / "none.db").exists()
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL])
+def test_an_interrupted_demo_week_leaves_no_database_and_the_next_run_fills_it(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
+    db = tmp_path / "week.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("THREADCAST_", "DISCORD_", "SLACK_"))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "demo", "--week", "--db", str(db)],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        # Stopped while filling: once its partial file has tables in it.
+        deadline = time.monotonic() + 60
+        while not any(p.name.endswith(".partial") and p.stat().st_size > 0 for p in tmp_path.iterdir()):
+            assert process.poll() is None, process.communicate()[1]
+            assert time.monotonic() < deadline, "the fill never started"
+            time.sleep(0.01)
+        process.send_signal(stop)
+        process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert not db.exists()
+    if stop == signal.SIGINT:  # cleaned up on the way out; a SIGKILL leaves only a dot-file
+        assert list(tmp_path.iterdir()) == []
+    again = threadcast("demo", "--week", "--db", str(db), cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "**32 articles posted**" in again.stdout
+    assert sorted(p.name for p in tmp_path.iterdir() if ".partial" not in p.name) == ["week.db"]
+    digest = threadcast("digest", "--markdown", "--db", str(db), cwd=tmp_path)
+    assert "**32 articles posted**" in digest.stdout

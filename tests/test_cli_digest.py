@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from adapters.console.clock import recorded_clock
 from bot.schedule import previous_run
-from tests.test_cli import threadcast
+from tests.test_cli import empty_database, threadcast
 
 WEEK_ONE = """\
 .channel news
@@ -112,7 +112,7 @@ def test_digest_json_is_the_digest_as_data(tmp_path: Path) -> None:
 
 
 def test_digest_json_of_an_empty_database(tmp_path: Path) -> None:
-    data = _digest_json(tmp_path / "empty.db")
+    data = _digest_json(empty_database(tmp_path / "empty.db"))
     assert data["discussions"] == [] and data["waiting"] == [] and data["late"] == []
     assert data["figures"]["replies"] == 0
 

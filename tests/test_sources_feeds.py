@@ -247,6 +247,47 @@ async def test_utf8_feed_served_as_text_xml_without_charset(
     assert result.items[0].title == "Größe zählt – ✓"
 
 
+# Feeds that declare no encoding anywhere: no charset in Content-Type, no XML declaration, no BOM.
+# Each is detected from its bytes (feedparser asks chardet once the default, UTF-8, fails).
+UNDECLARED = {
+    "windows-1252": ("Notícias do dia", ["“Simulações” de 2º turno – já", "Café e pão às 8h — grátis"]),
+    "iso-8859-1": ("Notícias do dia", ["Mãe é a nova presidente", "Ação na praça à noite"]),
+    "utf-8": ("Größe zählt", ["Größe zählt – ✓ für alle", "Новости дня и 今日のニュース"]),
+    "koi8-r": ("Новости дня", ["Правительство объявило о новых мерах", "Погода: завтра будет снег"]),
+    "windows-1251": ("Новости дня", ["Правительство объявило о новых мерах", "Погода: завтра будет снег"]),
+    "shift_jis": ("今日のニュース", ["政府は新しい支援策を発表しました", "明日の天気は雪になるでしょう"]),
+    "gb2312": ("今日新闻", ["政府宣布了新的支持措施", "市民反应热烈，明天会下雪"]),
+    "big5": ("今日新聞", ["政府宣布了新的支持措施", "市民反應熱烈，明天會下雪"]),
+    "euc-kr": ("오늘의 뉴스", ["정부는 새로운 지원 대책을 발표했습니다", "내일은 눈이 오겠습니다"]),
+    "windows-1255": ("חדשות היום", ["הממשלה הודיעה על צעדים חדשים", "מחר ירד שלג בירושלים"]),
+}
+
+
+def _undeclared_feed(codec: str) -> bytes:
+    title, items = UNDECLARED[codec]
+    body = "".join(
+        f"<item><title>{t}</title><link>https://news.example/{i}</link>"
+        f"<description>{t}. {t}.</description></item>"
+        for i, t in enumerate(items)
+    )
+    return f'<rss version="2.0"><channel><title>{title}</title>{body}</channel></rss>'.encode(codec)
+
+
+@pytest.mark.parametrize("codec", list(UNDECLARED))
+@pytest.mark.parametrize("content_type", ["application/rss+xml", "text/xml", None])
+async def test_a_feed_without_a_declared_encoding_is_read_in_its_own(
+    server: SourcesServer, fetcher: AiohttpFetcher, codec: str, content_type: str | None
+) -> None:
+    data = _undeclared_feed(codec)
+    assert not data.startswith((b"<?xml", b"\xef\xbb\xbf"))
+    server.serve("/undeclared", data, content_type=content_type)
+    result = await fetch_feed(fetcher, server.url("/undeclared"))
+    title, items = UNDECLARED[codec]
+    assert result.title == title
+    assert [item.title for item in result.items] == items
+    assert result.items[0].summary.startswith(items[0])
+
+
 # --- conditional GET --------------------------------------------------------------
 
 

@@ -44,7 +44,8 @@ def _loopback(address: Any) -> bool:
 
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Unit tests must not reach the network: any non-loopback connect fails loudly."""
+    """Tests must not reach the network: a connect, a datagram or a name lookup for anything
+    but loopback fails loudly (refusals of private addresses are checked before any of these)."""
     real_connect = socket.socket.connect
     real_connect_ex = socket.socket.connect_ex
 
@@ -58,8 +59,25 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
             raise AssertionError(f"test tried to reach the network: {address!r}")
         return real_connect_ex(self, address)
 
+    real_getaddrinfo = socket.getaddrinfo
+    real_sendto = socket.socket.sendto
+
+    def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
+        # Resolving a name is already traffic (a DNS query): only loopback names and literals.
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is not None and not _loopback((name, 0)):
+            raise AssertionError(f"test tried to resolve a name: {name!r}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def guarded_sendto(self: socket.socket, data: Any, *args: Any) -> Any:
+        if not _loopback(args[-1]):
+            raise AssertionError(f"test tried to send a datagram to the network: {args[-1]!r}")
+        return real_sendto(self, data, *args)
+
     monkeypatch.setattr(socket.socket, "connect", guarded)
     monkeypatch.setattr(socket.socket, "connect_ex", guarded_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    monkeypatch.setattr(socket.socket, "sendto", guarded_sendto)
 
 
 T = TypeVar("T")

@@ -10,6 +10,7 @@ the replies it showed: the next start reads them back from its threads.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import re
@@ -21,12 +22,16 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from adapters.console.clock import ConsoleClock, recorded_clock
 from adapters.console.platform import COMMUNITY
+from bot.config import settings_from
 from bot.store import Store
+from bot.wiring import runtime
 from storage.sqlite import SQLiteStore
 from tests.postgres import fresh_schema
 
@@ -48,6 +53,12 @@ def _env(database_url: str) -> dict[str, str]:
 
 def _command(*args: str) -> list[str]:
     return [sys.executable, "-m", "bot", "--env-file", os.devnull, *args]
+
+
+async def _run(command: list[str], env: dict[str, str], stdin: str) -> subprocess.CompletedProcess[str]:
+    return await asyncio.to_thread(
+        subprocess.run, command, input=stdin, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 @dataclass(frozen=True)
@@ -119,9 +130,7 @@ def console_script(number: int) -> str:
 async def test_two_consoles_and_a_post_loop_on_one_database(tmp_path: Path, engine: str) -> None:
     async with ENGINES[engine](tmp_path) as database:
         env = _env(database.url)
-        made = subprocess.run(
-            _command("console"), input="", env=env, capture_output=True, text=True, timeout=60
-        )
+        made = await _run(_command("console"), env, "")
         assert made.returncode == 0, made.stderr  # the schema, so the processes race on rows, not DDL
         scripts = []
         for number in range(CONSOLES):
@@ -129,7 +138,8 @@ async def test_two_consoles_and_a_post_loop_on_one_database(tmp_path: Path, engi
             script.write_text(console_script(number), encoding="utf-8")
             scripts.append(script)
         consoles = [
-            subprocess.Popen(
+            await asyncio.to_thread(
+                subprocess.Popen,
                 _command("console", "--script", str(script)),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
@@ -145,7 +155,7 @@ async def test_two_consoles_and_a_post_loop_on_one_database(tmp_path: Path, engi
             for number in range(POSTS):
                 article = tmp_path / f"post{number}.txt"
                 article.write_text(
-                    f"Loop article {number}: the valley railway reopens\n\nTrains run again on line {number}.\n",
+                    f"Loop article {number}: the valley railway reopens\n\nTrains run on line {number}.\n",
                     encoding="utf-8",
                 )
                 runs.append(
@@ -184,20 +194,18 @@ async def test_a_killed_console_loses_no_reply_it_showed(tmp_path: Path) -> None
     rng = random.Random(12)
     db = tmp_path / "killed.db"
     env = _env(f"sqlite:///{db}")
-    first = subprocess.run(
+    first = await _run(
         _command("console"),
-        input='/post "The city library stays open all night during exam weeks." #general\n',
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+        env,
+        '/post "The city library stays open all night during exam weeks." #general\n',
     )
     assert first.returncode == 0, first.stderr
     thread = re.search(r"thread (m\d+) opened", first.stdout)
     assert thread is not None
     shown: list[tuple[str, str, str, str]] = []
     for cycle in range(20):
-        console = subprocess.Popen(
+        console = await asyncio.to_thread(
+            subprocess.Popen,
             _command("console"),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -208,7 +216,7 @@ async def test_a_killed_console_loses_no_reply_it_showed(tmp_path: Path) -> None
         )
         assert console.stdin is not None and console.stdout is not None
         console.stdin.write(f".thread {thread[1]}\n")
-        burst = [f"cycle{cycle}-reply{n}" for n in range(rng.randint(20, 120))]
+        burst = [f"cycle{cycle}-reply{n}" for n in range(rng.randint(10, 60))]
         console.stdin.write("".join(f"{text}\n" for text in burst))
         console.stdin.flush()
         # Kill once a random share of the burst was shown (or at a random moment while starting).
@@ -226,7 +234,7 @@ async def test_a_killed_console_loses_no_reply_it_showed(tmp_path: Path) -> None
         rest, _ = await asyncio.to_thread(console.communicate)
         shown += shown_replies("".join(out) + rest)
     # The next start reads back what was shown but not written.
-    last = subprocess.run(_command("console"), input="", env=env, capture_output=True, text=True, timeout=60)
+    last = await _run(_command("console"), env, "")
     assert last.returncode == 0, last.stderr
 
     by_id, texts, _ = await stored_replies(Database(env["THREADCAST_DATABASE_URL"], lambda: SQLiteStore(db)))
@@ -236,3 +244,46 @@ async def test_a_killed_console_loses_no_reply_it_showed(tmp_path: Path) -> None
     for message_id, _, text, thread_id in shown:
         assert by_id[message_id] == (text, thread_id)
         assert texts[text] == 1, text
+
+
+async def test_an_older_console_state_file_is_taken_in_once_and_kept(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    env = _env(f"sqlite:///{db}")
+    state = tmp_path / "old.db.console.json"
+    old = {
+        "next_id": 9,  # m5…m8 were deleted: their numbers stay used
+        "time_offset": 8 * 86400.0,
+        "channels": ["general"],
+        "messages": {
+            "m1": {"id": "m1", "channel": "general", "author": "threadcast", "text": "Old post",
+                   "thread": None, "opens_thread": True, "article": "text:x", "reactions": {}},
+            "m4": {"id": "m4", "channel": "general", "author": "ann", "text": "Old reply", "thread": "m1",
+                   "opens_thread": False, "article": None, "reactions": {"👍": ["bob"]}},
+        },
+    }  # fmt: skip
+    state.write_text(json.dumps(old), encoding="utf-8")
+    ran = await _run(_command("console"), env, ".show m4\n.thread m1\n.user cy\nA new reply\n")
+    assert ran.returncode == 0, ran.stderr
+    assert "[m4] ann: Old reply 👍×1" in ran.stdout
+    assert "· in the thread of m1: Old post" in ran.stdout
+    assert "[m9] cy: A new reply" in ran.stdout
+    assert not state.exists() and json.loads((tmp_path / "old.db.console.json.imported").read_text()) == old
+    # Taken in once: a second start (the file back in place, say) does not take it in again.
+    state.write_text(json.dumps({**old, "time_offset": 0.0}), encoding="utf-8")
+    again = await _run(_command("console"), env, ".user cy\n.thread m1\nAnother\n")
+    assert "[m10] cy: Another" in again.stdout, again.stdout + again.stderr
+    # Reading commands run at the console's recorded time (`.advance` added 8 days).
+    settings = settings_from({"THREADCAST_DATABASE_URL": f"sqlite:///{db}"})
+    async with runtime(settings, recorded_clock(state)) as rt:
+        assert rt.services.clock.now() - datetime.now(UTC) > timedelta(days=7, hours=23)
+
+
+async def test_advance_records_the_time_in_the_store_for_reading_commands(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    ran = await _run(_command("console"), _env(f"sqlite:///{db}"), ".advance 3d\n")
+    assert ran.returncode == 0, ran.stderr
+    settings = settings_from({"THREADCAST_DATABASE_URL": f"sqlite:///{db}"})
+    async with runtime(settings, recorded_clock(Path(f"{db}.console.json"))) as rt:
+        assert rt.services.clock.now() - datetime.now(UTC) > timedelta(days=2, hours=23)
+    async with runtime(settings, ConsoleClock()) as rt:  # a clock not made to read it: real time
+        assert rt.services.clock.now() - datetime.now(UTC) < timedelta(hours=1)

@@ -175,7 +175,13 @@ async def test_two_consoles_and_a_post_loop_on_one_database(tmp_path: Path, engi
             assert console.returncode == 0, err
             assert "! that line failed" not in out and "Traceback" not in err, err[-3000:]
             shown += shown_replies(out)
-        assert len(shown) == CONSOLES * ARTICLES_PER_CONSOLE * REPLIES_PER_ARTICLE
+        refusals = [
+            line
+            for out, _ in outputs
+            for i, line in enumerate(out.splitlines())
+            if line.startswith(("✗", "!"))
+        ]
+        assert len(shown) == CONSOLES * ARTICLES_PER_CONSOLE * REPLIES_PER_ARTICLE, refusals
         assert len({message_id for message_id, *_ in shown}) == len(shown)  # no id handed out twice
 
         by_id, texts, pending = await stored_replies(database)

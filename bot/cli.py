@@ -429,7 +429,7 @@ def archive(ctx: click.Context, directory: Path, db: str | None) -> None:
     from bot.digest import DigestBuilder
     from bot.platform import ChatPlatform
     from bot.text import count
-    from bot.wiring import make_store
+    from bot.wiring import make_store, use_recorded_time
 
     settings = _existing_db(_settings(ctx, **_db_override(db)))
     clock = _reading_clock(settings)
@@ -441,6 +441,7 @@ def archive(ctx: click.Context, directory: Path, db: str | None) -> None:
             # No platform is connected here, so pages carry no thread links.
             platforms: dict[str, ChatPlatform] = {}
             builder = DigestBuilder(store, platforms)
+            await use_recorded_time(store, clock)
             return await write_archive(store, builder, platforms, directory, clock.now())
         finally:
             await store.close()

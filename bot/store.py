@@ -8,8 +8,9 @@ message ids are only unique within one platform.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.models import (
     Article,
@@ -342,3 +343,69 @@ class Store(Protocol):
 
     async def caught_up(self, discussion_id: int) -> None:
         """The reading that began at the discussion's mark is done (and its replies stored)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleMessage:
+    """A message of the console platform, as the store keeps it. Its id is "m" + its number."""
+
+    id: str
+    channel: str
+    author: str
+    text: str
+    thread: str | None
+    opens_thread: bool
+    article: str | None  # the key of the article a post is about
+    created_at: datetime
+    reactions: dict[str, list[str]] = field(default_factory=dict)  # emoji -> who, in order
+
+
+@runtime_checkable
+class ConsoleStore(Protocol):
+    """What the console platform keeps in the store: its messages, numbered from one sequence
+    (so every process on the database hands out different ids), their reactions, and the time
+    `.advance` added. Every method commits before it returns."""
+
+    async def add_console_message(
+        self,
+        channel: str,
+        author: str,
+        text: str,
+        created_at: datetime,
+        *,
+        thread: str | None = None,
+        opens_thread: bool = False,
+        article: str | None = None,
+    ) -> ConsoleMessage:
+        """Store a new message under the next number of the sequence."""
+
+    async def console_message(self, message_id: str) -> ConsoleMessage | None:
+        """The message with its reactions; None if there is none (or it was deleted)."""
+
+    async def latest_console_opener(
+        self, channel: str | None = None, article: str | None = None
+    ) -> ConsoleMessage | None:
+        """The newest message that opens a thread, in that channel (any if None), about that
+        article (any if None)."""
+
+    async def console_thread(self, thread: str) -> list[ConsoleMessage]:
+        """The messages written in the thread, oldest first (without reactions)."""
+
+    async def edit_console_message(self, message_id: str, text: str) -> bool: ...
+
+    async def delete_console_message(self, message_id: str) -> bool:
+        """Deleted messages keep their number: it is never handed out again."""
+
+    async def set_console_reaction(self, message_id: str, emoji: str, user_id: str, present: bool) -> bool:
+        """Add or take back one reaction; True if that changed anything."""
+
+    async def console_time_offset(self) -> float | None:
+        """Seconds `.advance` added to the real clock; None if never recorded."""
+
+    async def set_console_time_offset(self, seconds: float) -> None: ...
+
+    async def import_console_messages(
+        self, messages: Sequence[ConsoleMessage], next_number: int, time_offset: float
+    ) -> bool:
+        """Take in a console's former state (its JSON file) once: False, and nothing written, if
+        a state was taken in before. Numbers up to `next_number - 1` are never handed out."""

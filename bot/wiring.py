@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, TextIO
 from bot.app import App
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.events import PlatformReady
 from bot.gist import GistEngine
 from bot.platform import ChatPlatform
 from bot.services import Services, build_core
 from bot.shutdown import handle_signals
-from bot.store import Store
+from bot.store import ConsoleStore, Store
 
 if TYPE_CHECKING:
     from adapters.console.shell import ConsoleShell
@@ -50,6 +51,11 @@ async def runtime(settings: Settings, clock: Clock) -> AsyncIterator[Runtime]:
 
     store = make_store(settings)
     await store.open()
+    try:
+        await use_recorded_time(store, clock)
+    except BaseException:
+        await store.close()
+        raise
     fetcher = AiohttpFetcher(
         timeout=settings.http_timeout,
         max_bytes=settings.max_download_bytes,
@@ -81,7 +87,19 @@ async def _model(settings: Settings, stack: contextlib.AsyncExitStack) -> GistEn
     return model_engine(settings, session)
 
 
+async def use_recorded_time(store: Store, clock: Clock) -> None:
+    """A clock made by `recorded_clock` (for a command that reads the database) takes the time
+    the console recorded in the store, where there is one."""
+    from adapters.console.clock import ConsoleClock
+
+    if isinstance(clock, ConsoleClock) and clock.recorded and isinstance(store, ConsoleStore):
+        offset = await store.console_time_offset()
+        if offset is not None:
+            clock.set_offset(timedelta(seconds=offset))
+
+
 def console_state_file(settings: Settings) -> Path | None:
+    """Where an older console kept its state (now in the store): taken in once if present."""
     path = settings.sqlite_path
     return None if path in (None, ":memory:") else Path(f"{path}.console.json")
 
@@ -95,7 +113,10 @@ async def console(settings: Settings, out: TextIO) -> AsyncIterator[tuple[Runtim
 
     clock = ConsoleClock()
     async with runtime(settings, clock) as rt:
-        platform = ConsolePlatform(out, state_file=console_state_file(settings))
+        store = rt.services.store
+        if not isinstance(store, ConsoleStore):
+            raise TypeError(f"{type(store).__name__} cannot keep the console's messages")
+        platform = ConsolePlatform(out, store=store, clock=clock, state_file=console_state_file(settings))
         await platform.load()
         clock.set_offset(timedelta(seconds=platform.state.time_offset))
         rt.platforms[platform.name] = platform
@@ -136,11 +157,17 @@ async def _console_session(
     interactive: bool,
     stdin_lines: Callable[[ConsoleShell, bool], AsyncIterator[str]],
 ) -> None:
+    from adapters.console.platform import COMMUNITY
+
     async with handle_signals() as shutdown, console(settings, out) as (rt, shell):
         if shutdown.requested.is_set():
             return  # stopped while starting: nothing was taken in
         if interactive:
             shell.say("threadcast console — type .help for the console's commands, /help for the bot's.")
+        # What the console showed but a stop cut off before it was written (its messages are in
+        # the store): read back from its threads, as a platform's history is after a reconnect.
+        await rt.app.dispatch(PlatformReady(COMMUNITY))
+        await rt.app.drain(timeout=60)
         await rt.services.scheduler.run_once()  # feeds and digests that fell due while it was off
         stop = asyncio.Event()
         # Held here, not in the app's task set: `drain` waits for finite work only.

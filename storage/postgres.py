@@ -37,16 +37,19 @@ from bot.models import (
     StatsRow,
 )
 from bot.redact import mask_url
-from bot.store import DuplicateError, StoreError
+from bot.store import ConsoleMessage, DuplicateError, StoreError
 from storage import migrations
 from storage.rows import (
     ARTICLE_COLS,
+    CONSOLE_COLS,
     DISCUSSION_COLS,
     FEED_COLS,
     MARK_COLS,
     REPLY_COLS,
     SCHEDULE_COLS,
     Rows,
+    console_message,
+    console_seq,
 )
 from storage.tables import TABLES, Kind, Row, Table
 
@@ -1023,3 +1026,139 @@ class PostgresStore:
 
     async def caught_up(self, discussion_id: int) -> None:
         await self._write("DELETE FROM catchup_marks WHERE discussion_id = $1", discussion_id)
+
+    # -- the console platform's messages (bot.store.ConsoleStore) ---------------------------
+    async def add_console_message(
+        self,
+        channel: str,
+        author: str,
+        text: str,
+        created_at: datetime,
+        *,
+        thread: str | None = None,
+        opens_thread: bool = False,
+        article: str | None = None,
+    ) -> ConsoleMessage:
+        # The number comes from the table's sequence: one for every process on the database.
+        row = await self._one(
+            "INSERT INTO console_messages (channel, author, text, thread, opens_thread, article, created_at)"
+            f" VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {CONSOLE_COLS}",
+            _text(channel), _text(author), _text(text), _text_or_none(thread), opens_thread,
+            _text_or_none(article), _utc(created_at),
+        )  # fmt: skip
+        assert row is not None
+        return console_message(row, row[7])
+
+    async def console_message(self, message_id: str) -> ConsoleMessage | None:
+        seq = console_seq(message_id)
+        if seq is None:
+            return None
+        row = await self._one(
+            f"SELECT {CONSOLE_COLS} FROM console_messages WHERE seq = $1 AND NOT deleted", seq
+        )
+        if row is None:
+            return None
+        message = console_message(row, row[7])
+        for emoji, user in await self._all(
+            "SELECT emoji, user_id FROM console_reactions WHERE seq = $1 ORDER BY ctid", seq
+        ):
+            message.reactions.setdefault(emoji, []).append(user)
+        return message
+
+    async def latest_console_opener(
+        self, channel: str | None = None, article: str | None = None
+    ) -> ConsoleMessage | None:
+        row = await self._one(
+            f"SELECT {CONSOLE_COLS} FROM console_messages WHERE opens_thread AND NOT deleted"
+            " AND ($1::text IS NULL OR channel = $1) AND ($2::text IS NULL OR article = $2)"
+            " ORDER BY seq DESC LIMIT 1",
+            channel,
+            article,
+        )
+        return None if row is None else console_message(row, row[7])
+
+    async def console_thread(self, thread: str) -> list[ConsoleMessage]:
+        rows = await self._all(
+            f"SELECT {CONSOLE_COLS} FROM console_messages WHERE thread = $1 AND NOT deleted ORDER BY seq",
+            thread,
+        )
+        return [console_message(r, r[7]) for r in rows]
+
+    async def edit_console_message(self, message_id: str, text: str) -> bool:
+        seq = console_seq(message_id)
+        if seq is None:
+            return False
+        changed = await self._write(
+            "UPDATE console_messages SET text = $1 WHERE seq = $2 AND NOT deleted", _text(text), seq
+        )
+        return changed == 1
+
+    async def delete_console_message(self, message_id: str) -> bool:
+        seq = console_seq(message_id)
+        if seq is None:
+            return False
+        async with self._tx() as conn:
+            status = await conn.execute(
+                "UPDATE console_messages SET deleted = true, text = '' WHERE seq = $1 AND NOT deleted", seq
+            )
+            await conn.execute("DELETE FROM console_reactions WHERE seq = $1", seq)
+        return _changed(status) == 1
+
+    async def set_console_reaction(self, message_id: str, emoji: str, user_id: str, present: bool) -> bool:
+        seq = console_seq(message_id)
+        if seq is None:
+            return False
+        if present:
+            sql = (
+                "INSERT INTO console_reactions (seq, emoji, user_id) SELECT seq, $1, $2 FROM console_messages"
+                " WHERE seq = $3 AND NOT deleted ON CONFLICT DO NOTHING"
+            )
+            return await self._write(sql, _text(emoji), _text(user_id), seq) == 1
+        sql = "DELETE FROM console_reactions WHERE seq = $1 AND emoji = $2 AND user_id = $3"
+        return await self._write(sql, seq, emoji, user_id) == 1
+
+    async def console_time_offset(self) -> float | None:
+        row = await self._one("SELECT value FROM console_state WHERE name = 'time_offset'")
+        return None if row is None else float(row[0])
+
+    async def set_console_time_offset(self, seconds: float) -> None:
+        await self._write(
+            "INSERT INTO console_state (name, value) VALUES ('time_offset', $1)"
+            " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            repr(float(seconds)),
+        )
+
+    async def import_console_messages(
+        self, messages: Sequence[ConsoleMessage], next_number: int, time_offset: float
+    ) -> bool:
+        async with self._tx() as conn:
+            status = await conn.execute(
+                "INSERT INTO console_state (name, value) VALUES ('imported', 'yes') ON CONFLICT DO NOTHING"
+            )
+            if _changed(status) != 1:
+                return False
+            numbered = [(console_seq(m.id), m) for m in messages]
+            rows = [(seq, m) for seq, m in numbered if seq is not None]
+            await conn.executemany(
+                "INSERT INTO console_messages (seq, channel, author, text, thread, opens_thread, article,"
+                " created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+                [(seq, _text(m.channel), _text(m.author), _text(m.text), _text_or_none(m.thread),
+                  m.opens_thread, _text_or_none(m.article), _utc(m.created_at)) for seq, m in rows],
+            )  # fmt: skip
+            await conn.executemany(
+                "INSERT INTO console_reactions (seq, emoji, user_id) VALUES ($1, $2, $3)"
+                " ON CONFLICT DO NOTHING",
+                [(seq, _text(e), _text(u)) for seq, m in rows for e, who in m.reactions.items() for u in who],
+            )
+            # The sequence goes on past every number handed out before (also of deleted messages).
+            await conn.execute(
+                "SELECT setval(pg_get_serial_sequence('console_messages', 'seq'),"
+                " greatest((SELECT coalesce(max(seq), 0) FROM console_messages), $1::bigint - 1) + 1, false)",
+                next_number,
+            )
+            await conn.execute(
+                "INSERT INTO console_state (name, value) VALUES ('time_offset', $1)"
+                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                repr(float(time_offset)),
+            )
+        return True

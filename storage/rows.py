@@ -22,6 +22,7 @@ from bot.models import (
     ReplyMark,
     ReplyView,
 )
+from bot.store import ConsoleMessage
 
 ARTICLE_COLS = "a.id, a.key, a.title, a.url, a.summary, a.source, a.published_at, a.created_at"
 DISCUSSION_COLS = (
@@ -132,3 +133,26 @@ class Rows:
             at=time.fromisoformat(row[4]), timezone=row[5], enabled=bool(row[6]),
             next_run_at=self.when(row[7]), last_run_at=self.when(row[8]),
         )  # fmt: skip
+
+
+CONSOLE_COLS = "seq, channel, author, text, thread, opens_thread, article, created_at"
+
+
+def console_seq(message_id: str) -> int | None:
+    """The number of a console message id ("m12" -> 12); None for any other id."""
+    if len(message_id) < 2 or message_id[0] != "m" or not message_id[1:].isdigit():
+        return None
+    return int(message_id[1:])
+
+
+def console_message(row: Sequence[Any], created_at: datetime) -> ConsoleMessage:
+    return ConsoleMessage(
+        id=f"m{row[0]}",
+        channel=row[1],
+        author=row[2],
+        text=row[3],
+        thread=row[4],
+        opens_thread=bool(row[5]),
+        article=row[6],
+        created_at=created_at,
+    )

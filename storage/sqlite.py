@@ -37,16 +37,19 @@ from bot.models import (
     ReplyView,
     StatsRow,
 )
-from bot.store import DuplicateError, StoreError
+from bot.store import ConsoleMessage, DuplicateError, StoreError
 from storage import migrations
 from storage.rows import (
     ARTICLE_COLS,
+    CONSOLE_COLS,
     DISCUSSION_COLS,
     FEED_COLS,
     MARK_COLS,
     REPLY_COLS,
     SCHEDULE_COLS,
     Rows,
+    console_message,
+    console_seq,
 )
 from storage.tables import Kind, Row, Table
 
@@ -1119,6 +1122,146 @@ class SQLiteStore:
 
     async def caught_up(self, discussion_id: int) -> None:
         await self._write("DELETE FROM catchup_marks WHERE discussion_id = ?", (discussion_id,))
+
+    # -- the console platform's messages (bot.store.ConsoleStore) ---------------------------
+    async def add_console_message(
+        self,
+        channel: str,
+        author: str,
+        text: str,
+        created_at: datetime,
+        *,
+        thread: str | None = None,
+        opens_thread: bool = False,
+        article: str | None = None,
+    ) -> ConsoleMessage:
+        # The number comes from the table under SQLite's write lock: one sequence for every
+        # process on the file (and never a number of a deleted message: those stay as tombstones).
+        async with self._tx() as db:
+            cursor = await db.execute(
+                "INSERT INTO console_messages (channel, author, text, thread, opens_thread, article,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (channel, author, text, thread, int(opens_thread), article, _ts(created_at)),
+            )
+            seq = cursor.lastrowid
+        assert seq is not None
+        row = (seq, channel, author, text, thread, opens_thread, article)
+        return console_message(row, created_at.astimezone(UTC))
+
+    async def console_message(self, message_id: str) -> ConsoleMessage | None:
+        seq = console_seq(message_id)
+        if seq is None:
+            return None
+        row = await self._one(
+            f"SELECT {CONSOLE_COLS} FROM console_messages WHERE seq = ? AND deleted = 0", (seq,)
+        )
+        if row is None:
+            return None
+        message = console_message(row, _dt_req(row[7]))
+        for emoji, user in await self._all(
+            "SELECT emoji, user_id FROM console_reactions WHERE seq = ? ORDER BY rowid", (seq,)
+        ):
+            message.reactions.setdefault(emoji, []).append(user)
+        return message
+
+    async def latest_console_opener(
+        self, channel: str | None = None, article: str | None = None
+    ) -> ConsoleMessage | None:
+        row = await self._one(
+            f"SELECT {CONSOLE_COLS} FROM console_messages WHERE opens_thread = 1 AND deleted = 0"
+            " AND (? IS NULL OR channel = ?) AND (? IS NULL OR article = ?) ORDER BY seq DESC LIMIT 1",
+            (channel, channel, article, article),
+        )
+        return None if row is None else console_message(row, _dt_req(row[7]))
+
+    async def console_thread(self, thread: str) -> list[ConsoleMessage]:
+        rows = await self._all(
+            f"SELECT {CONSOLE_COLS} FROM console_messages WHERE thread = ? AND deleted = 0 ORDER BY seq",
+            (thread,),
+        )
+        return [console_message(r, _dt_req(r[7])) for r in rows]
+
+    async def edit_console_message(self, message_id: str, text: str) -> bool:
+        seq = console_seq(message_id)
+        if seq is None:
+            return False
+        return (
+            await self._write(
+                "UPDATE console_messages SET text = ? WHERE seq = ? AND deleted = 0", (text, seq)
+            )
+            == 1
+        )
+
+    async def delete_console_message(self, message_id: str) -> bool:
+        seq = console_seq(message_id)
+        if seq is None:
+            return False
+        async with self._tx() as db:
+            cursor = await db.execute(
+                "UPDATE console_messages SET deleted = 1, text = '' WHERE seq = ? AND deleted = 0", (seq,)
+            )
+            await db.execute("DELETE FROM console_reactions WHERE seq = ?", (seq,))
+            return cursor.rowcount == 1
+
+    async def set_console_reaction(self, message_id: str, emoji: str, user_id: str, present: bool) -> bool:
+        seq = console_seq(message_id)
+        if seq is None:
+            return False
+        if present:
+            sql = (
+                "INSERT INTO console_reactions (seq, emoji, user_id) SELECT seq, ?, ? FROM console_messages"
+                " WHERE seq = ? AND deleted = 0 ON CONFLICT DO NOTHING"
+            )
+            return await self._write(sql, (emoji, user_id, seq)) == 1
+        sql = "DELETE FROM console_reactions WHERE seq = ? AND emoji = ? AND user_id = ?"
+        return await self._write(sql, (seq, emoji, user_id)) == 1
+
+    async def console_time_offset(self) -> float | None:
+        row = await self._one("SELECT value FROM console_state WHERE name = 'time_offset'")
+        return None if row is None else float(row[0])
+
+    async def set_console_time_offset(self, seconds: float) -> None:
+        await self._write(
+            "INSERT INTO console_state (name, value) VALUES ('time_offset', ?)"
+            " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (repr(float(seconds)),),
+        )
+
+    async def import_console_messages(
+        self, messages: Sequence[ConsoleMessage], next_number: int, time_offset: float
+    ) -> bool:
+        async with self._tx() as db:
+            cursor = await db.execute(
+                "INSERT INTO console_state (name, value) VALUES ('imported', 'yes') ON CONFLICT DO NOTHING"
+            )
+            if cursor.rowcount != 1:
+                return False
+            numbered = [(console_seq(m.id), m) for m in messages]
+            rows = [(seq, m) for seq, m in numbered if seq is not None]
+            await db.executemany(
+                "INSERT INTO console_messages (seq, channel, author, text, thread, opens_thread, article,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [(seq, m.channel, m.author, m.text, m.thread, int(m.opens_thread), m.article,
+                  _ts(m.created_at)) for seq, m in rows],
+            )  # fmt: skip
+            await db.executemany(
+                "INSERT INTO console_reactions (seq, emoji, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                [(seq, e, u) for seq, m in rows for e, users in m.reactions.items() for u in users],
+            )
+            # Numbers handed out before (messages since deleted) stay used: a tombstone at the top.
+            top = max([seq for seq, _ in rows], default=0)
+            if next_number - 1 > top:
+                await db.execute(
+                    "INSERT INTO console_messages (seq, channel, author, text, deleted, created_at)"
+                    " VALUES (?, '', '', '', 1, ?) ON CONFLICT DO NOTHING",
+                    (next_number - 1, _ts(datetime.now(UTC))),
+                )
+            await db.execute(
+                "INSERT INTO console_state (name, value) VALUES ('time_offset', ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (repr(float(time_offset)),),
+            )
+        return True
 
 
 def _to_column(kind: Kind, value: object) -> object:

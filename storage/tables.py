@@ -148,6 +148,17 @@ TABLES: tuple[Table, ...] = (
         _cols("platform:text community_id:text language:text summaries:text"),
         ("platform", "community_id"),
     ),
+    Table(
+        "console_messages",
+        _cols(
+            "seq:int channel:text author:text text:text thread:text opens_thread:bool article:text"
+            " deleted:bool created_at:time"
+        ),
+        ("seq",),
+        "seq",
+    ),
+    Table("console_reactions", _cols("seq:int emoji:text user_id:text"), ("seq", "emoji", "user_id")),
+    Table("console_state", _cols("name:text value:text"), ("name",)),
     # Last: the triggers that keep gists clean fire on writes of replies and member_prefs.
     Table(
         "gists",

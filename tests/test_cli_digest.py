@@ -3,7 +3,9 @@ that reads the database: real processes over real SQLite files."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,14 @@ from zoneinfo import ZoneInfo
 from adapters.console.clock import recorded_clock
 from bot.schedule import previous_run
 from tests.test_cli import empty_database, threadcast
+
+
+def recorded_now(db: Path) -> datetime:
+    """The console's time as `.advance` recorded it in the store."""
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        row = conn.execute("SELECT value FROM console_state WHERE name = 'time_offset'").fetchone()
+    return datetime.now(UTC) + timedelta(seconds=float(row[0]) if row else 0.0)
+
 
 WEEK_ONE = """\
 .channel news
@@ -121,7 +131,7 @@ def test_digest_at_gives_the_period_that_ends_then(tmp_path: Path) -> None:
     db = tmp_path / "c.db"
     ran = threadcast("console", "--db", str(db), stdin=WEEK_ONE + WEEK_TWO)
     assert ran.returncode == 0, ran.stderr
-    now = recorded_clock(Path(f"{db}.console.json")).now()
+    now = recorded_now(db)
     assert now - datetime.now(UTC) > timedelta(days=7, hours=23)  # the console's time, recorded
 
     # Now (in the console's time): week two's reply only, week one's discussion as a late one.

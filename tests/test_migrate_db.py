@@ -20,7 +20,7 @@ from click.testing import CliRunner, Result
 from bot.cli import main
 from bot.demo.week import populate_week
 from bot.models import ArticleDraft, Community, DigestSchedule
-from bot.store import Store
+from bot.store import ConsoleStore, Store
 from storage.copy import TargetNotEmpty, copy_tables, plan_copy
 from storage.sqlite import SQLiteStore
 from storage.tables import TABLES, Kind, Row, TableStore
@@ -68,6 +68,14 @@ async def fill(store: Store) -> None:
         await store.confirm_discussion(begun.id, f"m-{key}", f"t-{key}", END)
         await store.catch_up_from([begun.id])  # a catch-up cut off: its marks stay
     await store.remove_feed(gone.id)  # its discussion keeps the feed's name
+    assert isinstance(store, ConsoleStore)  # the console's messages, a reaction, a deleted one, its time
+    post = await store.add_console_message(
+        "news", "threadcast", "A post", END, opens_thread=True, article="k"
+    )
+    reply = await store.add_console_message("news", "ann", "A reply", END, thread=post.id)
+    await store.set_console_reaction(reply.id, "👍", "bob", True)
+    await store.delete_console_message((await store.add_console_message("news", "ann", "Gone", END)).id)
+    await store.set_console_time_offset(3600.0)
     waiting = await store.save_article("waiting", ArticleDraft("Waiting", None, "S", "News"), END)
     assert await store.begin_discussion(waiting.id, COMMUNITY, "other", prompt="p", feed_id=None, now=END)
     await store.set_channel_prompt(COMMUNITY, "news", "What happened to you?")

@@ -36,7 +36,7 @@ from bot.models import (
     ReplyMark,
     StatsRow,
 )
-from bot.store import DuplicateError, Store, StoreError
+from bot.store import ConsoleMessage, ConsoleStore, DuplicateError, Store, StoreError
 from storage.sqlite import SQLiteStore
 from tests.conftest import T0
 from tests.postgres import fresh_schema
@@ -1574,3 +1574,100 @@ async def test_concurrent_takers_of_a_free_lease_get_it_once(
     finally:
         await other.close()
     assert sorted(taken) == [False] * 7 + [True]
+
+
+# -- the console platform's messages (ConsoleStore) -------------------------------------------
+
+
+def _console(store: Store) -> ConsoleStore:
+    assert isinstance(store, ConsoleStore)
+    return store
+
+
+async def test_console_messages_are_numbered_once_across_stores_on_one_database(
+    backend: StoreFactory,
+) -> None:
+    first, second = backend(), backend()  # two processes on one database
+    await first.open()
+    await second.open()
+    try:
+        made = await asyncio.gather(
+            *(_console(s).add_console_message("general", f"u{i}", f"hello {i}", T0) for i in range(40)
+              for s in (first, second))
+        )  # fmt: skip
+        ids = [m.id for m in made]
+        assert len(set(ids)) == 80 and all(i.startswith("m") for i in ids)
+        for m in made:
+            again = await _console(second).console_message(m.id)
+            assert again is not None and (again.author, again.text) == (m.author, m.text)
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_console_threads_openers_edits_deletes_and_reactions(contract_store: Store) -> None:
+    store = _console(contract_store)
+    post = await store.add_console_message(
+        "general", "threadcast", "An article", T0, opens_thread=True, article="url:a"
+    )
+    other = await store.add_console_message("news", "threadcast", "Another", T0, opens_thread=True)
+    reply = await store.add_console_message(
+        "general", "ann", "first", T0 + timedelta(seconds=1), thread=post.id
+    )
+    await store.add_console_message("general", "bob", "second", T0, thread=post.id)
+    assert [m.text for m in await store.console_thread(post.id)] == ["first", "second"]
+    assert (await store.console_thread(post.id))[0].created_at == T0 + timedelta(seconds=1)
+    assert (await store.latest_console_opener()) == other
+    assert (await store.latest_console_opener("general")) == post
+    assert (await store.latest_console_opener("general", "url:a")) == post
+    assert await store.latest_console_opener("general", "url:b") is None
+
+    assert await store.set_console_reaction(reply.id, "👍", "bob", True)
+    assert not await store.set_console_reaction(reply.id, "👍", "bob", True)  # nothing changed
+    assert await store.set_console_reaction(reply.id, "👍", "cy", True)
+    shown = await store.console_message(reply.id)
+    assert shown is not None and shown.reactions == {"👍": ["bob", "cy"]}
+    assert await store.set_console_reaction(reply.id, "👍", "bob", False)
+    assert not await store.set_console_reaction(reply.id, "👍", "bob", False)
+
+    assert await store.edit_console_message(reply.id, "first, edited")
+    assert (await store.console_thread(post.id))[0].text == "first, edited"
+    assert await store.delete_console_message(reply.id)
+    assert not await store.delete_console_message(reply.id)
+    assert await store.console_message(reply.id) is None
+    assert not await store.edit_console_message(reply.id, "back?")
+    assert [m.text for m in await store.console_thread(post.id)] == ["second"]
+    # A deleted message's number is never handed out again, even when it was the newest.
+    last = await store.add_console_message("general", "ann", "third", T0)
+    assert await store.delete_console_message(last.id)
+    newer = await store.add_console_message("general", "ann", "fourth", T0)
+    assert int(newer.id[1:]) > int(last.id[1:])
+    assert await store.console_message("not-an-id") is None
+
+
+async def test_console_time_offset_and_a_state_taken_in_once(backend: StoreFactory) -> None:
+    store = backend()
+    await store.open()
+    try:
+        console = _console(store)
+        assert await console.console_time_offset() is None
+        old = [
+            ConsoleMessage("m3", "general", "threadcast", "A post", None, True, "url:x", T0),
+            ConsoleMessage("m4", "general", "ann", "A reply", "m3", False, None, T0, {"👍": ["bob"]}),
+        ]
+        assert await console.import_console_messages(old, 10, 3600.0)
+        assert not await console.import_console_messages(old[:1], 20, 7.0)  # once only
+        assert await console.console_time_offset() == 3600.0
+        reply = await console.console_message("m4")
+        assert reply is not None and reply.thread == "m3" and reply.reactions == {"👍": ["bob"]}
+        # Numbers up to next_id - 1 were handed out before (the messages since deleted): not again.
+        assert int((await console.add_console_message("general", "ann", "new", T0)).id[1:]) >= 10
+        await console.set_console_time_offset(7200.5)
+    finally:
+        await store.close()
+    again = backend()  # a restart
+    await again.open()
+    try:
+        assert await _console(again).console_time_offset() == 7200.5
+    finally:
+        await again.close()

@@ -16,17 +16,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -169,9 +171,9 @@ def threadcast(*args: str, stdin: Path | None = None) -> subprocess.CompletedPro
 def console_end(db: Path) -> datetime:
     """The console's time after the replay (real time plus what `.advance` added), rounded up
     to the next minute so the last reply, written seconds ago, is inside the period."""
-    from adapters.console.clock import recorded_clock
-
-    now = recorded_clock(Path(f"{db}.console.json")).now()
+    with contextlib.closing(sqlite3.connect(db)) as conn:  # `.advance` records it in the store
+        row = conn.execute("SELECT value FROM console_state WHERE name = 'time_offset'").fetchone()
+    now = datetime.now(UTC) + timedelta(seconds=float(row[0]) if row else 0.0)
     return now.replace(second=0, microsecond=0) + timedelta(minutes=1)
 
 
@@ -365,8 +367,9 @@ def replay(corpus: Path, name: str, threads: Sequence[str], work: Path) -> Outco
     failed_lines = ran.stdout.count("! that line failed")
     if failed_lines or "Traceback" in ran.stderr:
         problems.append(f"{failed_lines} console lines failed; stderr: {ran.stderr[-1500:]}")
-    state = json.loads(Path(f"{db}.console.json").read_text(encoding="utf-8"))
-    messages = state["messages"]
+    with contextlib.closing(sqlite3.connect(db)) as conn:  # the console keeps its messages in the store
+        rows = conn.execute("SELECT 'm' || seq, author FROM console_messages WHERE deleted = 0").fetchall()
+    messages = {message_id: {"author": author} for message_id, author in rows}
     wrong = [(m, a) for m, a in script.expected.items() if messages.get(m, {}).get("author") != a]
     if wrong:
         problems.append(f"{len(wrong)} console messages are not where the script expected, e.g. {wrong[:3]}")

@@ -14,6 +14,9 @@ _log = logging.getLogger(__name__)
 class ConsoleClock:
     def __init__(self, start: datetime | None = None) -> None:
         self._offset = timedelta() if start is None else start - datetime.now(UTC)
+        # The time the console recorded in the store is to be read once it is open (see
+        # `bot.wiring.use_recorded_time`): set by `recorded_clock`.
+        self.recorded = False
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self._offset
@@ -30,9 +33,12 @@ class ConsoleClock:
 
 
 def recorded_clock(state_file: Path | None) -> ConsoleClock:
-    """A clock at the time the console last recorded beside its database (`.advance` keeps its
-    offset in the state file), for commands that read that database; real time without one."""
+    """A clock at the time the console last recorded (`.advance` keeps its offset in the store;
+    an older console kept it in a state file beside the database, read here until the store
+    has taken that file in), for commands that read that database; real time without one.
+    The runtime sets it to the store's offset when it opens the store."""
     clock = ConsoleClock()
+    clock.recorded = True
     if state_file is None:
         return clock
     try:

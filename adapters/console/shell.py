@@ -151,8 +151,9 @@ class ConsoleShell:
 
     # -- messages ------------------------------------------------------------------
     async def _message(self, text: str) -> None:
-        message = self._platform.add_message(self.channel, self.user, text, self.thread)
-        await self._platform.save()
+        # Stored before it is shown: a reply the console showed is in its history, so when a stop
+        # cuts off its writing into the replies, the catch-up at the next start brings it back.
+        message = await self._platform.write(self.channel, self.user, text, self.thread)
         self.say(f"[{message.id}] {self.user}: {clean(text, keep_newlines=False)}")
         if self.thread:
             await self._app.dispatch(
@@ -167,8 +168,8 @@ class ConsoleShell:
                 )
             )
 
-    def _find(self, message_id: str) -> Message | None:
-        message = self._platform.state.messages.get(message_id)
+    async def _find(self, message_id: str) -> Message | None:
+        message = await self._platform.get(message_id)
         if message is None:
             self.say(f"! no message {message_id!r}")
         return message
@@ -203,20 +204,17 @@ class ConsoleShell:
             self.say("! usage: .channel <name>")
             return
         self.channel, self.thread = name, None
-        if name not in self._platform.state.channels:
-            self._platform.state.channels.append(name)
         self.say(f"· in #{name}")
 
     async def _do_thread(self, arg: str) -> None:
         if not arg:
             # The latest discussion here, else the latest anywhere.
-            openers = [m for m in self._platform.state.messages.values() if m.opens_thread]
-            here = [m for m in openers if m.channel == self.channel]
-            if not openers:
+            latest = await self._platform.latest_opener(self.channel) or await self._platform.latest_opener()
+            if latest is None:
                 self.say("! no discussion threads yet; /post an article first")
                 return
-            arg = (here or openers)[-1].id
-        message = self._find(arg)
+            arg = latest.id
+        message = await self._find(arg)
         if message is None:
             return
         if not message.opens_thread:
@@ -233,7 +231,7 @@ class ConsoleShell:
         self.say(f"· {self.prompt.strip()} (time: {self._clock.now():%Y-%m-%d %H:%M} UTC)")
 
     async def _do_show(self, arg: str) -> None:
-        message = self._find(arg)
+        message = await self._find(arg)
         if message:
             reactions = " ".join(f"{e}×{len(u)}" for e, u in message.reactions.items() if u)
             self.say(f"[{message.id}] {message.author}: {message.text} {reactions}".rstrip())
@@ -243,7 +241,7 @@ class ConsoleShell:
         if not message_id:
             self.say("! give the message id, e.g. .edit m3 new text or .delete m3")
             return None
-        message = self._find(message_id)
+        message = await self._find(message_id)
         if message is None:
             return None
         if message.author != self.user:
@@ -259,8 +257,7 @@ class ConsoleShell:
         if not text:
             self.say("! usage: .edit <id> <new text>")
             return
-        message.text = text
-        await self._platform.save()
+        await self._platform.edit(message, text)
         self.say(f"[{message.id}] {message.author} (edited): {text}")
         if message.thread:
             await self._app.dispatch(
@@ -272,25 +269,18 @@ class ConsoleShell:
         if found is None:
             return
         message, _ = found
-        del self._platform.state.messages[message.id]
-        await self._platform.save()
+        await self._platform.delete(message)
         self.say(f"· {message.id} deleted")
         await self._app.dispatch(ReplyDeleted(COMMUNITY, message.id, message.thread))
 
     async def _react(self, arg: str, added: bool) -> None:
         message_id, _, emoji = arg.partition(" ")
         emoji = emoji.strip() or "👍"
-        message = self._find(message_id)
+        message = await self._find(message_id)
         if message is None:
             return
-        users = message.reactions.setdefault(emoji, [])
-        if added == (self.user in users):
+        if not await self._platform.react(message, emoji, self.user, added):
             return  # nothing changes, as on a real platform
-        if added:
-            users.append(self.user)
-        else:
-            users.remove(self.user)
-        await self._platform.save()
         self.say(f"· {self.user} {'reacted' if added else 'took back'} {emoji} on {message.id}")
         await self._app.dispatch(ReactionChanged(COMMUNITY, message.id, self.user, emoji, added))
 
@@ -313,8 +303,7 @@ class ConsoleShell:
             remaining -= step
             await self._run_due()
         # Kept with the console's messages: the database now holds times this far ahead.
-        self._platform.state.time_offset = self._clock.offset.total_seconds()
-        await self._platform.save()
+        await self._platform.record_time_offset(self._clock.offset.total_seconds())
         self.say(f"· time is now {self._clock.now():%a %d %b %Y %H:%M} UTC")
 
     async def _do_tick(self, arg: str) -> None:

@@ -122,12 +122,6 @@ class Layout:
     blocks: tuple[Block, ...]
     style: Style
 
-    @property
-    def heading(self) -> Heading:
-        first = self.blocks[0]
-        assert isinstance(first, Heading)
-        return first
-
 
 @dataclass(frozen=True, slots=True)
 class _Shape:

@@ -48,14 +48,14 @@ def terminal_output() -> Iterator[TextIO]:
                     handler.setStream(stream)
 
 
-def completions(shell: ConsoleShell, commands: Iterable[str]) -> WordCompleter:
+def completions(commands: Iterable[str]) -> WordCompleter:
     return WordCompleter([*(f"/{c}" for c in commands), *VERBS], sentence=True)
 
 
 async def terminal_lines(shell: ConsoleShell, commands: Iterable[str]) -> AsyncIterator[str]:
     """Lines typed at the prompt, until end of input (Ctrl-D) or Ctrl-C."""
     session: PromptSession[str] = PromptSession(
-        history=InMemoryHistory(), completer=completions(shell, commands), complete_while_typing=False
+        history=InMemoryHistory(), completer=completions(commands), complete_while_typing=False
     )
     while True:
         try:

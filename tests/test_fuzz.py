@@ -366,7 +366,7 @@ def test_any_command_line_gets_an_answer_and_nothing_crashes(tmp_path: Path, run
         assert answer.text.strip(), line
         assert_answer_is_safe(answer)
         if answer.digest is not None:
-            assert_digest_is_safe(answer.digest)
+            assert_digest_is_safe(answer.digest.digest)
 
     try:
         check()

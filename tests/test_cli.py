@@ -137,6 +137,19 @@ def test_console_reads_a_script_from_stdin(tmp_path: Path) -> None:
     assert "Late to this" in csv_out.stdout
 
 
+def test_console_with_stdin_from_dev_null_ends_at_once(tmp_path: Path) -> None:
+    """/dev/null is a character device that epoll refuses to watch: the console read it
+    through the event loop and waited for ever."""
+    with open(os.devnull, "rb") as devnull:
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "console", "--db", str(tmp_path / "c.db")],
+            stdin=devnull, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "c.db").is_file()
+
+
 def test_a_bad_line_does_not_end_the_console(tmp_path: Path) -> None:
     script = '/feed add\n/post "unbalanced\n.react nosuch\n/nonsense words\n.user mod\n/help\n'
     result = threadcast("console", "--db", str(tmp_path / "c.db"), stdin=script)

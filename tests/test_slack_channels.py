@@ -316,7 +316,8 @@ def test_the_manifest_escapes_commands_and_grants_the_scopes_the_adapter_uses() 
 async def test_the_refusal_is_in_the_communitys_language(bot: Bot) -> None:
     await bot.start()
     assert "de" in await bot.command("digest language de")
-    assert await bot.command("post \"Fähre\" #nirgends") == (
-        "Hier gibt es keinen Kanal #nirgends, den ich sehen kann — lade mich dorthin ein oder prüfe den Namen."
+    assert await bot.command('post "Fähre" #nirgends') == (
+        "Hier gibt es keinen Kanal #nirgends, den ich sehen kann — lade mich dorthin ein"
+        " oder prüfe den Namen."
     )
     assert not await bot.saved_anything()

@@ -368,8 +368,9 @@ def check(ctx: click.Context) -> None:
     )
     click.echo(
         "\nSlack: bot scopes chat:write, files:write (the digest chart), commands, channels:history,"
-        " groups:history, reactions:read,"
-        " users:read; events message.channels, message.groups, reaction_added, reaction_removed;"
+        " groups:history, channels:read, groups:read (#channel names in commands), reactions:read,"
+        " users:read; the /threadcast command with 'Escape channels, users, and links' on;"
+        " events message.channels, message.groups, reaction_added, reaction_removed;"
         " Socket Mode needs an app-level token with connections:write."
     )
 

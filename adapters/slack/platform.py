@@ -31,6 +31,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.channels import ChannelDirectory, ChannelResolver, command_text
 from adapters.slack.render import Block, answer_text, article_blocks, digest_messages, escape, plain
 from bot.app import App
 from bot.chart import FILENAME as CHART_FILE
@@ -63,6 +64,19 @@ HISTORY_PAGES = 3  # when looking for a post made just before a crash
 POST_EVENT = "threadcast_article"  # the metadata type of article posts
 EVENTS_REMEMBERED = 10_000  # event ids kept to drop Slack's redeliveries (it retries within minutes)
 _REPLY_SUBTYPES = (None, "thread_broadcast", "file_share", "me_message")
+
+# The bot token's scopes, as slack-manifest.yml grants them (tests/test_slack_channels.py compares).
+BOT_SCOPES = (
+    "chat:write",
+    "files:write",  # the digest's chart
+    "commands",
+    "channels:history",
+    "groups:history",
+    "channels:read",  # a #name in a command: conversations.list and .info
+    "groups:read",  # the same for private channels the bot is in
+    "reactions:read",
+    "users:read",
+)
 
 _ADVICE = {
     "channel_not_found": "the channel does not exist or the bot cannot see it; pick another channel",
@@ -141,6 +155,7 @@ class SlackPlatform:
         self.reader = AsyncWebClient(**options)
         self.reader.retry_handlers.append(AsyncConnectionErrorRetryHandler())
         self.bolt = AsyncApp(signing_secret=signing_secret, client=self.client)
+        self.channels = ChannelResolver(ChannelDirectory(self.client), app.commands)
         self.ready = asyncio.Event()
         self.team_id: str | None = None
         self.bot_user_id: str | None = None
@@ -326,27 +341,42 @@ class SlackPlatform:
             task.add_done_callback(self._inflight.discard)
 
     async def _run(
-        self, team: str | None, channel: str, user: str, name: str, path: tuple[str, ...], text: str
+        self,
+        team: str | None,
+        channel: str,
+        user: str,
+        name: str,
+        path: tuple[str, ...],
+        text: str,
+        *,
+        channel_name: str | None = None,
     ) -> Answer:
+        """`channel_name` (a slash command's): `text` may name channels, which become ids here."""
         if self._closing:
             return Answer("threadcast is restarting; try again in a minute.", ok=False)
         self._track()
         if not team:
             return Answer("threadcast could not tell which workspace this is.", ok=False)
-        event = CommandInvoked(
-            community=Community(PLATFORM, team),
-            channel_id=channel,
-            caller=Caller(user, name, is_moderator=await self.is_moderator(user)),
-            path=path,
-            text=text,
-        )
+        community = Community(PLATFORM, team)
+        caller = Caller(user, name, is_moderator=await self.is_moderator(user))
+        if channel_name is not None:
+            try:
+                translated = await self.channels.translate(
+                    community, path, text, caller, (channel, channel_name)
+                )
+            except SlackApiError as exc:
+                return _lookup_refused(exc)
+            if isinstance(translated, Answer):
+                return translated
+            text = translated
+        event = CommandInvoked(community=community, channel_id=channel, caller=caller, path=path, text=text)
         return await self._app.dispatch(event) or Answer("Done.")
 
     async def _on_command(
         self, ack: Any, command: Json, respond: AsyncRespond, context: AsyncBoltContext
     ) -> None:
         await ack()  # within Slack's 3 seconds; the work may take longer (feeds are fetched)
-        path, text = self._app.commands.split_line(str(command.get("text") or ""))
+        path, text = self._app.commands.split_line(command_text(str(command.get("text") or "")))
         if not path:
             path = ("help",)
         try:
@@ -357,6 +387,7 @@ class SlackPlatform:
                 str(command.get("user_name") or ""),
                 path,
                 text,
+                channel_name=str(command.get("channel_name") or ""),
             )
         except Exception:
             _log.exception("slash command failed")
@@ -563,6 +594,16 @@ class SlackPlatform:
         except PlatformError:
             return None
         return _link(channel, ts)
+
+
+def _lookup_refused(exc: SlackApiError) -> Answer:
+    """Slack would not say which channel a command names: what the operator can do about it."""
+    needed = exc.response.get("needed")
+    _log.warning(
+        "a channel look-up was refused: %s%s", exc.response.get("error"), f" ({needed})" if needed else ""
+    )
+    problem = str(platform_error(exc, "look up the channel"))
+    return Answer(f"{problem}{f' (it needs {needed})' if needed else ''}", ok=False)
 
 
 def _link(channel: str, ts: str) -> str:

@@ -134,7 +134,8 @@ def register(registry: CommandRegistry, services: Services) -> None:
         "feed add", feed_add, help=N_("subscribe a channel to an RSS/Atom feed"),
         options=(
             Option("url", Kind.WORD, N_("the feed's http(s) URL")),
-            Option("channel", Kind.CHANNEL, N_("channel to post in (default: this one)"), required=False),
+            Option("channel", Kind.CHANNEL, N_("channel to post in (default: this one)"), required=False,
+                   posted_in=True),
             Option("prompt", Kind.TEXT, N_("prompt for this feed's posts"), required=False, max_length=500),
             Option("backlog", Kind.INTEGER, N_("existing items to post now (default 0)"), required=False,
                    keyword=True, minimum=0, maximum=MAX_BACKLOG),

@@ -82,12 +82,12 @@ def database_lines(state: DatabaseState) -> list[CheckLine]:
         shown = ", ".join(state.pending)
         return [
             passed(
-                f"database {state.where} answers: schema version {state.version};"
+                f"database {state.where}: schema version {state.version};"
                 f" `threadcast run` applies {count(len(state.pending), 'pending migration')} at start"
                 f" ({shown})"
             )
         ]
-    return [passed(f"database {state.where} answers: schema version {state.version}, up to date")]
+    return [passed(f"database {state.where}: schema version {state.version}, up to date")]
 
 
 # -- feeds ----------------------------------------------------------------------------------

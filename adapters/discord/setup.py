@@ -190,7 +190,7 @@ def _guild_lines(guilds: Sequence[Any], wanted_ids: Sequence[int], app_id: str) 
             failed(
                 f"Discord server {name}: the bot lacks {named}",
                 "give the bot's role these permissions in Server Settings → Roles, or invite it again"
-                f" with {invite_url(app_id)}.",
+                " with the invite URL below.",
             )
         )
     if len(lacking) > SHOWN_GUILDS:

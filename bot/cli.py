@@ -374,9 +374,9 @@ async def _check_online(settings: Settings) -> bool:
 
     platforms = ", ".join(settings.platforms) or "none (console only)"
     sections = [
-        asyncio.create_task(_check_store_and_feeds(settings)),
-        asyncio.create_task(check_discord(settings)),
-        asyncio.create_task(check_slack(settings)),
+        asyncio.create_task(_check_section("database", _check_store_and_feeds(settings))),
+        asyncio.create_task(_check_section("Discord", check_discord(settings))),
+        asyncio.create_task(_check_section("Slack", check_slack(settings))),
     ]
     lines: list[CheckLine] = [passed(f"configuration is valid; platforms: {platforms}")]
     click.echo(lines[0])
@@ -393,6 +393,22 @@ async def _check_online(settings: Settings) -> bool:
     if problems:
         click.echo(f"\n{count(problems, 'problem')} to fix (the ✗ lines).", err=True)
     return problems == 0
+
+
+async def _check_section(name: str, lines: Coroutine[Any, Any, list[CheckLine]]) -> list[CheckLine]:
+    """One section's lines; a failure of the check itself is a line too, not the end of `check`."""
+    from bot.checkup import failed
+
+    try:
+        return await lines
+    except Exception as exc:
+        _log.exception("checking %s failed", name)
+        return [
+            failed(
+                f"{name}: the check itself failed ({type(exc).__name__})",
+                "please report it with the log above (THREADCAST_LOG_LEVEL=DEBUG shows more).",
+            )
+        ]
 
 
 async def _check_store_and_feeds(settings: Settings) -> list[CheckLine]:

@@ -21,7 +21,15 @@ from bot.sources.http import AiohttpFetcher
 from storage.sqlite import SQLiteStore
 from storage.state import database_state
 from tests.conftest import T0
-from tests.fake_discord import ATTACH_FILES, EMBED_LINKS, MESSAGE_CONTENT, PRIVILEGED_INTENTS, FakeDiscord
+from tests.fake_discord import (
+    ATTACH_FILES,
+    EMBED_LINKS,
+    MESSAGE_CONTENT,
+    PRIVILEGED_INTENTS,
+    FakeDiscord,
+    Fault,
+    server_error,
+)
 from tests.fake_slack import BOT_SCOPES, FakeSlack
 from tests.postgres import fresh_schema
 from tests.sources_server import SourcesServer
@@ -157,6 +165,22 @@ async def test_missing_server_permissions_are_named_with_what_they_cost(tmp_path
     assert "Attach Files (the digest's participation chart is refused)" in lacking
     assert "Send Messages" not in lacking.split(" — ")[0]
     assert not_there.startswith("✗ DISCORD_GUILD_IDS names server 42, where the bot is not")
+
+
+async def test_discord_down_or_answering_nonsense_is_a_line_not_a_crash(tmp_path: Path) -> None:
+    async with FakeDiscord(token=DISCORD_TOKEN, patch_discord=False) as fake:
+        fake.inject("GET", "/oauth2/applications/@me", server_error(503))
+        code, out = await check(tmp_path, discord=fake, DISCORD_TOKEN=DISCORD_TOKEN)
+        assert code == 1, out
+        [line] = crosses(out)
+        assert line.startswith("✗ Discord answered 503 (503: Server Error) — try again in a few minutes")
+
+        fake.inject("GET", "/oauth2/applications/@me", Fault(200, {"name": "no id"}))
+        code, out = await check(tmp_path, discord=fake, DISCORD_TOKEN=DISCORD_TOKEN)
+    assert code == 1, out
+    assert "✗ Discord's answer was not what threadcast expects (KeyError: 'id') — try again later" in out
+    assert "✓ Discord accepted DISCORD_TOKEN" in out and "✓ configuration is valid" in out
+    assert leaks(out) == [], out
 
 
 # -- Slack ------------------------------------------------------------------------------------

@@ -120,6 +120,13 @@ async def check(settings: Settings) -> list[CheckLine]:
                 "check this machine's network and proxy, then try again.",
             )
         )
+    except (KeyError, TypeError, ValueError) as exc:  # an answer not in the shape documented
+        lines.append(
+            failed(
+                f"Discord's answer was not what threadcast expects ({type(exc).__name__}: {exc})",
+                "try again later; if it lasts, report it (a change of Discord's API?).",
+            )
+        )
     except (aiohttp.ClientError, OSError) as exc:
         lines.append(
             failed(

@@ -150,14 +150,29 @@ async def _socket_mode(app_token: str, base_url: str) -> CheckLine:
         error = str(exc.response.get("error") or exc.response.status_code)
         return failed(f"Socket Mode: Slack refused SLACK_APP_TOKEN ({error})", fix)
     url = str(opened.get("url") or "")  # holds a one-time ticket: never shown
-    async with aiohttp.ClientSession() as session, session.ws_connect(url) as socket:
-        message = await socket.receive()
-        if message.type == aiohttp.WSMsgType.TEXT and json.loads(message.data).get("type") == "hello":
-            return passed("Slack Socket Mode: SLACK_APP_TOKEN opened a connection and Slack said hello")
+    try:
+        async with aiohttp.ClientSession() as session, session.ws_connect(url) as socket:
+            message = await socket.receive()
+    except aiohttp.ClientError as exc:
+        return failed(
+            f"Slack Socket Mode: the WebSocket Slack named did not open ({type(exc).__name__})",
+            "let this machine open WebSocket (wss://) connections to *.slack.com: check proxies and"
+            " firewalls.",
+        )
+    if message.type == aiohttp.WSMsgType.TEXT and _is_hello(message.data):
+        return passed("Slack Socket Mode: SLACK_APP_TOKEN opened a connection and Slack said hello")
     return failed(
         "Slack Socket Mode: the connection opened but Slack sent no hello",
         "try again in a few minutes; if it lasts, see https://slack-status.com.",
     )
+
+
+def _is_hello(data: str) -> bool:
+    try:
+        message = json.loads(data)
+    except ValueError:
+        return False
+    return isinstance(message, dict) and message.get("type") == "hello"
 
 
 def _http_mode(settings: Settings) -> CheckLine:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import dataclasses
 import logging
@@ -16,8 +15,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterat
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -25,21 +23,12 @@ from bot.clock import Clock
 from bot.config import ConfigError, Settings, describe, load_env, settings_from
 from bot.store import StoreError
 
+if TYPE_CHECKING:
+    from bot.checkup import CheckLine
+
 T = TypeVar("T")
 
 _log = logging.getLogger(__name__)
-
-DISCORD_PERMISSIONS = MappingProxyType(
-    {
-        "View Channel": 1 << 10,
-        "Send Messages": 1 << 11,
-        "Send Messages in Threads": 1 << 38,
-        "Create Public Threads": 1 << 35,
-        "Embed Links": 1 << 14,
-        "Read Message History": 1 << 16,
-        "Add Reactions": 1 << 6,
-    }
-)
 
 
 def _settings(ctx: click.Context, **overrides: str) -> Settings:
@@ -348,41 +337,106 @@ def digest(
 
 
 @main.command()
+@click.option(
+    "--offline", is_flag=True,
+    help="Only validate the settings and print what each platform needs; contact nothing.",
+)  # fmt: skip
 @click.pass_context
-def check(ctx: click.Context) -> None:
-    """Validate the configuration and say what each platform needs."""
+def check(ctx: click.Context, offline: bool) -> None:
+    """Ask each configured platform, the database and every subscribed feed whether threadcast
+    can work with them: one line each, ✓ or ✗ with the fix. Exits 1 when any line fails."""
     settings = _settings(ctx)
+    if offline:
+        _check_offline(settings)
+        return
+    if not _run(_check_online(settings)):
+        sys.exit(1)
+
+
+def _check_offline(settings: Settings) -> None:
+    from adapters.discord.setup import setup_text as discord_setup
+    from adapters.slack.setup import setup_text as slack_setup
+
     click.echo("Configuration is valid. Effective settings (secrets masked):")
     for name, value in describe(settings):
         click.echo(f"  {name} = {value}")
     click.echo(f"\nPlatforms configured: {', '.join(settings.platforms) or 'none (console only)'}")
-    permissions = sum(DISCORD_PERMISSIONS.values())
-    app_id = _discord_app_id(settings.discord_token) or "<your application id>"
-    click.echo(
-        "\nDiscord: invite the bot with\n"
-        f"  https://discord.com/oauth2/authorize?client_id={app_id}&scope=bot+applications.commands"
-        f"&permissions={permissions}\n"
-        f"  permissions: {', '.join(DISCORD_PERMISSIONS)}\n"
-        "  intents: enable MESSAGE CONTENT (privileged) under Bot → Privileged Gateway Intents;"
-        " guilds, guild messages and reactions are standard."
-    )
-    click.echo(
-        "\nSlack: bot scopes chat:write, files:write (the digest chart), commands, channels:history,"
-        " groups:history, channels:read, groups:read (#channel names in commands), reactions:read,"
-        " users:read; the /threadcast command with 'Escape channels, users, and links' on;"
-        " events message.channels, message.groups, reaction_added, reaction_removed;"
-        " Socket Mode needs an app-level token with connections:write."
-    )
+    click.echo(f"\n{discord_setup(settings.discord_token)}")
+    click.echo(f"\n{slack_setup()}")
 
 
-def _discord_app_id(token: str) -> str | None:
-    """A bot token starts with the bot's id in base64; for bots that id is the application's."""
-    head = token.split(".", 1)[0]
+async def _check_online(settings: Settings) -> bool:
+    """Every check at once, printed in a fixed order as each is done; True when all passed."""
+    from adapters.discord.setup import check as check_discord
+    from adapters.slack.setup import check as check_slack
+    from bot.checkup import passed
+    from bot.text import count
+
+    platforms = ", ".join(settings.platforms) or "none (console only)"
+    sections = [
+        asyncio.create_task(_check_section("database", _check_store_and_feeds(settings))),
+        asyncio.create_task(_check_section("Discord", check_discord(settings))),
+        asyncio.create_task(_check_section("Slack", check_slack(settings))),
+    ]
+    lines: list[CheckLine] = [passed(f"configuration is valid; platforms: {platforms}")]
+    click.echo(lines[0])
     try:
-        decoded = base64.b64decode(head + "=" * (-len(head) % 4)).decode()
-    except ValueError:
-        return None
-    return decoded if decoded.isdigit() else None
+        for section in sections:
+            for line in await section:
+                click.echo(line)
+                lines.append(line)
+    finally:
+        for section in sections:
+            section.cancel()
+        await asyncio.gather(*sections, return_exceptions=True)
+    problems = sum(not line.ok for line in lines)
+    if problems:
+        click.echo(f"\n{count(problems, 'problem')} to fix (the ✗ lines).", err=True)
+    return problems == 0
+
+
+async def _check_section(name: str, lines: Coroutine[Any, Any, list[CheckLine]]) -> list[CheckLine]:
+    """One section's lines; a failure of the check itself is a line too, not the end of `check`."""
+    from bot.checkup import failed
+
+    try:
+        return await lines
+    except Exception as exc:
+        _log.exception("checking %s failed", name)
+        return [
+            failed(
+                f"{name}: the check itself failed ({type(exc).__name__})",
+                "please report it with the log above (THREADCAST_LOG_LEVEL=DEBUG shows more).",
+            )
+        ]
+
+
+async def _check_store_and_feeds(settings: Settings) -> list[CheckLine]:
+    """The database's state (read, never changed or created), then each subscribed feed."""
+    from bot.checkup import check_feeds, database_lines, failed
+    from bot.sources.http import AiohttpFetcher
+    from storage.state import database_state
+
+    try:
+        state = await database_state(settings.database_url, timeout=settings.http_timeout)
+    except StoreError as exc:
+        return [
+            failed(
+                str(exc),
+                "check THREADCAST_DATABASE_URL, that the database server runs and that threadcast"
+                " may read it.",
+            )
+        ]
+    lines = database_lines(state)
+    if state.version > state.known:
+        return lines
+    async with AiohttpFetcher(
+        timeout=settings.http_timeout,
+        max_bytes=settings.max_download_bytes,
+        allow_private=settings.allow_private_urls,
+    ) as fetcher:
+        lines += await check_feeds(fetcher, state.feeds, budget=max(60.0, settings.http_timeout))
+    return lines
 
 
 @main.command()

@@ -62,6 +62,9 @@ TEAM_ID, APP_ID = "T0TEAM", "A0APP"
 GENERAL, NEWS = "C0GENERAL", "C0NEWS"
 BOT_USER_ID, BOT_ID = "U0BOT", "B0BOT"
 ADMIN, OWNER, MEMBER = "U0ADMIN", "U0OWNER", "U0MEMBER"
+# The bot scopes slack-manifest.yml asks for (a fake app installed from it is granted these).
+BOT_SCOPES = ("chat:write", "files:write", "commands", "channels:history", "groups:history",
+              "channels:read", "groups:read", "reactions:read", "users:read")  # fmt: skip
 FIRST_TS = 1_700_000_000_000_100  # microseconds: "1700000000.000100"
 TS_STEP = 100
 
@@ -193,6 +196,10 @@ class FakeSlack:
         self.replies_max_limit = 1000
         self.replies_retry_after = 60
         self._replies_times: list[float] = []
+
+        # The bot token's scopes, sent as Slack does in the x-oauth-scopes header of every answer
+        # to a bot-token call (`threadcast check` compares them); None: no header.
+        self.granted_scopes: list[str] | None = list(BOT_SCOPES)
 
         self.add_user(BOT_USER_ID, "threadcast", bot=True)
         self.add_user(ADMIN, "admin", admin=True)
@@ -443,12 +450,18 @@ class FakeSlack:
             if implementation is None:
                 raise SlackError("unknown_method")
             token = params.get("token") or request.headers.get("Authorization", "").removeprefix("Bearer ")
-            return web.json_response({"ok": True, **implementation(params, str(token))})
+            answer = implementation(params, str(token))
+            return web.json_response({"ok": True, **answer}, headers=self._scope_headers(str(token)))
         except SlackError as e:
             headers = {"Retry-After": str(e.retry_after)} if e.retry_after is not None else {}
             return web.json_response({"ok": False, "error": e.error}, status=e.status, headers=headers)
         finally:
             await self._notify()
+
+    def _scope_headers(self, token: str) -> dict[str, str]:
+        if token != self.bot_token or self.granted_scopes is None:
+            return {}
+        return {"x-oauth-scopes": ",".join(self.granted_scopes)}
 
     def _bot_token(self, token: str) -> None:
         if not token:

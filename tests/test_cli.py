@@ -185,7 +185,7 @@ def test_check_masks_secrets_and_names_bad_settings(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text(
         f"DISCORD_TOKEN={token}\nSLACK_BOT_TOKEN=xoxb-secret-value-123\nSLACK_APP_TOKEN=xapp-1-secret-456\n"
     )
-    result = threadcast("check", cwd=tmp_path)
+    result = threadcast("check", "--offline", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (
         token not in result.stdout
@@ -196,7 +196,10 @@ def test_check_masks_secrets_and_names_bad_settings(tmp_path: Path) -> None:
     assert "MESSAGE CONTENT" in result.stdout
     assert "discord, slack" in result.stdout
     bad = threadcast(
-        "check", cwd=tmp_path, env={"THREADCAST_TIMEZONE": "Mars/Olympus", "THREADCAST_POLL_INTERVAL": "soon"}
+        "check",
+        "--offline",
+        cwd=tmp_path,
+        env={"THREADCAST_TIMEZONE": "Mars/Olympus", "THREADCAST_POLL_INTERVAL": "soon"},
     )
     assert bad.returncode == 1
     assert "THREADCAST_TIMEZONE" in bad.stderr and "THREADCAST_POLL_INTERVAL" in bad.stderr
@@ -205,7 +208,7 @@ def test_check_masks_secrets_and_names_bad_settings(tmp_path: Path) -> None:
 
 def test_check_shows_a_postgres_url_with_its_password_masked(tmp_path: Path) -> None:
     url = "postgresql://threadcast:pg-secret-99@db.example:5432/community"
-    result = threadcast("check", cwd=tmp_path, env={"THREADCAST_DATABASE_URL": url})
+    result = threadcast("check", "--offline", cwd=tmp_path, env={"THREADCAST_DATABASE_URL": url})
     assert result.returncode == 0, result.stderr
     assert "THREADCAST_DATABASE_URL = postgresql://threadcast:****@db.example:5432/community" in result.stdout
     assert "pg-secret-99" not in result.stdout + result.stderr

@@ -19,7 +19,8 @@ import pytest
 import yaml
 
 from adapters.slack.channels import ChannelDirectory, command_text
-from adapters.slack.platform import BOT_SCOPES, SlackPlatform
+from adapters.slack.platform import SlackPlatform
+from adapters.slack.setup import SCOPES
 from bot.app import App
 from bot.config import Settings
 from bot.models import Community
@@ -309,8 +310,9 @@ def test_the_manifest_escapes_commands_and_grants_the_scopes_the_adapter_uses() 
     manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
     (command,) = manifest["features"]["slash_commands"]
     assert command["should_escape"] is True
-    assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == sorted(BOT_SCOPES)
-    assert {"channels:read", "groups:read"} <= set(BOT_SCOPES)
+    scopes = [scope.name for scope in SCOPES]
+    assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == sorted(scopes)
+    assert {"channels:read", "groups:read"} <= set(scopes)
 
 
 async def test_the_refusal_is_in_the_communitys_language(bot: Bot) -> None:

@@ -66,17 +66,6 @@ EVENTS_REMEMBERED = 10_000  # event ids kept to drop Slack's redeliveries (it re
 _REPLY_SUBTYPES = (None, "thread_broadcast", "file_share", "me_message")
 
 # The bot token's scopes, as slack-manifest.yml grants them (tests/test_slack_channels.py compares).
-BOT_SCOPES = (
-    "chat:write",
-    "files:write",  # the digest's chart
-    "commands",
-    "channels:history",
-    "groups:history",
-    "channels:read",  # a #name in a command: conversations.list and .info
-    "groups:read",  # the same for private channels the bot is in
-    "reactions:read",
-    "users:read",
-)
 
 _ADVICE = {
     "channel_not_found": "the channel does not exist or the bot cannot see it; pick another channel",

@@ -161,7 +161,8 @@ class Export:
     opml: bytes
     feeds: int
     channels: int
-    masked: int  # feeds whose address held a credential, written masked
+    secrets: int  # feeds whose address holds a password or token
+    masked: int  # of them, written masked
 
 
 def has_secret(url: str) -> bool:
@@ -175,13 +176,13 @@ def export_feeds(
     with a password or token in it is written masked (****) unless ``include_secrets``:
     an export travels (chat, mail, another reader), the credential should not."""
     by_channel: dict[str, list[OpmlFeed]] = {}
-    masked = 0
+    secrets = 0
     for feed in sorted(feeds, key=lambda f: (f.channel_id, f.id)):
         url = feed.url
-        if has_secret(url) and not include_secrets:
-            url = mask_url(url)
-            masked += 1
+        if has_secret(url):
+            secrets += 1
+            url = url if include_secrets else mask_url(url)
         by_channel.setdefault(feed.channel_id, []).append(OpmlFeed(url, feed.title, None, None))
     folders = [ExportFolder(f"#{channel}", listed) for channel, listed in by_channel.items()]
     opml = write_opml(f"threadcast feeds of {community.key}", folders, created=now)
-    return Export(opml, len(feeds), len(by_channel), masked)
+    return Export(opml, len(feeds), len(by_channel), secrets, 0 if include_secrets else secrets)

@@ -427,7 +427,7 @@ async def test_feed_add_of_a_web_page_names_the_url_and_subscribes_nothing(
 
     assert not answer.ok
     assert url in answer.text
-    assert "isn't an RSS or Atom feed" in answer.text and "web page" in answer.text
+    assert "no feed found on that page" in answer.text  # discovery looked for a feed link
     assert_unchanged(before, h, db)
     assert await h.store.list_feeds(COMMUNITY) == []
 

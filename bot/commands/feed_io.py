@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 # An import fetches up to MAX_FEEDS feeds: a few per moderator and hour.
-IMPORT_LIMIT = Limit(3, timedelta(hours=1))
+IMPORT_LIMIT = Limit(6, timedelta(hours=1))
 EXPORT_FILE = "threadcast-feeds.opml"
 SHOWN_PER_SECTION = 25  # lines of each part of an import report; the rest are counted
 _OPML_ACCEPT = "text/x-opml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"

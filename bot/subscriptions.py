@@ -29,8 +29,11 @@ from bot.store import DuplicateError, Store
 
 _log = logging.getLogger(__name__)
 
-IMPORT_CONCURRENCY = 8  # feeds fetched at once during an import
-IMPORT_FETCH_TIMEOUT = 30.0  # seconds for one feed, redirects included (the fetcher has its own, too)
+IMPORT_CONCURRENCY = 10  # feeds fetched at once during an import
+# Seconds for one feed, redirects included (the fetcher has its own limit too). With MAX_FEEDS
+# feeds, an import of only dead, slow hosts ends within 300 / 10 * 20 s = 10 minutes: inside
+# Discord's 15 minutes to answer an interaction.
+IMPORT_FETCH_TIMEOUT = 20.0
 
 
 class Outcome(enum.StrEnum):

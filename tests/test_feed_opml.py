@@ -410,3 +410,12 @@ async def test_cli_feeds_import_then_export(server: SourcesServer, tmp_path: Pat
         "feeds", "export", "--community", "nonsense", "--db", str(db), cwd=tmp_path
     )
     assert code == 2 and "PLATFORM:ID" in err
+
+
+async def test_a_feed_served_as_text_html_is_still_read_as_a_feed(
+    server: SourcesServer, fetcher: AiohttpFetcher
+) -> None:
+    server.serve("/feed", rss_document([2, 1], title="Village Gazette"), content_type="text/html")
+    found = await discover_feed(fetcher, server.url("/feed"))
+    assert found.page is None and found.feed.title == "Village Gazette"
+    assert len(server.requests_to("/feed")) == 1

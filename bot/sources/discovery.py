@@ -22,7 +22,7 @@ from bot.redact import mask_url
 from .errors import FeedError, SourceError
 from .feeds import FeedResult, fetch_feed, parse_feed
 from .http import Fetcher, HttpResponse, parse_url
-from .pages import decode_html
+from .pages import decode_html, response_kind
 from .plaintext import URL_LIMIT, collapse, normalize_text
 
 _log = logging.getLogger(__name__)
@@ -32,8 +32,6 @@ _ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, application/xml;q=0.8,"
     " text/xml;q=0.8, text/html;q=0.7, */*;q=0.5"
 )
-_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-_HTML_OPENING = (b"<!doctype html", b"<html", b"<head", b"<body", b"<meta", b"<title", b"<!--")
 # What a <link rel="alternate"> may name. Not plain application/json: WordPress links its REST
 # API that way from every page, and that is no feed.
 READABLE_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/rdf+xml"})
@@ -63,13 +61,9 @@ class Discovered:
 
 
 def is_html(response: HttpResponse) -> bool:
-    """True when the response is a web page rather than a feed (by its type, else its opening)."""
-    if response.media_type in _HTML_TYPES:
-        return True
-    opening = response.body[:1024].lstrip().lower()
-    if opening.startswith(b"<?xml"):
-        opening = opening.partition(b"?>")[2].lstrip()
-    return opening.startswith(_HTML_OPENING) and b"<rss" not in opening and b"<feed" not in opening
+    """True when the response is a web page rather than a feed: judged as `post` judges it (a
+    feed served as text/html, as some servers do, is still a feed)."""
+    return response_kind(response) == "html"
 
 
 def feed_links(html: bytes | str, page_url: str, charset: str | None = None) -> list[FeedLink]:

@@ -21,6 +21,7 @@ import click
 
 from bot.clock import Clock
 from bot.config import ConfigError, Settings, describe, load_env, settings_from
+from bot.models import Community
 from bot.store import StoreError
 
 if TYPE_CHECKING:
@@ -617,6 +618,134 @@ def migrate_db(source_url: str, target_url: str) -> None:
         )
     total = sum(c.target for c in counts)
     click.echo(f"Copied {total} rows from {shown_from} to {shown_to}; every count matches.")
+
+
+# -- feeds: OPML import and export ----------------------------------------------------------
+
+
+def _community(value: str) -> Community:
+    platform, sep, ident = value.partition(":")
+    if not sep or not platform or not ident:
+        raise click.BadParameter(
+            f"{value!r} is not PLATFORM:ID (console:local, discord:<server id>, slack:<team id>)",
+            param_hint="--community",
+        )
+    return Community(platform, ident)
+
+
+community_option = click.option(
+    "--community", default="console:local", show_default=True, metavar="PLATFORM:ID",
+    help="Whose feeds: console:local, discord:<server id> or slack:<team id>.",
+)  # fmt: skip
+
+
+@main.group()
+def feeds() -> None:
+    """Subscriptions in bulk: OPML import and export."""
+
+
+@feeds.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("channel", required=False, default="general")
+@community_option
+@db_option
+@click.pass_context
+def feeds_import(ctx: click.Context, file: Path, channel: str, community: str, db: str | None) -> None:
+    """Subscribe CHANNEL (default general) to every feed of the OPML FILE.
+
+    Each feed is fetched first (a few at a time); one that cannot be read is reported, not
+    subscribed. Nothing is posted: the feeds' current items are remembered as seen."""
+    from bot.commands.feed_io import import_report_lines
+    from bot.i18n import english
+    from bot.sources.opml import MAX_OPML_BYTES, OpmlError, parse_opml
+    from bot.subscriptions import Outcome, import_feeds
+    from bot.wiring import runtime
+
+    where = _community(community)
+    channel = channel.lstrip("#")
+    try:
+        if file.stat().st_size > MAX_OPML_BYTES:
+            raise OpmlError(f"it is larger than {MAX_OPML_BYTES // (1024 * 1024)} MB")
+        document = parse_opml(file.read_bytes())
+    except OpmlError as exc:
+        raise click.ClickException(f"cannot import {file}: {exc}") from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {file}: {exc.strerror}") from None
+    if not document.feeds:
+        raise click.ClickException(f"{file} lists no feeds (no outline has an xmlUrl)")
+    settings = _settings(ctx, **_db_override(db))
+
+    async def run() -> tuple[list[str], bool]:
+        async with runtime(settings, _reading_clock(settings)) as rt:
+            s = rt.services
+            report = await import_feeds(
+                s.store, s.poller, s.clock, where, channel, document.feeds,
+                interval_seconds=settings.poll_interval,
+            )  # fmt: skip
+        lines = [f"Imported {file} into #{channel} of {where.key}.", *import_report_lines(report, english())]
+        return lines, not report.of(Outcome.ADDED) and bool(report.of(Outcome.REFUSED))
+
+    lines, failed = _run(run()) or ([], True)
+    click.echo("\n".join(lines))
+    if failed:
+        sys.exit(1)
+
+
+@feeds.command("export")
+@community_option
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="File to write (default: stdout).",
+)  # fmt: skip
+@click.option(
+    "--include-secrets", is_flag=True,
+    help="Write passwords and tokens in feed addresses as they are (default: masked as ****).",
+)  # fmt: skip
+@db_option
+@click.pass_context
+def feeds_export(
+    ctx: click.Context, community: str, output: Path | None, include_secrets: bool, db: str | None
+) -> None:
+    """Write the community's feeds as OPML 2.0, one folder per channel."""
+    from bot.subscriptions import Export, export_feeds
+    from bot.wiring import make_store
+
+    where = _community(community)
+    settings = _existing_db(_settings(ctx, **_db_override(db)))
+    clock = _reading_clock(settings)
+
+    async def dump() -> Export:
+        store = make_store(settings)
+        await store.open()
+        try:
+            listed = await store.list_feeds(where)
+        finally:
+            await store.close()
+        return export_feeds(listed, where, now=clock.now(), include_secrets=include_secrets)
+
+    exported = _run(dump())
+    if exported is None:
+        return
+    if output:
+        try:
+            output.write_bytes(exported.opml)
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
+        click.echo(f"wrote {exported.feeds} feeds of {exported.channels} channels to {output}", err=True)
+    else:
+        click.echo(exported.opml.decode("utf-8"), nl=False)
+    if exported.masked:
+        click.echo(
+            f"warning: {exported.masked} feed addresses hold a password or token; they are written"
+            " masked (****). Use --include-secrets to write them as they are.",
+            err=True,
+        )
+    elif exported.secrets:
+        click.echo(
+            f"warning: {exported.secrets} feed addresses hold a password or token, written as they are:"
+            " keep the file private.",
+            err=True,
+        )
 
 
 def entry() -> None:

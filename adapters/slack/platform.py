@@ -36,7 +36,7 @@ from adapters.slack.render import Block, answer_text, article_blocks, digest_mes
 from bot.app import App
 from bot.chart import FILENAME as CHART_FILE
 from bot.chart import chart_description, has_chart, participation_png
-from bot.commands.registry import Answer
+from bot.commands.registry import Answer, Attachment
 from bot.digest import Digest
 from bot.events import (
     Caller,
@@ -51,6 +51,7 @@ from bot.events import (
 from bot.layout import DigestPost
 from bot.models import Article, Community, Discussion, PostedMessage
 from bot.platform import IncompleteHistory, PartlyPosted, PlatformError
+from bot.text import chunk_lines
 
 _log = logging.getLogger(__name__)
 
@@ -409,19 +410,18 @@ class SlackPlatform:
         kind = "ephemeral" if answer.private else "in_channel"
         text = answer_text(answer.text) or "Done."
         try:
-            await respond(text=text[:3000], response_type=kind, replace_original=False)
+            # A long answer (an import report) in a few messages, leaving one for an attachment.
+            parts = chunk_lines(text.splitlines(), ANSWER_LIMIT)[: RESPONSES_PER_URL - 2] or ["Done."]
+            for part in parts:
+                await respond(text=part, response_type=kind, replace_original=False)
             if answer.digest is not None:
                 for blocks in digest_messages(answer.digest):
                     await respond(
                         text=plain(blocks), blocks=blocks, response_type=kind, replace_original=False
                     )
             if answer.attachment is not None:
-                await respond(
-                    text=f"`{escape(answer.attachment.filename)}` cannot be shown in Slack; use"
-                    " `threadcast export` on the bot's machine.",
-                    response_type="ephemeral",
-                    replace_original=False,
-                )
+                for message in attachment_messages(answer.attachment, RESPONSES_PER_URL - len(parts)):
+                    await respond(text=message, response_type="ephemeral", replace_original=False)
         except Exception:
             _log.warning("could not answer through response_url", exc_info=True)
 
@@ -604,3 +604,29 @@ async def supervise(platform: SlackPlatform, stop: asyncio.Event) -> None:
     itself after drops; a refused token is fatal (SlackStartError): the operator must act."""
     await platform.start()
     await stop.wait()
+
+
+ANSWER_LIMIT = 3000  # characters of one answer message shown in full
+RESPONSES_PER_URL = 5  # Slack takes at most five answers through one response_url
+
+
+def attachment_messages(attachment: Attachment, budget: int) -> list[str]:
+    """A file answer in Slack, where a command's answer cannot carry a file privately (an upload
+    is seen by the whole channel): a text file shown as code blocks when it fits in the
+    `budget` messages left, else a message saying where to get it."""
+    name = escape(attachment.filename)
+    try:
+        text = attachment.content.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    fence = "```"
+    if text is not None and budget > 0:
+        lines = [escape(line) for line in text.splitlines()]
+        chunks = chunk_lines(lines, ANSWER_LIMIT - 2 * len(fence) - 2)
+        if len(chunks) <= budget:
+            return [f"{fence}\n{chunk}\n{fence}" for chunk in chunks]
+    size = f"{len(attachment.content) / 1024:.0f} KB"
+    return [
+        f"`{name}` ({size}) is too large to show in Slack; the bot's operator can write it with the"
+        " `threadcast` command line (`threadcast feeds export`, `threadcast export`)."
+    ]

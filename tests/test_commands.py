@@ -30,6 +30,7 @@ from bot.events import Caller, CommandInvoked, ReactionChanged, ReplyDeleted, Re
 from bot.markdown import render as render_markdown
 from bot.models import Article, Community, PostedMessage
 from bot.platform import PlatformError
+from bot.post_layout import STANDARD, PostLayout
 from bot.prompts import split_prompts
 from bot.services import build_core
 from bot.sources.http import AiohttpFetcher
@@ -305,11 +306,16 @@ class RefusingConsole(ConsolePlatform):
     refused = "news"
 
     async def post_discussion(
-        self, community: Community, channel_id: str, article: Article, prompt: str
+        self,
+        community: Community,
+        channel_id: str,
+        article: Article,
+        prompt: str,
+        layout: PostLayout = STANDARD,
     ) -> PostedMessage:
         if channel_id == self.refused:
             raise PlatformError(f"missing permission in #{channel_id}: the bot needs Send Messages there")
-        return await super().post_discussion(community, channel_id, article, prompt)
+        return await super().post_discussion(community, channel_id, article, prompt, layout)
 
 
 async def test_a_feed_whose_posts_are_refused_backs_off_and_tells_moderators_once(

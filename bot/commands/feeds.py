@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.commands.common import ago, channel_label, checked_prompt, require_web_url
+from bot.commands.feed_controls import held_back_note
 from bot.commands.registry import Answer, CommandContext, CommandRegistry, Kind, Option
 from bot.i18n import N_
 from bot.identity import normalize_url
@@ -120,6 +121,8 @@ def register(registry: CommandRegistry, services: Services) -> None:
                 )
             )  # fmt: skip
             lines.append(f"    {shown_url}")
+            if held := held_back_note(f, words):
+                lines.append(f"    {held}")
             if f.last_error:
                 lines.append(
                     "    "

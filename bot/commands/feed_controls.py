@@ -321,7 +321,9 @@ def register(registry: CommandRegistry, services: Services) -> None:
             ]
             if after is not None:
                 until = after.next_poll_at.astimezone(UTC)
-                lines.append(words.gettext("Backing off until {when} UTC.", when=f"{until:%Y-%m-%d %H:%M}"))
+                lines.append(
+                    words.gettext("Backing off until {when} UTC.", when=until.strftime("%Y-%m-%d %H:%M"))
+                )
             if report.posted:
                 lines.append(_posted_text(report.titles, report.posted, words))
             return Answer("\n".join(lines), ok=False)
@@ -359,7 +361,7 @@ def register(registry: CommandRegistry, services: Services) -> None:
     registry.add(
         "feed filter add",
         filter_add,
-        help=N_("hold back or let through a feed's items by a word, phrase or /regex/"),
+        help=N_("let through or hold back a feed's items by word, phrase or /regex/"),
         options=(
             FEED_OPTION,
             Option("action", Kind.WORD, N_("include or exclude"), choices=FILTER_ACTIONS),
@@ -392,9 +394,7 @@ def register(registry: CommandRegistry, services: Services) -> None:
     registry.add(
         "feed template",
         template,
-        help=N_(
-            "the parts of a feed's posts, in order (title,excerpt,link,source,prompt), or reset, or preview"
-        ),
+        help=N_("which parts a feed's posts show, in order; or reset, or preview"),
         options=(
             FEED_OPTION,
             Option(

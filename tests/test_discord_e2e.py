@@ -25,7 +25,7 @@ import pytest
 from PIL import Image
 
 from adapters.discord.platform import DiscordPlatform, DiscordStartError, supervise
-from adapters.discord.render import article_embed
+from adapters.discord.render import article_embed, split_content
 from bot.app import App
 from bot.config import Settings
 from bot.models import Article, ArticleDraft, Community, Discussion, DiscussionState
@@ -537,8 +537,10 @@ async def test_the_slash_command_schema_covers_the_registry(bot: Bot) -> None:
         if len(command.path) == 1:
             schema = top
         else:
-            (schema,) = [o for o in top["options"] if o["name"] == command.path[1]]
-            assert schema["type"] == 1  # a subcommand of its group
+            schema = top
+            for depth, word in enumerate(command.path[1:], start=2):  # feed filter add: group, subgroup
+                (schema,) = [o for o in schema["options"] if o["name"] == word]
+                assert schema["type"] == (1 if depth == len(command.path) else 2), command.path
         assert [o["name"] for o in schema.get("options", [])] == [o.name for o in command.options]
         for option, declared in zip(command.options, schema.get("options", []), strict=True):
             assert declared.get("required", False) == option.required, (command.path, option.name)
@@ -938,6 +940,9 @@ async def test_without_guild_ids_commands_sync_globally(bot: Bot) -> None:
     assert len(fake.requests_to("PUT", f"/applications/{fake.app_id}/commands")) == 1
     assert not fake.requests_to("PUT", f"/applications/{fake.app_id}/guilds/*")
     interaction = await bot.command(fake.mod_id, "help")
+    # The whole answer, however many messages it takes, before the fake Discord closes.
+    parts = len(split_content(bot.app.commands.help_text(moderator=True)))
+    await fake.wait_for(lambda: len(interaction.followups) == parts, 3)
     assert "threadcast commands" in answer_text(interaction)
 
 

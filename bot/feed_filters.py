@@ -10,9 +10,10 @@ least one of them. An item held back is remembered as seen: it is not posted lat
 if the rules change.
 
 Cost: the `regex` package runs every search with a time limit (`MATCH_TIMEOUT`); a search
-that runs out of time (a pattern that backtracks without end) counts as no match and is
-logged. Patterns are at most `MAX_PATTERN` characters and the texts searched are cut to
-`MAX_TEXT` characters, so one poll's filtering is bounded.
+that runs out of time (a pattern that backtracks without end) counts as no match, is logged,
+and leaves that rule out for the rest of the poll (one timeout per rule and poll). Patterns
+are at most `MAX_PATTERN` characters and the texts searched are cut to `MAX_TEXT`
+characters, so one poll's filtering is bounded.
 """
 
 from __future__ import annotations
@@ -96,15 +97,8 @@ class _Rule:
             "categories": ("\n".join(item.categories),),
         }
         chosen = texts[self.field] if self.field != "all" else tuple(t for (t,) in texts.values())
-        for text in chosen:
-            try:
-                if self.pattern.search(text[:MAX_TEXT], timeout=MATCH_TIMEOUT):
-                    return True
-            except TimeoutError:
-                _log.warning(
-                    "filter %s took too long on %r; counted as no match", self.shown, item.title[:80]
-                )
-        return False
+        # Raises TimeoutError when a search runs out of time.
+        return any(self.pattern.search(text[:MAX_TEXT], timeout=MATCH_TIMEOUT) for text in chosen)
 
 
 class Rules:
@@ -119,19 +113,36 @@ class Rules:
                 _log.warning("feed %d: filter %r skipped: %s", f.feed_id, f.pattern, exc)
                 continue
             rules.append(_Rule(f.id, f.action == "exclude", f.field, pattern, f.pattern))
+        self._slow: set[int] = set()
         self._excludes = [r for r in rules if r.exclude]
         self._includes = [r for r in rules if not r.exclude]
 
     def __bool__(self) -> bool:
         return bool(self._excludes or self._includes)
 
+    def _matches(self, rule: _Rule, item: Candidate) -> bool:
+        """A rule that ran out of time once is left out for the rest of this poll (it counts
+        as no match), so one bad pattern costs one timeout per poll, not one per item."""
+        if rule.id in self._slow:
+            return False
+        try:
+            return rule.matches(item)
+        except TimeoutError:
+            self._slow.add(rule.id)
+            _log.warning(
+                "filter %s took too long on %r; it counts as no match for this poll",
+                rule.shown,
+                item.title[:80],
+            )
+            return False
+
     def held_by(self, item: Candidate) -> int | None:
         """None if the item passes; else the id of the first exclude rule it matched, or
         UNMATCHED when it matched none of the include rules."""
         for rule in self._excludes:
-            if rule.matches(item):
+            if self._matches(rule, item):
                 return rule.id
-        if self._includes and not any(rule.matches(item) for rule in self._includes):
+        if self._includes and not any(self._matches(rule, item) for rule in self._includes):
             return UNMATCHED
         return None
 

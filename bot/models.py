@@ -125,6 +125,26 @@ class Feed:
     items_posted: int
     primed: bool  # the first poll (backlog rule) has run
     created_at: datetime
+    template: str | None = None  # the post's parts in order ("title,excerpt,link"); None: standard
+    items_held_back: int = 0  # new items its filters held back, in all
+    held_unmatched: int = 0  # of those, the ones that matched none of its include filters
+
+
+FILTER_ACTIONS = ("include", "exclude")
+FILTER_FIELDS = ("all", "title", "summary", "categories")
+
+
+@dataclass(frozen=True, slots=True)
+class FeedFilter:
+    """One include or exclude rule of a feed: a phrase, or a /regular expression/."""
+
+    id: int
+    feed_id: int
+    action: str  # one of FILTER_ACTIONS
+    pattern: str  # as typed
+    field: str  # one of FILTER_FIELDS ("all": title, summary and categories)
+    held_back: int  # items this exclude rule held back (0 for an include)
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from bot.models import Article, Community, Discussion, PostedMessage
+from bot.post_layout import STANDARD, PostLayout
 
 if TYPE_CHECKING:
     from bot.events import ReplyPosted
@@ -78,9 +79,15 @@ class ChatPlatform(Protocol):
     name: str
 
     async def post_discussion(
-        self, community: Community, channel_id: str, article: Article, prompt: str
+        self,
+        community: Community,
+        channel_id: str,
+        article: Article,
+        prompt: str,
+        layout: PostLayout = STANDARD,
     ) -> PostedMessage:
-        """Post the article with its prompt and open a thread on it."""
+        """Post the article with its prompt, showing the parts `layout` names in its order (see
+        bot/post_layout.py), and open a thread on it."""
 
     async def find_post(
         self, community: Community, channel_id: str, article: Article, since: datetime

@@ -16,9 +16,11 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 from bot.clock import Clock
+from bot.feed_filters import Candidate, Rules, held_counts
 from bot.identity import article_link
 from bot.models import ArticleDraft, Community, Feed
 from bot.platform import ChatPlatform
+from bot.post_layout import stored_layout
 from bot.publisher import Publisher, PublishError, item_key, item_keys
 from bot.redact import mask_url
 from bot.sources.errors import SourceError
@@ -42,6 +44,9 @@ class PollReport:
     remembered: int = 0
     waiting: int = 0  # new items left for the next poll
     error: str | None = None
+    titles: tuple[str, ...] = ()  # of the items posted, in the order posted
+    held_back: int = 0  # new items the feed's filters held back (remembered as seen)
+    not_modified: bool = False  # the server said nothing changed since the last poll
 
 
 def backoff(feed: Feed) -> timedelta:
@@ -80,7 +85,11 @@ class FeedPoller:
             result = prefetched or await self.fetch(
                 feed.url, etag=feed.etag, last_modified=feed.last_modified
             )
-            report = PollReport() if result.not_modified else await self._take_items(feed, result.entries)
+            report = (
+                PollReport(not_modified=True)
+                if result.not_modified
+                else await self._take_items(feed, result.entries)
+            )
         except SourceError as exc:
             return await self._failed(feed, str(exc))
         except Exception as exc:  # a bug or a storage fault must back off too, not retry every tick
@@ -129,10 +138,29 @@ class FeedPoller:
         # New only if known by none of its keys: a link posted before under another GUID (a
         # feed that changes its GUIDs) is the same article.
         fresh = [(keys, entry) for keys, entry in known if all(k in unseen for k in keys)]
-        # Only new entries are made into drafts (their HTML read as text), off the event loop:
-        # a feed read for the first time may bring a hundred.
-        drafts = await asyncio.to_thread(lambda: [entry.draft() for _, entry in fresh]) if fresh else []
-        new = [(keys, draft) for (keys, _), draft in zip(fresh, drafts, strict=True)]
+        # Only new entries are made into drafts (their HTML read as text) and judged by the
+        # feed's filters, off the event loop: a feed read for the first time may bring a hundred.
+        rules = Rules(await self._store.list_feed_filters(feed.id) if fresh else ())
+
+        def made() -> list[tuple[ArticleDraft, int | None]]:
+            out = []
+            for _, entry in fresh:
+                draft = entry.draft()
+                candidate = Candidate(draft.title, draft.summary, entry.categories)
+                out.append((draft, rules.held_by(candidate) if rules else None))
+            return out
+
+        judged = await asyncio.to_thread(made) if fresh else []
+        new = [(keys, draft) for (keys, _), (draft, held) in zip(fresh, judged, strict=True) if held is None]
+        held_back = [keys for (keys, _), (_, held) in zip(fresh, judged, strict=True) if held is not None]
+        if held_back:
+            # Remembered as seen: an item a filter held back is not posted later, whatever
+            # the filters become.
+            await self._store.remember_items(
+                feed.id, [k for keys in held_back for k in keys], self._clock.now()
+            )
+            by_filter, unmatched = held_counts([held for _, held in judged])
+            await self._store.count_held_back(feed.id, by_filter, unmatched)
         if all(item.published_at for _, item in new):
             # Dates beat document order: some feeds list oldest first.
             new.sort(key=lambda pair: pair[1].published_at or _EPOCH, reverse=True)
@@ -153,18 +181,25 @@ class FeedPoller:
             await self._summarize(feed, [item for _, item in older])
         waiting = max(0, len(to_post) - self._max_posts)
         posted = 0
+        titles: list[str] = []
+        layout = stored_layout(feed.template)
         for keys, item in to_post[: self._max_posts]:
             try:
                 published = await self._publisher.publish(
-                    item, feed.community, feed.channel_id, prompt=feed.prompt, feed_id=feed.id, key=keys[0]
-                )
+                    item, feed.community, feed.channel_id, prompt=feed.prompt, feed_id=feed.id, key=keys[0],
+                    layout=layout,
+                )  # fmt: skip
             except PublishError as exc:
                 # Not remembered: the item is tried again at the next poll.
                 _log.warning("feed %s: could not post %r: %s", mask_url(feed.url), item.title, exc)
-                return PollReport(posted, remembered, len(to_post) - posted, str(exc))
+                return PollReport(
+                    posted, remembered, len(to_post) - posted, str(exc), tuple(titles), len(held_back)
+                )
             await self._store.remember_items(feed.id, keys, self._clock.now())
             posted += published.new  # another feed may have brought the same article here first
-        return PollReport(posted, remembered, waiting)
+            if published.new:
+                titles.append(published.article.title)
+        return PollReport(posted, remembered, waiting, None, tuple(titles), len(held_back))
 
     def _was_away(self, feed: Feed) -> bool:
         """True when this feed was not read for a while (the bot was down, or the feed was)."""

@@ -13,6 +13,7 @@ from bot.clock import Clock
 from bot.identity import article_key, article_link
 from bot.models import Article, ArticleDraft, Community, Discussion, DiscussionState, PostedMessage
 from bot.platform import ChatPlatform, PlatformError
+from bot.post_layout import STANDARD, PostLayout
 from bot.prompts import DEFAULT_PROMPT, next_prompt, render_prompt, split_prompts
 from bot.store import Store
 from bot.text import neutralize_mentions
@@ -82,7 +83,7 @@ def item_key(guid: str | None, url: str | None, source: str, draft: Callable[[],
     return article_key(guid, url, text)
 
 
-def _shown(article: Article) -> Article:
+def shown(article: Article) -> Article:
     """The article as members see it: its words unable to ping anyone."""
     return replace(
         article,
@@ -139,6 +140,7 @@ class Publisher:
         prompt: str | None = None,
         feed_id: int | None = None,
         key: str | None = None,
+        layout: PostLayout = STANDARD,
     ) -> Published:
         """Post once per article and channel.
 
@@ -158,7 +160,7 @@ class Publisher:
             existing = await self._existing(article, community, channel_id)
             return Published(article, existing, new=False)
         try:
-            posted = await platform.post_discussion(community, channel_id, _shown(article), text)
+            posted = await platform.post_discussion(community, channel_id, shown(article), text, layout)
         except PlatformError as exc:
             await self._store.abandon_discussion(pending.id)
             raise PublishError(str(exc)) from exc
@@ -230,4 +232,4 @@ class Publisher:
         if platform is None or article is None:
             raise PlatformError(f"the {discussion.community.platform} platform is not running")
         since = discussion.created_at - CLOCK_SKEW
-        return await platform.find_post(discussion.community, discussion.channel_id, _shown(article), since)
+        return await platform.find_post(discussion.community, discussion.channel_id, shown(article), since)

@@ -7,7 +7,7 @@ message ids are only unique within one platform.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
@@ -23,6 +23,7 @@ from bot.models import (
     Discussion,
     DiscussionActivity,
     Feed,
+    FeedFilter,
     MemberPrefs,
     NewReply,
     PeriodCounts,
@@ -99,6 +100,25 @@ class Store(Protocol):
     async def remember_items(self, feed_id: int, keys: Iterable[str], now: datetime) -> None: ...
 
     async def count_feed_post(self, feed_id: int) -> None: ...
+
+    # -- feed controls: templates and filters -----------------------------------
+    async def set_feed_template(self, feed_id: int, template: str | None) -> bool:
+        """The feed's post template (None: the standard post); False if there is no such feed."""
+
+    async def add_feed_filter(
+        self, feed_id: int, *, action: str, pattern: str, field: str, now: datetime
+    ) -> FeedFilter | None:
+        """A new rule, after the feed's others; None if there is no such feed. ValueError for
+        an action not in `FILTER_ACTIONS` or a field not in `FILTER_FIELDS`."""
+
+    async def list_feed_filters(self, feed_id: int) -> list[FeedFilter]:
+        """The feed's rules, oldest first."""
+
+    async def remove_feed_filter(self, feed_id: int, filter_id: int) -> bool: ...
+
+    async def count_held_back(self, feed_id: int, by_filter: Mapping[int, int], unmatched: int) -> None:
+        """Items a poll held back: `by_filter` per exclude rule (ids of rules since removed are
+        ignored), `unmatched` those that matched no include rule. The feed's total grows by all."""
 
     # -- channel settings -----------------------------------------------------
     async def set_channel_prompt(self, community: Community, channel_id: str, prompt: str | None) -> None: ...

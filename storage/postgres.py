@@ -18,6 +18,8 @@ import asyncpg  # type: ignore[import-untyped]
 
 from bot.models import (
     DIGEST_STYLES,
+    FILTER_ACTIONS,
+    FILTER_FIELDS,
     SUMMARY_ENGINES,
     Article,
     ArticleDraft,
@@ -29,6 +31,7 @@ from bot.models import (
     Discussion,
     DiscussionActivity,
     Feed,
+    FeedFilter,
     MemberPrefs,
     NewReply,
     PeriodCounts,
@@ -44,6 +47,7 @@ from storage.rows import (
     CONSOLE_COLS,
     DISCUSSION_COLS,
     FEED_COLS,
+    FILTER_COLS,
     MARK_COLS,
     REPLY_COLS,
     SCHEDULE_COLS,
@@ -351,6 +355,52 @@ class PostgresStore:
 
     async def count_feed_post(self, feed_id: int) -> None:
         await self._write("UPDATE feeds SET items_posted = items_posted + 1 WHERE id = $1", feed_id)
+
+    # -- feed controls ------------------------------------------------------------------
+    async def set_feed_template(self, feed_id: int, template: str | None) -> bool:
+        changed = await self._write(
+            "UPDATE feeds SET post_template = $1 WHERE id = $2", _text_or_none(template), feed_id
+        )
+        return changed > 0
+
+    async def add_feed_filter(
+        self, feed_id: int, *, action: str, pattern: str, field: str, now: datetime
+    ) -> FeedFilter | None:
+        _check_choice("filter action", action, FILTER_ACTIONS)
+        _check_choice("filter field", field, FILTER_FIELDS)
+        row = await self._one(
+            "INSERT INTO feed_filters (feed_id, action, pattern, field, created_at)"
+            f" SELECT id, $2, $3, $4, $5 FROM feeds WHERE id = $1 RETURNING {FILTER_COLS}",
+            feed_id, action, _text(pattern), field, _utc(now),
+        )  # fmt: skip
+        return None if row is None else _rows.feed_filter(row)
+
+    async def list_feed_filters(self, feed_id: int) -> list[FeedFilter]:
+        rows = await self._all(
+            f"SELECT {FILTER_COLS} FROM feed_filters WHERE feed_id = $1 ORDER BY id", feed_id
+        )
+        return [_rows.feed_filter(r) for r in rows]
+
+    async def remove_feed_filter(self, feed_id: int, filter_id: int) -> bool:
+        return (
+            await self._write("DELETE FROM feed_filters WHERE feed_id = $1 AND id = $2", feed_id, filter_id)
+            > 0
+        )
+
+    async def count_held_back(self, feed_id: int, by_filter: Mapping[int, int], unmatched: int) -> None:
+        total = sum(by_filter.values()) + unmatched
+        if total == 0:
+            return
+        async with self._tx() as conn:
+            await conn.execute(
+                "UPDATE feeds SET items_held_back = items_held_back + $1,"
+                " held_unmatched = held_unmatched + $2 WHERE id = $3",
+                total, unmatched, feed_id,
+            )  # fmt: skip
+            await conn.executemany(
+                "UPDATE feed_filters SET held_back = held_back + $1 WHERE feed_id = $2 AND id = $3",
+                [(n, feed_id, filter_id) for filter_id, n in by_filter.items() if n],
+            )
 
     # -- channel settings -----------------------------------------------------------
     async def set_channel_prompt(self, community: Community, channel_id: str, prompt: str | None) -> None:

@@ -18,6 +18,7 @@ from bot.models import (
     Discussion,
     DiscussionState,
     Feed,
+    FeedFilter,
     Reply,
     ReplyMark,
     ReplyView,
@@ -42,8 +43,9 @@ MARK_COLS = (
 FEED_COLS = (
     "id, platform, community_id, channel_id, url, title, prompt, backlog, interval_seconds,"
     " etag, last_modified, last_success_at, last_error, last_error_at, failures, next_poll_at,"
-    " items_posted, primed, created_at"
+    " items_posted, primed, created_at, post_template, items_held_back, held_unmatched"
 )
+FILTER_COLS = "id, feed_id, action, pattern, field, held_back, created_at"
 SCHEDULE_COLS = "platform, community_id, channel_id, weekday, at, timezone, enabled, next_run_at, last_run_at"
 
 
@@ -125,6 +127,13 @@ class Rows:
             last_modified=row[10], last_success_at=self.when(row[11]), last_error=row[12],
             last_error_at=self.when(row[13]), failures=row[14], next_poll_at=self._at(row[15]),
             items_posted=row[16], primed=bool(row[17]), created_at=self._at(row[18]),
+            template=row[19], items_held_back=row[20], held_unmatched=row[21],
+        )  # fmt: skip
+
+    def feed_filter(self, row: Sequence[Any]) -> FeedFilter:
+        return FeedFilter(
+            id=row[0], feed_id=row[1], action=row[2], pattern=row[3], field=row[4], held_back=row[5],
+            created_at=self._at(row[6]),
         )  # fmt: skip
 
     def schedule(self, row: Sequence[Any]) -> DigestSchedule:

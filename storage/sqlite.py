@@ -9,7 +9,7 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Collection, Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +19,8 @@ import aiosqlite
 
 from bot.models import (
     DIGEST_STYLES,
+    FILTER_ACTIONS,
+    FILTER_FIELDS,
     SUMMARY_ENGINES,
     Article,
     ArticleDraft,
@@ -30,6 +32,7 @@ from bot.models import (
     Discussion,
     DiscussionActivity,
     Feed,
+    FeedFilter,
     MemberPrefs,
     NewReply,
     PeriodCounts,
@@ -44,6 +47,7 @@ from storage.rows import (
     CONSOLE_COLS,
     DISCUSSION_COLS,
     FEED_COLS,
+    FILTER_COLS,
     MARK_COLS,
     REPLY_COLS,
     SCHEDULE_COLS,
@@ -448,6 +452,55 @@ class SQLiteStore:
 
     async def count_feed_post(self, feed_id: int) -> None:
         await self._write("UPDATE feeds SET items_posted = items_posted + 1 WHERE id = ?", (feed_id,))
+
+    # -- feed controls ------------------------------------------------------------------
+    async def set_feed_template(self, feed_id: int, template: str | None) -> bool:
+        return await self._write("UPDATE feeds SET post_template = ? WHERE id = ?", (template, feed_id)) > 0
+
+    async def add_feed_filter(
+        self, feed_id: int, *, action: str, pattern: str, field: str, now: datetime
+    ) -> FeedFilter | None:
+        _check_choice("filter action", action, FILTER_ACTIONS)
+        _check_choice("filter field", field, FILTER_FIELDS)
+        async with self._tx() as db:
+            cursor = await db.execute(
+                "INSERT INTO feed_filters (feed_id, action, pattern, field, created_at)"
+                " SELECT id, ?, ?, ?, ? FROM feeds WHERE id = ?",
+                (action, pattern, field, _ts(now), feed_id),
+            )
+            if cursor.rowcount == 0:
+                return None
+            filter_id = cursor.lastrowid
+        row = await self._one(f"SELECT {FILTER_COLS} FROM feed_filters WHERE id = ?", (filter_id,))
+        assert row is not None
+        return _rows.feed_filter(row)
+
+    async def list_feed_filters(self, feed_id: int) -> list[FeedFilter]:
+        rows = await self._all(
+            f"SELECT {FILTER_COLS} FROM feed_filters WHERE feed_id = ? ORDER BY id", (feed_id,)
+        )
+        return [_rows.feed_filter(r) for r in rows]
+
+    async def remove_feed_filter(self, feed_id: int, filter_id: int) -> bool:
+        return (
+            await self._write("DELETE FROM feed_filters WHERE feed_id = ? AND id = ?", (feed_id, filter_id))
+            > 0
+        )
+
+    async def count_held_back(self, feed_id: int, by_filter: Mapping[int, int], unmatched: int) -> None:
+        total = sum(by_filter.values()) + unmatched
+        if total == 0:
+            return
+        async with self._tx() as db:
+            await db.execute(
+                "UPDATE feeds SET items_held_back = items_held_back + ?, held_unmatched = held_unmatched + ?"
+                " WHERE id = ?",
+                (total, unmatched, feed_id),
+            )
+            await db.executemany(
+                "UPDATE feed_filters SET held_back = held_back + ? WHERE feed_id = ? AND id = ?",
+                [(n, feed_id, filter_id) for filter_id, n in by_filter.items() if n],
+            )
 
     # -- channel settings -----------------------------------------------------------
     async def set_channel_prompt(self, community: Community, channel_id: str, prompt: str | None) -> None:

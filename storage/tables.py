@@ -89,12 +89,18 @@ TABLES: tuple[Table, ...] = (
             "id:int platform:text community_id:text channel_id:text url:text title:text prompt:text"
             " backlog:int interval_seconds:int etag:text last_modified:text last_success_at:time"
             " last_error:text last_error_at:time failures:int next_poll_at:time items_posted:int"
-            " primed:bool created_at:time"
+            " primed:bool created_at:time post_template:text items_held_back:int held_unmatched:int"
         ),
         ("id",),
         "id",
     ),
     Table("feed_items", _cols("feed_id:int key:text seen_at:time"), ("feed_id", "key")),
+    Table(
+        "feed_filters",
+        _cols("id:int feed_id:int action:text pattern:text field:text held_back:int created_at:time"),
+        ("id",),
+        "id",
+    ),
     Table(
         "channel_settings",
         _cols("platform:text community_id:text channel_id:text prompt:text digest_style:text"),

@@ -25,7 +25,7 @@ import pytest
 from PIL import Image
 
 from adapters.discord.platform import DiscordPlatform, DiscordStartError, supervise
-from adapters.discord.render import article_embed
+from adapters.discord.render import article_embed, split_content
 from bot.app import App
 from bot.config import Settings
 from bot.models import Article, ArticleDraft, Community, Discussion, DiscussionState
@@ -34,6 +34,7 @@ from bot.publisher import PublishError
 from bot.services import Services, build_core
 from bot.sources.http import AiohttpFetcher
 from storage.sqlite import SQLiteStore
+from tests import feed_items
 from tests.conftest import eventually
 from tests.fake_discord import (
     EPHEMERAL,
@@ -536,8 +537,10 @@ async def test_the_slash_command_schema_covers_the_registry(bot: Bot) -> None:
         if len(command.path) == 1:
             schema = top
         else:
-            (schema,) = [o for o in top["options"] if o["name"] == command.path[1]]
-            assert schema["type"] == 1  # a subcommand of its group
+            schema = top
+            for depth, word in enumerate(command.path[1:], start=2):  # feed filter add: group, subgroup
+                (schema,) = [o for o in schema["options"] if o["name"] == word]
+                assert schema["type"] == (1 if depth == len(command.path) else 2), command.path
         assert [o["name"] for o in schema.get("options", [])] == [o.name for o in command.options]
         for option, declared in zip(command.options, schema.get("options", []), strict=True):
             assert declared.get("required", False) == option.required, (command.path, option.name)
@@ -937,6 +940,9 @@ async def test_without_guild_ids_commands_sync_globally(bot: Bot) -> None:
     assert len(fake.requests_to("PUT", f"/applications/{fake.app_id}/commands")) == 1
     assert not fake.requests_to("PUT", f"/applications/{fake.app_id}/guilds/*")
     interaction = await bot.command(fake.mod_id, "help")
+    # The whole answer, however many messages it takes, before the fake Discord closes.
+    parts = len(split_content(bot.app.commands.help_text(moderator=True)))
+    await fake.wait_for(lambda: len(interaction.followups) == parts, 3)
     assert "threadcast commands" in answer_text(interaction)
 
 
@@ -1083,3 +1089,67 @@ async def test_feed_add_of_a_page_import_and_export_over_discord(bot: Bot, serve
     document = parse_opml(upload.files["threadcast-feeds.opml"])
     assert [f.url for f in document.feeds] == [server.url("/feed.xml"), server.url("/herald.xml")]
     assert [f.folder for f in document.feeds] == [f"#{fake.general_id}"] * 2
+
+
+# -- feed controls: filters, template, poll --------------------------------------------------
+
+
+async def test_feed_filters_template_and_poll_through_slash_commands(bot: Bot, server: SourcesServer) -> None:
+    fake = bot.fake
+    server.serve("/gazette.xml", feed_items.rss([feed_items.OLD]))
+    await bot.start()
+    added = await bot.command(fake.mod_id, "feed add", {"url": server.url("/gazette.xml")})
+    assert "Subscribed" in answer_text(added), answer_text(added)
+    (feed,) = await bot.store.list_feeds(bot.community)
+    number = str(feed.id)
+
+    exclude = await bot.command(
+        fake.mod_id,
+        "feed filter add",
+        {"feed": number, "action": "exclude", "pattern": "Sponsored", "field": "title"},
+    )
+    assert "filter 1 added: exclude items whose title matches Sponsored" in answer_text(exclude)
+    include = await bot.command(
+        fake.mod_id, "feed filter add", {"feed": number, "action": "include", "pattern": "rust"}
+    )
+    assert "filter 2 added: include" in answer_text(include)
+    templated = await bot.command(
+        fake.mod_id, "feed template", {"feed": number, "parts": "link,title,prompt"}
+    )
+    assert "now posts: link,title,prompt" in answer_text(templated)
+    assert_ephemeral(templated)
+
+    server.serve("/gazette.xml", feed_items.rss(feed_items.NEW_ITEMS))
+    preview = await bot.command(fake.mod_id, "feed template", {"feed": number, "parts": "preview"})
+    await fake.wait_for(lambda: len(preview.followups) >= 2, 3)
+    shown = preview.followups[1]
+    (card,) = shown["embeds"]
+    assert card["title"] == feed_items.RUST.title and card["description"] == "<https://gazette.example/rust>"
+    assert "footer" not in card and shown["content"].startswith("What do you make of")
+    assert fake.messages_in(fake.general_id) == []  # a preview posts nothing
+
+    polled = await bot.command(fake.mod_id, "feed poll", {"feed": number})
+    said = answer_text(polled)
+    assert "posted 1 item:\n• Rust workshop at the library" in said, said
+    assert "2 new items held back by filters" in said
+    (starter,) = fake.messages_in(fake.general_id)
+    (card,) = starter["embeds"]
+    assert card["title"] == feed_items.RUST.title and card["url"] == "https://gazette.example/rust"
+    assert card["description"] == "<https://gazette.example/rust>" and "footer" not in card
+    assert starter["content"].startswith("What do you make of “Rust workshop")
+    assert "Learn the basics." not in json.dumps(starter)  # the template leaves the excerpt out
+
+    listed = await bot.command(fake.mod_id, "feed list")
+    assert "2 items held back by filters" in answer_text(listed)
+    again = await bot.command(fake.mod_id, "feed poll", {"feed": number})
+    assert answer_text(again).endswith("no new items.")
+    assert len(fake.messages_in(fake.general_id)) == 1
+
+
+async def test_feed_subcommand_groups_are_synced_nested(bot: Bot) -> None:
+    await bot.start()
+    (feed,) = [c for c in bot.fake.commands[bot.fake.guild_id] if c["name"] == "feed"]
+    by_name = {o["name"]: o for o in feed["options"]}
+    assert by_name["filter"]["type"] == 2  # a subcommand group
+    assert {o["name"] for o in by_name["filter"]["options"]} == {"add", "remove", "list"}
+    assert {"add", "remove", "list", "template", "poll"} <= set(by_name)

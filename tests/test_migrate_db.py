@@ -54,6 +54,12 @@ async def fill(store: Store) -> None:
         next_poll_at=END + timedelta(minutes=15), now=END,
     )  # fmt: skip
     await store.remember_items(feed.id, [f"https://gazette.example/{i}" for i in range(25)], END - D)
+    await store.set_feed_template(feed.id, "title,link,prompt")
+    rule = await store.add_feed_filter(
+        feed.id, action="exclude", pattern="/sponsor(ed)?/", field="title", now=END
+    )
+    assert rule is not None
+    await store.count_held_back(feed.id, {rule.id: 2}, 1)
     gone = await store.add_feed(
         COMMUNITY, "news", "https://gone.example/feed", prompt=None, backlog=0, interval_seconds=600, now=END
     )

@@ -222,3 +222,48 @@ async def test_a_version_4_database_upgrades_in_place_to_digest_settings_and_gis
         assert await store.get_gist(pending.id, NOW, "fp") is None
     finally:
         await store.close()
+
+
+async def test_a_version_6_database_upgrades_in_place_to_feed_filters_and_templates(
+    schema: Schema, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "migrations"
+    shutil.copytree(FOLDER / "postgres", root / "postgres")
+    held = tmp_path / "held"
+    held.mkdir()
+    later = sorted((root / "postgres").glob("000[7-9]_*.sql"))
+    assert later, "no migration after 0006"
+    for file in later:
+        file.rename(held / file.name)
+    use_migrations(monkeypatch, root)
+    community = Community("console", "local")
+    store = await opened(schema)
+    try:
+        assert await store.schema_version() == 6
+    finally:
+        await store.close()
+    await rows(  # a feed as version 6 wrote it
+        schema,
+        "INSERT INTO {s}.feeds (id, platform, community_id, channel_id, url, prompt, interval_seconds,"
+        " next_poll_at, items_posted, created_at) VALUES (7, 'console', 'local', 'news',"
+        " 'https://news.example/feed', 'Tell us', 900, now(), 1, now())",
+    )
+
+    for file in later:
+        (held / file.name).rename(root / "postgres" / file.name)
+    store = await opened(schema)
+    try:
+        assert await store.schema_version() == len(migrations.load("postgres"))
+        [upgraded] = await store.list_feeds(community)
+        assert (upgraded.id, upgraded.prompt, upgraded.items_posted, upgraded.template) == (
+            7,
+            "Tell us",
+            1,
+            None,
+        )
+        assert (upgraded.items_held_back, upgraded.held_unmatched) == (0, 0)
+        rule = await store.add_feed_filter(7, action="exclude", pattern="ads", field="all", now=NOW)
+        assert rule is not None and await store.list_feed_filters(7) == [rule]
+        assert await store.set_feed_template(7, "title,prompt")
+    finally:
+        await store.close()

@@ -13,6 +13,7 @@ from bot.events import ReactionChanged, ReplyEdited, ReplyPosted
 from bot.export import to_csv, to_json
 from bot.layout import DigestPost
 from bot.models import Article, ArticleDraft, Community, Discussion, DiscussionState, PostedMessage
+from bot.post_layout import STANDARD, PostLayout
 from bot.publisher import PublishError
 from storage.sqlite import SQLiteStore
 from tests.conftest import Harness
@@ -28,7 +29,12 @@ class StalledPlatform(ConsolePlatform):
         self.started = asyncio.Event()
 
     async def post_discussion(
-        self, community: Community, channel_id: str, article: Article, prompt: str
+        self,
+        community: Community,
+        channel_id: str,
+        article: Article,
+        prompt: str,
+        layout: PostLayout = STANDARD,
     ) -> PostedMessage:
         self.started.set()
         await asyncio.Event().wait()

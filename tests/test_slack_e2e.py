@@ -27,9 +27,11 @@ from bot.config import Settings
 from bot.events import PlatformReady
 from bot.models import Article, ArticleDraft, Community, Discussion, DiscussionState
 from bot.platform import ChatPlatform, IncompleteHistory
+from bot.post_layout import parse_template
 from bot.services import Services, build_core
 from bot.sources.http import AiohttpFetcher
 from storage.sqlite import SQLiteStore
+from tests import feed_items
 from tests.conftest import FakeClock, eventually
 from tests.digest_views import layout_of
 from tests.fake_slack import (
@@ -789,3 +791,60 @@ async def test_an_export_too_large_for_slack_says_where_to_get_it(bot: Bot) -> N
     assert "150 feeds" in answers[0]["text"]
     assert "is too large to show in Slack" in answers[1]["text"]
     assert "threadcast feeds export" in answers[1]["text"]
+
+
+# ----------------------------------------------------------------------------- feed controls
+
+
+async def test_feed_filters_template_and_poll_through_the_slash_command(
+    bot: Bot, server: SourcesServer
+) -> None:
+    server.serve("/gazette.xml", feed_items.rss([feed_items.OLD]))
+    await bot.start()
+    added = await bot.command(ADMIN, f"feed add {server.url('/gazette.xml')}")
+    assert "Subscribed" in added["text"], added
+    (feed,) = await bot.store.list_feeds(bot.community)
+
+    exclude = await bot.command(ADMIN, f'feed filter add {feed.id} exclude "Sponsored" title')
+    assert "filter 1 added: exclude items whose title matches Sponsored" in exclude["text"]
+    include = await bot.command(ADMIN, f"feed filter add {feed.id} include /rust|python/")
+    assert "filter 2 added: include" in include["text"]
+    bad = await bot.command(ADMIN, f'feed filter add {feed.id} exclude "/(unclosed/"')
+    assert "Nothing saved" in bad["text"] and len(await bot.store.list_feed_filters(feed.id)) == 2
+    templated = await bot.command(ADMIN, f"feed template {feed.id} title,link,prompt")
+    assert "now posts: title,link,prompt" in templated["text"]
+
+    server.serve("/gazette.xml", feed_items.rss(feed_items.NEW_ITEMS))
+    seen = len(bot.fake.responses)
+    preview = await bot.command(ADMIN, f"feed template {feed.id} preview")
+    assert preview["response_type"] == "ephemeral" and "not posted" in preview["text"]
+    await bot.fake.wait_for(lambda: len(bot.fake.responses) >= seen + 2)
+    shown = bot.fake.responses[seen + 1]["blocks"]
+    expected, _ = article_blocks(
+        Article(
+            0, "k", feed_items.RUST.title, "https://gazette.example/rust", "x", "Village Gazette", None, START
+        ),
+        "p",
+        parse_template("title,link,prompt"),
+    )
+    assert [b["type"] for b in shown] == [b["type"] for b in expected] == ["section", "section", "section"]
+    assert shown[1]["text"]["text"] == "<https://gazette.example/rust>"
+    assert bot.fake.calls_to("chat.postMessage") == []  # a preview posts nothing
+
+    polled = await bot.command(ADMIN, f"feed poll {feed.id}")
+    assert "posted 1 item:\n• Rust workshop at the library" in polled["text"], polled
+    assert "2 new items held back by filters" in polled["text"]
+    (call,) = bot.fake.calls_to("chat.postMessage")
+    blocks = call.params["blocks"]
+    assert [b["type"] for b in blocks] == ["section", "section", "section"]
+    assert blocks[0]["text"]["text"] == f"*<https://gazette.example/rust|{feed_items.RUST.title}>*"
+    assert blocks[1]["text"]["text"] == "<https://gazette.example/rust>"
+    assert blocks[2]["text"]["text"].startswith("What do you make of")
+    assert "Learn the basics." not in json.dumps(blocks)  # no excerpt in this template
+
+    listed = await bot.command(ADMIN, "feed list")
+    assert "2 items held back by filters" in listed["text"]
+    again = await bot.command(ADMIN, f"feed poll {feed.id}")
+    assert again["text"].endswith("no new items.")
+    assert len(bot.fake.calls_to("chat.postMessage")) == 1
+    assert_harmless(bot.fake)

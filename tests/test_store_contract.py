@@ -406,6 +406,64 @@ async def test_count_feed_post(contract_store: Store) -> None:
     assert got_other is not None and got_other.items_posted == 0
 
 
+async def test_feed_template_is_kept_and_reset(contract_store: Store) -> None:
+    feed = await add_feed(contract_store)
+    assert feed.template is None and (feed.items_held_back, feed.held_unmatched) == (0, 0)
+    assert await contract_store.set_feed_template(feed.id, "title,link,prompt")
+    got = await contract_store.get_feed(feed.id)
+    assert got is not None and got.template == "title,link,prompt"
+    assert [f.template for f in await contract_store.list_feeds(C1)] == ["title,link,prompt"]
+    assert await contract_store.set_feed_template(feed.id, None)
+    got = await contract_store.get_feed(feed.id)
+    assert got is not None and got.template is None
+    assert not await contract_store.set_feed_template(feed.id + 1000, "title")
+
+
+async def test_feed_filters_are_added_listed_counted_and_removed(contract_store: Store) -> None:
+    feed = await add_feed(contract_store)
+    other = await add_feed(contract_store, "https://other.example/feed")
+    first = await contract_store.add_feed_filter(
+        feed.id, action="exclude", pattern="Sponsored", field="title", now=T0
+    )
+    second = await contract_store.add_feed_filter(
+        feed.id, action="include", pattern="/rust|go/", field="all", now=T0 + H
+    )
+    assert first is not None and second is not None
+    assert (first.feed_id, first.action, first.pattern, first.field, first.held_back, first.created_at) == (
+        feed.id, "exclude", "Sponsored", "title", 0, T0,
+    )  # fmt: skip
+    assert await contract_store.list_feed_filters(feed.id) == [first, second]
+    assert await contract_store.list_feed_filters(other.id) == []
+    assert (
+        await contract_store.add_feed_filter(
+            feed.id + 1000, action="include", pattern="x", field="all", now=T0
+        )
+        is None
+    )
+    with pytest.raises(ValueError):
+        await contract_store.add_feed_filter(feed.id, action="maybe", pattern="x", field="all", now=T0)
+    with pytest.raises(ValueError):
+        await contract_store.add_feed_filter(feed.id, action="include", pattern="x", field="body", now=T0)
+
+    await contract_store.count_held_back(feed.id, {first.id: 2}, 3)
+    await contract_store.count_held_back(feed.id, {first.id: 1, 999_999: 4}, 0)  # a removed rule's count
+    await contract_store.count_held_back(other.id, {first.id: 7}, 0)  # not this feed's rule
+    got = await contract_store.get_feed(feed.id)
+    assert got is not None and (got.items_held_back, got.held_unmatched) == (10, 3)
+    [shown_first, _] = await contract_store.list_feed_filters(feed.id)
+    assert shown_first.held_back == 3
+    got_other = await contract_store.get_feed(other.id)
+    assert got_other is not None and got_other.items_held_back == 7
+
+    assert not await contract_store.remove_feed_filter(other.id, first.id)  # another feed's rule
+    assert await contract_store.remove_feed_filter(feed.id, first.id)
+    assert not await contract_store.remove_feed_filter(feed.id, first.id)
+    assert await contract_store.list_feed_filters(feed.id) == [second]
+    # Removing the feed removes its rules.
+    assert await contract_store.remove_feed(feed.id)
+    assert await contract_store.list_feed_filters(feed.id) == []
+
+
 # -- channel settings ---------------------------------------------------------------------
 
 

@@ -27,6 +27,7 @@ from bot.events import ReplyPosted
 from bot.layout import DigestPost
 from bot.markdown import render as render_markdown
 from bot.models import Article, Community, Discussion, PostedMessage
+from bot.post_layout import STANDARD, Part, PostLayout
 from bot.store import ConsoleMessage, ConsoleStore
 from bot.text import shorten
 
@@ -80,6 +81,36 @@ def _read_legacy(path: Path) -> dict[str, Any] | None:
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
     return data
+
+
+def article_lines(article: Article, prompt: str, layout: PostLayout) -> list[str]:
+    """An article post as console lines: the layout's parts in its order, the excerpt and the
+    prompt as paragraphs of their own. Plain text cannot link a title: a title shown without
+    the link part has the article's address under it."""
+    lines: list[str] = []
+    paragraph = False  # the last part was a paragraph: a blank line follows it
+    for part in layout.parts:
+        if part is Part.TITLE:
+            block = [shorten(article.title, 100)]
+            if article.url and not layout.shows(Part.LINK):
+                block.append(article.url)
+        elif part is Part.LINK:
+            block = [article.url] if article.url else []
+        elif part is Part.SOURCE:
+            when = f" · {article.published_at:%d %b %Y}" if article.published_at else ""
+            block = [f"({article.source}{when})"]
+        elif part is Part.EXCERPT:
+            block = [article.summary] if article.summary.strip() else []
+        else:
+            block = [f"💬 {prompt}"]
+        if not block:
+            continue
+        is_paragraph = part in (Part.EXCERPT, Part.PROMPT)
+        if lines and (is_paragraph or paragraph):
+            lines.append("")
+        lines += block
+        paragraph = is_paragraph
+    return lines
 
 
 class ConsolePlatform:
@@ -232,13 +263,14 @@ class ConsolePlatform:
 
     # -- ChatPlatform -------------------------------------------------------------------
     async def post_discussion(
-        self, community: Community, channel_id: str, article: Article, prompt: str
+        self,
+        community: Community,
+        channel_id: str,
+        article: Article,
+        prompt: str,
+        layout: PostLayout = STANDARD,
     ) -> PostedMessage:
-        body = [shorten(article.title, 100)]
-        if article.url:
-            body.append(article.url)
-        meta = article.source + (f" · {article.published_at:%d %b %Y}" if article.published_at else "")
-        body += [f"({meta})", "", article.summary, "", f"💬 {prompt}"]
+        body = article_lines(article, prompt, layout)
         message = await self.write(
             channel_id, BOT_NAME, "\n".join(body), opens_thread=True, article=article.key
         )

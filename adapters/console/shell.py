@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import timedelta
 
 from adapters.console.clock import ConsoleClock
-from adapters.console.platform import BOT_NAME, COMMUNITY, ConsolePlatform, Message
+from adapters.console.platform import BOT_NAME, COMMUNITY, ConsolePlatform, Message, article_lines
 from bot.app import App
 from bot.commands.registry import Answer
 from bot.events import (
@@ -143,6 +143,12 @@ class ConsoleShell:
             self.say(f"  {line}")
         if answer.digest is not None:
             for line in render_markdown(answer.digest.layout()).rstrip().splitlines():
+                self.say(f"  │ {line}")
+        if answer.post is not None:  # a preview: the post as the channel would get it
+            preview = answer.post
+            for line in "\n".join(
+                article_lines(preview.article, preview.prompt, preview.layout)
+            ).splitlines():
                 self.say(f"  │ {line}")
         if answer.attachment is not None:
             self.say(f"  📎 {answer.attachment.filename}:")

@@ -173,17 +173,26 @@ def build_tree(tree: app_commands.CommandTree[Any], registry: CommandRegistry, i
             slash.guild_only = True
             tree.add_command(slash)
             continue
-        group = groups.get(command.path[0])
-        if group is None:
-            group = app_commands.Group(
-                name=command.path[0],
-                description=_description(GROUP_DESCRIPTION, group=command.path[0]),
-                guild_only=True,
-                default_permissions=permissions,
-            )
-            groups[command.path[0]] = group
-            tree.add_command(group)
-        group.add_command(slash)
+        # Groups for the words before the last: `feed filter add` is /feed filter add.
+        parent: app_commands.Group | None = None
+        for depth in range(1, len(command.path)):
+            key = " ".join(command.path[:depth])
+            group = groups.get(key)
+            if group is None:
+                description = _description(GROUP_DESCRIPTION, group=key)
+                if parent is None:
+                    group = app_commands.Group(
+                        name=command.path[0], description=description, guild_only=True,
+                        default_permissions=permissions,
+                    )  # fmt: skip
+                    tree.add_command(group)
+                else:
+                    group = app_commands.Group(name=command.path[depth - 1], description=description)
+                    parent.add_command(group)
+                groups[key] = group
+            parent = group
+        assert parent is not None
+        parent.add_command(slash)
     for name, path in CONTEXT_MENUS:
         tree.add_command(_context_menu(name, path, invoke))
 

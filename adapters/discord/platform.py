@@ -23,7 +23,16 @@ import discord
 from discord import app_commands
 
 from adapters.discord.commands import build_tree, use_catalogs
-from adapters.discord.render import article_embed, digest_embeds, md, pack, split_content, thread_name
+from adapters.discord.render import (
+    article_content,
+    article_embed,
+    digest_embeds,
+    link_target,
+    md,
+    pack,
+    split_content,
+    thread_name,
+)
 from bot.app import App
 from bot.chart import FILENAME as CHART_FILE
 from bot.chart import has_chart, participation_png
@@ -43,7 +52,8 @@ from bot.events import (
 from bot.layout import DigestPost
 from bot.models import Article, Community, Discussion, PostedMessage
 from bot.platform import IncompleteHistory, PartlyPosted, PlatformError, ShownReply, ThreadShown
-from bot.text import neutralize_mentions, shorten
+from bot.post_layout import STANDARD, PostLayout
+from bot.text import neutralize_mentions
 
 _log = logging.getLogger(__name__)
 
@@ -407,6 +417,14 @@ class DiscordPlatform:
                 await followup.send(
                     embeds=embeds, files=_files(chart), ephemeral=answer.private, allowed_mentions=NO_PINGS
                 )
+        if answer.post is not None:  # a preview: the very message the channel would get
+            preview = answer.post
+            await followup.send(
+                content=article_content(preview.prompt, preview.layout) or "",
+                embed=article_embed(preview.article, preview.layout),
+                ephemeral=answer.private,
+                allowed_mentions=NO_PINGS,
+            )
         if answer.attachment is not None:
             file = discord.File(io.BytesIO(answer.attachment.content), filename=answer.attachment.filename)
             await followup.send(file=file, ephemeral=answer.private)
@@ -432,11 +450,16 @@ class DiscordPlatform:
         return channel
 
     async def post_discussion(
-        self, community: Community, channel_id: str, article: Article, prompt: str
+        self,
+        community: Community,
+        channel_id: str,
+        article: Article,
+        prompt: str,
+        layout: PostLayout = STANDARD,
     ) -> PostedMessage:
         channel = await self._channel(channel_id)
-        embed = article_embed(article)
-        content = shorten(md(prompt), 2000)
+        embed = article_embed(article, layout)
+        content = article_content(prompt, layout)
         try:
             if isinstance(channel, discord.ForumChannel):
                 created = await channel.create_thread(
@@ -495,7 +518,11 @@ class DiscordPlatform:
                 if message.author.id != getattr(me, "id", None) or not message.embeds:
                     continue
                 shown = message.embeds[0]
-                if (shown.url or None, shown.title) != (expected.url or None, expected.title):
+                # A card whose layout leaves the title out still shows the link in its text.
+                by_link = bool(article.url) and f"<{link_target(article.url or '')}>" in (
+                    shown.description or ""
+                )
+                if (shown.url or None, shown.title) != (expected.url or None, expected.title) and not by_link:
                     continue
                 thread = await self._thread_of(message, article)
                 return PostedMessage(str(message.id), str(thread.id), thread.jump_url)

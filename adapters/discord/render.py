@@ -14,6 +14,7 @@ import discord
 
 from bot.layout import Closing, Discussion, Facts, Heading, Layout, Line, Listing, Subheading, join_spans
 from bot.models import Article
+from bot.post_layout import STANDARD, Part, PostLayout
 from bot.text import chunk_lines, neutralize_mentions, shorten
 
 CONTENT_LIMIT = 2000
@@ -35,16 +36,31 @@ def thread_name(title: str) -> str:
     return shorten(" ".join(title.split()), THREAD_NAME_LIMIT) or "Discussion"
 
 
-def article_embed(article: Article) -> discord.Embed:
+def article_embed(article: Article, layout: PostLayout = STANDARD) -> discord.Embed:
+    """The article card: the title (linked) on top and the source with the date in the footer,
+    where Discord places them; the excerpt and the link fill its text in the layout's order."""
+    paragraphs = []
+    for part in layout.parts:
+        if part is Part.EXCERPT and (excerpt := shorten(md(article.summary), 1000)):
+            paragraphs.append(excerpt)
+        elif part is Part.LINK and article.url and (target := link_target(article.url)):
+            paragraphs.append(f"<{target}>")
+    titled = layout.shows(Part.TITLE)
     embed = discord.Embed(
-        title=shorten(neutralize_mentions(article.title), TITLE_LIMIT),
-        url=article.url or None,
-        description=shorten(md(article.summary), 1000) or None,
+        title=shorten(neutralize_mentions(article.title), TITLE_LIMIT) if titled else None,
+        url=(article.url or None) if titled else None,
+        description="\n\n".join(paragraphs) or None,
         colour=ACCENT,
-        timestamp=article.published_at,
+        timestamp=article.published_at if layout.shows(Part.SOURCE) else None,
     )
-    embed.set_footer(text=shorten(neutralize_mentions(article.source), 200))
+    if layout.shows(Part.SOURCE):
+        embed.set_footer(text=shorten(neutralize_mentions(article.source), 200))
     return embed
+
+
+def article_content(prompt: str, layout: PostLayout = STANDARD) -> str | None:
+    """The message above the card: the prompt, when the layout shows it."""
+    return shorten(md(prompt), CONTENT_LIMIT) if layout.shows(Part.PROMPT) and prompt.strip() else None
 
 
 def embed_size(embed: discord.Embed) -> int:

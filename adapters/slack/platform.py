@@ -51,6 +51,7 @@ from bot.events import (
 from bot.layout import DigestPost
 from bot.models import Article, Community, Discussion, PostedMessage
 from bot.platform import IncompleteHistory, PartlyPosted, PlatformError
+from bot.post_layout import STANDARD, PostLayout
 from bot.text import chunk_lines
 
 _log = logging.getLogger(__name__)
@@ -419,6 +420,10 @@ class SlackPlatform:
                     await respond(
                         text=plain(blocks), blocks=blocks, response_type=kind, replace_original=False
                     )
+            if answer.post is not None:  # a preview: the very blocks the channel would get
+                preview = answer.post
+                blocks, fallback = article_blocks(preview.article, preview.prompt, preview.layout)
+                await respond(text=fallback, blocks=blocks, response_type=kind, replace_original=False)
             if answer.attachment is not None:
                 for message in attachment_messages(answer.attachment, RESPONSES_PER_URL - len(parts)):
                     await respond(text=message, response_type="ephemeral", replace_original=False)
@@ -451,9 +456,14 @@ class SlackPlatform:
         return str(result["ts"])
 
     async def post_discussion(
-        self, community: Community, channel_id: str, article: Article, prompt: str
+        self,
+        community: Community,
+        channel_id: str,
+        article: Article,
+        prompt: str,
+        layout: PostLayout = STANDARD,
     ) -> PostedMessage:
-        blocks, fallback = article_blocks(article, prompt)
+        blocks, fallback = article_blocks(article, prompt, layout)
         ts = await self._post(channel_id, fallback, blocks, f"post in <#{channel_id}>", article=article.key)
         message_id = ns(channel_id, ts)
         return PostedMessage(message_id, message_id, _link(channel_id, ts))

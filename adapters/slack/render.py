@@ -26,6 +26,7 @@ from bot.layout import (
     join_spans,
 )
 from bot.models import Article
+from bot.post_layout import STANDARD, Part, PostLayout
 from bot.text import chunk_lines, neutralize_mentions, shorten
 
 Block = dict[str, Any]
@@ -81,26 +82,41 @@ def section(text: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
-def article_blocks(article: Article, prompt: str) -> tuple[list[Block], str]:
-    """The discussion post: title, excerpt, source and time, the prompt; and the fallback text."""
+def article_blocks(article: Article, prompt: str, layout: PostLayout = STANDARD) -> tuple[list[Block], str]:
+    """The discussion post, a block per part of the layout in its order (title, excerpt,
+    link, source and time, prompt); and the fallback text."""
     blocks: list[Block] = []
     title = " ".join(article.title.split()) or "Untitled"
     target = link_target(article.url) if article.url else None
-    if target:
-        blocks.append(section(f"*{linked(fit(title, SECTION_LIMIT - len(target) - 10), article.url)}*"))
-    else:
-        header = fit(title, HEADER_LIMIT)
-        blocks.append({"type": "header", "text": {"type": "plain_text", "text": header, "emoji": True}})
-    if article.summary.strip():
-        blocks.append(section(fit(article.summary, SECTION_LIMIT)))
-    context = [fit(article.source, 500)] if article.source else []
-    if article.published_at is not None:
-        context.append(f"{article.published_at.astimezone(UTC):%d %b %Y %H:%M} UTC")
-    if context:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]})
-    if prompt.strip():
-        blocks.append(section(fit(prompt, SECTION_LIMIT)))
-    fallback = fit(f"{title} — {prompt}" if prompt.strip() else title, FALLBACK_LIMIT)
+    for part in layout.parts:
+        if part is Part.TITLE:
+            if target:
+                blocks.append(
+                    section(f"*{linked(fit(title, SECTION_LIMIT - len(target) - 10), article.url)}*")
+                )
+            else:
+                header = fit(title, HEADER_LIMIT)
+                blocks.append(
+                    {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": True}}
+                )
+        elif part is Part.EXCERPT:
+            if article.summary.strip():
+                blocks.append(section(fit(article.summary, SECTION_LIMIT)))
+        elif part is Part.LINK:
+            if target:
+                blocks.append(section(f"<{target}>"))
+        elif part is Part.SOURCE:
+            context = [fit(article.source, 500)] if article.source else []
+            if article.published_at is not None:
+                context.append(f"{article.published_at.astimezone(UTC):%d %b %Y %H:%M} UTC")
+            if context:
+                blocks.append(
+                    {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]}
+                )
+        elif prompt.strip():
+            blocks.append(section(fit(prompt, SECTION_LIMIT)))
+    shown_prompt = prompt.strip() and layout.shows(Part.PROMPT)
+    fallback = fit(f"{title} — {prompt}" if shown_prompt else title, FALLBACK_LIMIT)
     return blocks, fallback
 
 

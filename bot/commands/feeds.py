@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.commands.common import ago, channel_label, checked_prompt, require_web_url
+from bot.commands.feed_controls import held_back_note
 from bot.commands.feed_io import discovery_lines, following
 from bot.commands.registry import Answer, CommandContext, CommandRegistry, Kind, Option
 from bot.i18n import N_
@@ -134,6 +135,8 @@ def register(registry: CommandRegistry, services: Services) -> None:
                 )
             )  # fmt: skip
             lines.append(f"    {shown_url}")
+            if held := held_back_note(f, words):
+                lines.append(f"    {held}")
             if f.last_error:
                 lines.append(
                     "    "

@@ -27,6 +27,7 @@ from bot.models import Community
 
 if typing.TYPE_CHECKING:
     from bot.layout import DigestPost
+    from bot.post_layout import PostPreview
 
 _log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ class Answer:
     private: bool = True
     ok: bool = True
     digest: DigestPost | None = None  # a preview, laid out as its channel gets it
+    post: PostPreview | None = None  # an article post's preview, laid out as its channel gets it
     attachment: Attachment | None = None
 
 

@@ -65,7 +65,7 @@ class FeedEntry:
     once; its draft, whose summary is text extracted from the entry's HTML, only when asked:
     most entries of a feed read again were seen before, and a poll never needs their text."""
 
-    __slots__ = ("_draft", "_feed_url", "_raw", "guid", "source", "url")
+    __slots__ = ("_draft", "_feed_url", "_raw", "categories", "guid", "source", "url")
 
     def __init__(self, raw: Any, feed_url: str, source: str) -> None:
         self._raw = raw
@@ -74,6 +74,7 @@ class FeedEntry:
         self.guid = _entry_guid(raw)
         self.url = _entry_url(raw, feed_url)
         self.source = source
+        self.categories = _entry_categories(raw)  # what feed filters may look at
 
     def draft(self) -> ArticleDraft:
         if self._draft is None:
@@ -291,6 +292,16 @@ def _entry_guid(entry: Any) -> str | None:
     guid = collapse(normalize_text(guid))
     # Truncating could make two entries one; an absurd id is kept whole by the URL key instead.
     return guid if guid and len(guid) <= GUID_LIMIT else None
+
+
+def _entry_categories(entry: Any) -> tuple[str, ...]:
+    """The entry's categories (RSS <category>, Atom <category term>), at most 20 of 100 characters."""
+    found = []
+    for tag in entry.get("tags") or ():
+        term = (tag.get("term") or tag.get("label")) if isinstance(tag, dict) else None
+        if isinstance(term, str) and (term := collapse(normalize_text(term))[:100]):
+            found.append(term)
+    return tuple(found[:20])
 
 
 def _entry_date(entry: Any) -> datetime | None:

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import click
 
+from bot import logs
 from bot.clock import Clock
 from bot.config import ConfigError, Settings, describe, load_env, settings_from
 from bot.store import StoreError
@@ -28,6 +29,8 @@ from bot.store import StoreError
 T = TypeVar("T")
 
 _log = logging.getLogger(__name__)
+
+LONG_RUNNING = ("run", "console")  # log at INFO by default; every other command at WARNING
 
 DISCORD_PERMISSIONS = MappingProxyType(
     {
@@ -49,9 +52,20 @@ def _settings(ctx: click.Context, **overrides: str) -> Settings:
         settings = settings_from(env)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    logging.basicConfig(
-        level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    root = ctx.find_root()
+    options = root.obj or {}
+    # --log-level, else THREADCAST_LOG_LEVEL when set, else INFO for the commands that keep
+    # running (their log is how an operator follows them) and WARNING for one-shot commands.
+    level = options.get("log_level") or (
+        settings.log_level
+        if env.get("THREADCAST_LOG_LEVEL", "").strip()
+        else "INFO"
+        if root.invoked_subcommand in LONG_RUNNING
+        else "WARNING"
     )
+    form = options.get("log_format") or settings.log_format
+    settings = dataclasses.replace(settings, log_level=level.upper(), log_format=form)
+    logs.setup(settings.log_level, settings.log_format)
     return settings
 
 
@@ -120,11 +134,26 @@ db_option = click.option(
 @click.option(
     "--env-file", default=".env", show_default=True, help="File with settings (python-dotenv format)."
 )
+@click.option(
+    "--log-level",
+    type=click.Choice([level.lower() for level in logs.LEVELS], case_sensitive=False),
+    help="Log this and above to stderr (THREADCAST_LOG_LEVEL; default: info for run and console,"
+    " warning for other commands).",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(logs.FORMATS, case_sensitive=False),
+    help="text, or json: one JSON object a line (THREADCAST_LOG_FORMAT; default: text).",
+)
 @click.version_option(package_name="threadcast")
 @click.pass_context
-def main(ctx: click.Context, env_file: str) -> None:
+def main(ctx: click.Context, env_file: str, log_level: str | None, log_format: str | None) -> None:
     """threadcast: articles into community conversations, and a weekly digest of them."""
-    ctx.obj = {"env_file": env_file}
+    ctx.obj = {
+        "env_file": env_file,
+        "log_level": log_level.upper() if log_level else None,
+        "log_format": log_format.lower() if log_format else None,
+    }
 
 
 @main.command()

@@ -161,9 +161,7 @@ def main(ctx: click.Context, env_file: str, log_level: str | None, log_format: s
 def run(ctx: click.Context) -> None:
     """Start every configured platform over one store."""
     with _stoppable():
-        from adapters.discord.platform import DiscordStartError
-        from adapters.slack.platform import SlackStartError
-        from bot.wiring import run_platforms
+        from bot.wiring import NothingRunning, run_platforms
 
         settings = _settings(ctx)
         if not settings.platforms:
@@ -174,7 +172,7 @@ def run(ctx: click.Context) -> None:
             )
         try:
             _run(run_platforms(settings), stop_ok=True)
-        except (DiscordStartError, SlackStartError) as exc:
+        except NothingRunning as exc:
             raise click.ClickException(str(exc)) from None
 
 

@@ -23,7 +23,7 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Libraries whose tracebacks are not ours to show above DEBUG.
 LIBRARIES = ("discord", "slack_sdk", "slack_bolt", "aiohttp", "asyncio", "websockets")
 # At INFO these libraries say too much for an operator (every socket refresh, every request
-# served over HTTP): they speak from WARNING up unless DEBUG is asked for.
+# served over HTTP): shown from WARNING up, unless DEBUG is asked for.
 CHATTY = ("slack_sdk", "slack_bolt", "aiohttp.access")
 _HANDLER = "threadcast"
 
@@ -65,13 +65,23 @@ class LibraryTracebacks(logging.Filter):
 class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever `sys.stderr` is at the time (a test runner may swap it)."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> TextIO:
         return sys.stderr
 
     @stream.setter
     def stream(self, _: TextIO) -> None:
         pass
+
+
+class QuietLibraries(logging.Filter):
+    """At INFO, the CHATTY libraries' records below WARNING are left out (they may set their
+    loggers' levels themselves: slack-bolt copies the root's, so a level set here won't hold)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or not any(
+            record.name == name or record.name.startswith(name + ".") for name in CHATTY
+        )
 
 
 def setup(level: str = "INFO", form: str = "text", *, stream: TextIO | None = None) -> None:
@@ -87,10 +97,10 @@ def setup(level: str = "INFO", form: str = "text", *, stream: TextIO | None = No
     handler.setFormatter(JsonFormatter() if form == "json" else logging.Formatter(TEXT_FORMAT))
     if level != "DEBUG":
         handler.addFilter(LibraryTracebacks())
+    if level == "INFO":
+        handler.addFilter(QuietLibraries())
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.name == _HANDLER]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    for name in CHATTY:
-        logging.getLogger(name).setLevel(logging.WARNING if level == "INFO" else logging.NOTSET)

@@ -242,7 +242,11 @@ class SlackPlatform:
             host, port = runner.addresses[0][:2]
             self.http_url = f"http://{host}:{port}/slack/events"
         self.ready.set()
-        _log.info("Slack connected (%s)", "Socket Mode" if self.socket_mode else self.http_url)
+        _log.debug("Slack connected (%s)", self.connection)
+
+    @property
+    def connection(self) -> str:
+        return "Socket Mode" if self.socket_mode else f"HTTP, {self.http_url}"
 
     async def socket_alive(self) -> bool:
         """Whether events can reach the bot now: the Socket Mode connection is up (slack-sdk
@@ -683,6 +687,8 @@ async def supervise(
                 tried.set()
         if failed:
             _log.info("Slack connected again")
+        else:
+            _log.info("Slack connected (%s)", platform.connection)
         await _watch(platform, stop, watch)
         return
 

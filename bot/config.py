@@ -68,7 +68,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "THREADCAST_LOG_LEVEL",
         "DEBUG, INFO, WARNING or ERROR (unset: INFO for run and console, WARNING for other commands)",
-        "INFO",
+        "",
     ),
     Variable("THREADCAST_LOG_FORMAT", "text, or json (one JSON object a line)", "text"),
     Variable("THREADCAST_CONSOLE_MODERATOR", "the console user who has moderator rights", "mod"),
@@ -273,7 +273,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     if prompt_problem:
         problems.append(f"THREADCAST_DEFAULT_PROMPT: {prompt_problem}")
     level = get("THREADCAST_LOG_LEVEL").upper()
-    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+    if level and level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append(f"THREADCAST_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
     log_format = get("THREADCAST_LOG_FORMAT").lower()
     if log_format not in ("text", "json"):
@@ -321,7 +321,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
             _number(problems, env, "THREADCAST_MAX_DOWNLOAD_BYTES", int, 1024, 100 * 1024 * 1024)
         ),
         allow_private_urls=_flag(problems, env, "THREADCAST_ALLOW_PRIVATE_URLS"),
-        log_level=level,
+        log_level=level or "INFO",
         log_format=log_format,
         console_moderator=get("THREADCAST_CONSOLE_MODERATOR") or "mod",
         mod_channels=mod_channels,

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -18,8 +19,11 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as daytime
 from pathlib import Path
 
+import discord.http
 import pytest
 
+from adapters.slack.platform import SlackPlatform, SlackStartError
+from adapters.slack.platform import supervise as supervise_slack
 from bot import logs
 from bot.config import Settings
 from bot.models import Community, DigestSchedule
@@ -28,7 +32,7 @@ from bot.wiring import NothingRunning, run_platforms
 from storage.sqlite import SQLiteStore
 from tests.conftest import eventually
 from tests.fake_discord import FakeDiscord
-from tests.fake_slack import ADMIN, GENERAL, TEAM_ID, FakeSlack
+from tests.fake_slack import ADMIN, GENERAL, TEAM_ID, FakeSlack, api_error, server_error
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -342,3 +346,112 @@ def test_time_is_measured_in_utc() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "m", None, None)
     record.created = time.time()
     assert json.loads(logs.JsonFormatter().format(record))["time"].endswith("+00:00")
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (connections to it are refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+async def test_slack_keeps_running_while_discord_is_unreachable_and_discord_recovers(
+    tmp_path: Path,
+    fakes: tuple[FakeDiscord, FakeSlack],
+    log_text: io.StringIO,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    discord_fake, slack_fake = fakes
+    real_base = discord.http.Route.BASE
+    monkeypatch.setattr(discord.http.Route, "BASE", f"http://127.0.0.1:{closed_port()}/api/v10")
+    ready = asyncio.Event()
+    running = asyncio.create_task(
+        run_platforms(settings_for(tmp_path / "t.db", discord_fake, slack_fake), ready=ready)
+    )
+    try:
+        await until(lambda: running.done() or ready.is_set())
+        await slack_fake.socket_command(ADMIN, 'post "Ferry returns"', timeout=10)
+        await slack_fake.wait_for(lambda: slack_fake.responses, timeout=10)
+        assert "Posted" in slack_fake.responses[0]["text"], slack_fake.responses[0]
+        await until(lambda: log_text.getvalue().count("Discord unreachable") >= 2)
+
+        monkeypatch.setattr(discord.http.Route, "BASE", real_base)  # Discord is back
+        await until(lambda: "Discord connected again" in log_text.getvalue())
+        post = await discord_fake.slash_command(
+            discord_fake.mod_id, discord_fake.general_id, "post", {"article": "Bridge reopens"}
+        )
+        await discord_fake.wait_for(lambda: post.followups, timeout=10)
+        assert "Posted" in "\n".join(m["content"] for m in post.followups)
+    finally:
+        await stopped(running, ready)
+    running.result()
+    text = log_text.getvalue()
+    for line in (line for line in text.splitlines() if "Discord unreachable" in line):
+        assert "WARNING adapters.discord.platform: Discord unreachable (Cannot connect to host" in line, line
+    assert "Traceback" not in text and "logging in" not in text, text
+
+
+async def test_slack_lost_after_connecting_is_noted_once_and_its_return_too(
+    tmp_path: Path, fakes: tuple[FakeDiscord, FakeSlack], log_text: io.StringIO
+) -> None:
+    discord_fake, slack_fake = fakes
+    settings = settings_for(tmp_path / "t.db", discord_fake, slack_fake, discord_token="")
+    ready = asyncio.Event()
+    running = asyncio.create_task(run_platforms(settings, ready=ready))
+    try:
+        await until(lambda: running.done() or ready.is_set())
+        await slack_fake.stop_serving()
+        await until(lambda: "Slack connection lost" in log_text.getvalue(), timeout=30)
+        await slack_fake.serve_again()
+        await until(lambda: "Slack connected again" in log_text.getvalue(), timeout=30)
+        await slack_fake.socket_command(ADMIN, 'post "Ferry returns"', timeout=10)
+        await slack_fake.wait_for(lambda: slack_fake.responses, timeout=10)
+        assert "Posted" in slack_fake.responses[0]["text"], slack_fake.responses[0]
+    finally:
+        await stopped(running, ready)
+    running.result()
+    text = log_text.getvalue()
+    assert text.count("Slack connection lost") == 1 and text.count("Slack connected again") == 1
+    assert "Traceback" not in text, text
+
+
+def slack_platform(slack_fake: FakeSlack, app_token: str | None = None) -> SlackPlatform:
+    """A Slack platform as `run` makes it, on the fake."""
+    from bot.app import App
+    from bot.commands.registry import CommandRegistry
+
+    app = App(CommandRegistry(lambda: datetime.now(UTC)))
+    return SlackPlatform(
+        app,
+        bot_token=slack_fake.bot_token,
+        app_token=app_token or slack_fake.app_token,
+        base_url=slack_fake.api_url,
+    )
+
+
+async def test_slack_failing_on_its_side_is_tried_again_and_a_refused_app_token_is_not(
+    fakes: tuple[FakeDiscord, FakeSlack], log_text: io.StringIO
+) -> None:
+    _, slack_fake = fakes
+    stop = asyncio.Event()
+    platform = slack_platform(slack_fake)
+    slack_fake.inject("auth.test", server_error(503), api_error("internal_error"))
+    keeping = asyncio.create_task(supervise_slack(platform, stop, delays=iter([0.01] * 5)))
+    try:
+        await slack_fake.wait_connected(timeout=10)
+        await until(lambda: "Slack connected again" in log_text.getvalue())
+    finally:
+        stop.set()
+        await platform.close()
+        await asyncio.wait_for(keeping, 10)
+    retries = [line for line in log_text.getvalue().splitlines() if "Slack unreachable" in line]
+    assert len(retries) == 2 and "(Slack answered 503" in retries[0], retries
+    assert "internal_error" in retries[1]
+
+    refused = slack_platform(slack_fake, app_token="xapp-not-this-one")
+    opened = len(slack_fake.calls_to("apps.connections.open"))
+    with pytest.raises(SlackStartError, match=r"SLACK_APP_TOKEN.*\(invalid_auth\)"):
+        await asyncio.wait_for(supervise_slack(refused, asyncio.Event(), delays=iter([0.01] * 5)), 10)
+    assert len(slack_fake.calls_to("apps.connections.open")) == opened + 1  # asked once, not again
+    await refused.close()

@@ -26,6 +26,15 @@ LIBRARIES = ("discord", "slack_sdk", "slack_bolt", "aiohttp", "asyncio", "websoc
 # served over HTTP, "logging in" at every try): shown from WARNING up, unless DEBUG is asked for.
 CHATTY = ("slack_sdk", "slack_bolt", "aiohttp.access", "discord.client")
 _HANDLER = "threadcast"
+# Libraries' warnings that say nothing to a threadcast operator, left out above DEBUG: slack-bolt
+# sees SLACK_BOT_TOKEN in the environment beside the client made with it; threadcast has no voice.
+NOISE = frozenset(
+    {
+        "As you gave `client` as well, `token` will be unused.",
+        "PyNaCl is not installed, voice will NOT be supported",
+        "davey is not installed, voice will NOT be supported",
+    }
+)
 
 
 class JsonFormatter(logging.Formatter):
@@ -74,6 +83,11 @@ class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+class KnownNoise(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name.split(".", 1)[0] in LIBRARIES and record.getMessage() in NOISE)
+
+
 class QuietLibraries(logging.Filter):
     """At INFO, the CHATTY libraries' records below WARNING are left out (they may set their
     loggers' levels themselves: slack-bolt copies the root's, so a level set here won't hold)."""
@@ -96,6 +110,7 @@ def setup(level: str = "INFO", form: str = "text", *, stream: TextIO | None = No
     handler.name = _HANDLER
     handler.setFormatter(JsonFormatter() if form == "json" else logging.Formatter(TEXT_FORMAT))
     if level != "DEBUG":
+        handler.addFilter(KnownNoise())
         handler.addFilter(LibraryTracebacks())
     if level == "INFO":
         handler.addFilter(QuietLibraries())

@@ -269,7 +269,7 @@ async def test_run_with_every_token_refused_exits_1_with_both_sentences_and_no_t
     assert code == 1, err
     assert "Error: No platform is running:" in err
     assert "- Discord refused DISCORD_TOKEN: copy the token from the Bot page again" in err
-    assert "Slack refused to let the bot in (invalid_auth)" in err and "SLACK_BOT_TOKEN" in err
+    assert "- Slack refused SLACK_BOT_TOKEN (invalid_auth): copy the Bot User OAuth Token again" in err
     assert "Traceback" not in err + out, err
 
 
@@ -455,3 +455,25 @@ async def test_slack_failing_on_its_side_is_tried_again_and_a_refused_app_token_
         await asyncio.wait_for(supervise_slack(refused, asyncio.Event(), delays=iter([0.01] * 5)), 10)
     assert len(slack_fake.calls_to("apps.connections.open")) == opened + 1  # asked once, not again
     await refused.close()
+
+
+@pytest.mark.parametrize(
+    ("error", "advice"),
+    [
+        ("account_inactive", "reinstall the app"),
+        ("missing_scope", "slack-manifest.yml"),
+        ("token_revoked", "reinstall the app"),
+        ("not_authed", "Bot User OAuth Token"),
+    ],
+)
+async def test_each_refusal_of_the_bot_token_says_what_to_change_and_is_not_retried(
+    fakes: tuple[FakeDiscord, FakeSlack], error: str, advice: str
+) -> None:
+    _, slack_fake = fakes
+    slack_fake.inject("auth.test", api_error(error))
+    platform = slack_platform(slack_fake)
+    with pytest.raises(SlackStartError) as refused:
+        await asyncio.wait_for(supervise_slack(platform, asyncio.Event(), delays=iter([0.01] * 5)), 10)
+    assert str(refused.value).startswith(f"Slack refused SLACK_BOT_TOKEN ({error}): ")
+    assert advice in str(refused.value) and len(slack_fake.calls_to("auth.test")) == 1
+    await platform.close()

@@ -86,12 +86,16 @@ REFUSALS = frozenset(
         "ekm_access_denied",
     }
 )  # fmt: skip
-_ADVICE["account_inactive"] = (
-    "the app was uninstalled or its workspace deactivated: reinstall it and copy its new Bot User OAuth Token"
-)
-_ADVICE["token_revoked"] = _ADVICE["token_expired"] = (
-    "Slack revoked SLACK_BOT_TOKEN: reinstall the app and copy its new Bot User OAuth Token"
-)
+_REINSTALL = "reinstall the app and copy its new Bot User OAuth Token"
+# What the operator must change when Slack refuses the bot at start (auth.test).
+_REFUSED = {
+    "invalid_auth": "copy the Bot User OAuth Token again (OAuth & Permissions page of the app)",
+    "not_authed": "set it to the Bot User OAuth Token (OAuth & Permissions page of the app)",
+    "account_inactive": f"the app was uninstalled or its workspace deactivated: {_REINSTALL}",
+    "token_revoked": f"the token was revoked: {_REINSTALL}",
+    "token_expired": f"the token expired: {_REINSTALL}",
+    "missing_scope": "the app lacks a scope: reinstall it from slack-manifest.yml",
+}
 # Failures of the way to Slack, not refusals: tried again later.
 UNREACHABLE = (aiohttp.ClientError, OSError, TimeoutError, SlackRequestError)
 CONNECT_TIMEOUT = 30.0  # a Socket Mode connect that takes longer is given up and tried again
@@ -201,8 +205,10 @@ class SlackPlatform:
         try:
             auth = await self.client.auth_test()
         except SlackApiError as exc:
-            if exc.response.get("error") in REFUSALS:
-                raise SlackStartError(str(platform_error(exc, "let the bot in"))) from exc
+            error = str(exc.response.get("error"))
+            if error in REFUSALS:
+                advice = _REFUSED.get(error, "check it, and the app's installation in the workspace")
+                raise SlackStartError(f"Slack refused SLACK_BOT_TOKEN ({error}): {advice}") from exc
             raise SlackUnreachable(_answered(exc)) from exc
         self.team_id, self.bot_user_id = str(auth["team_id"]), str(auth["user_id"])
         if self.socket_mode:

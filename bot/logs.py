@@ -21,7 +21,7 @@ LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Libraries whose tracebacks are not ours to show above DEBUG.
-LIBRARIES = ("discord", "slack_sdk", "slack_bolt", "aiohttp", "asyncio", "websockets")
+LIBRARIES = ("discord", "slack_sdk", "slack_bolt", "aiohttp")
 # At INFO these libraries say too much for an operator (every socket refresh, every request
 # served over HTTP, "logging in" at every try): shown from WARNING up, unless DEBUG is asked for.
 CHATTY = ("slack_sdk", "slack_bolt", "aiohttp.access", "discord.client")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import dataclasses
 import logging
@@ -16,33 +15,24 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterat
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from bot import logs
 from bot.clock import Clock
 from bot.config import ConfigError, Settings, describe, load_env, settings_from
+from bot.models import Community
 from bot.store import StoreError
+
+if TYPE_CHECKING:
+    from bot.checkup import CheckLine
 
 T = TypeVar("T")
 
 _log = logging.getLogger(__name__)
 
 LONG_RUNNING = ("run", "console")  # log at INFO by default; every other command at WARNING
-
-DISCORD_PERMISSIONS = MappingProxyType(
-    {
-        "View Channel": 1 << 10,
-        "Send Messages": 1 << 11,
-        "Send Messages in Threads": 1 << 38,
-        "Create Public Threads": 1 << 35,
-        "Embed Links": 1 << 14,
-        "Read Message History": 1 << 16,
-        "Add Reactions": 1 << 6,
-    }
-)
 
 
 def _settings(ctx: click.Context, **overrides: str) -> Settings:
@@ -375,40 +365,106 @@ def digest(
 
 
 @main.command()
+@click.option(
+    "--offline", is_flag=True,
+    help="Only validate the settings and print what each platform needs; contact nothing.",
+)  # fmt: skip
 @click.pass_context
-def check(ctx: click.Context) -> None:
-    """Validate the configuration and say what each platform needs."""
+def check(ctx: click.Context, offline: bool) -> None:
+    """Ask each configured platform, the database and every subscribed feed whether threadcast
+    can work with them: one line each, ✓ or ✗ with the fix. Exits 1 when any line fails."""
     settings = _settings(ctx)
+    if offline:
+        _check_offline(settings)
+        return
+    if not _run(_check_online(settings)):
+        sys.exit(1)
+
+
+def _check_offline(settings: Settings) -> None:
+    from adapters.discord.setup import setup_text as discord_setup
+    from adapters.slack.setup import setup_text as slack_setup
+
     click.echo("Configuration is valid. Effective settings (secrets masked):")
     for name, value in describe(settings):
         click.echo(f"  {name} = {value}")
     click.echo(f"\nPlatforms configured: {', '.join(settings.platforms) or 'none (console only)'}")
-    permissions = sum(DISCORD_PERMISSIONS.values())
-    app_id = _discord_app_id(settings.discord_token) or "<your application id>"
-    click.echo(
-        "\nDiscord: invite the bot with\n"
-        f"  https://discord.com/oauth2/authorize?client_id={app_id}&scope=bot+applications.commands"
-        f"&permissions={permissions}\n"
-        f"  permissions: {', '.join(DISCORD_PERMISSIONS)}\n"
-        "  intents: enable MESSAGE CONTENT (privileged) under Bot → Privileged Gateway Intents;"
-        " guilds, guild messages and reactions are standard."
-    )
-    click.echo(
-        "\nSlack: bot scopes chat:write, files:write (the digest chart), commands, channels:history,"
-        " groups:history, reactions:read,"
-        " users:read; events message.channels, message.groups, reaction_added, reaction_removed;"
-        " Socket Mode needs an app-level token with connections:write."
-    )
+    click.echo(f"\n{discord_setup(settings.discord_token)}")
+    click.echo(f"\n{slack_setup()}")
 
 
-def _discord_app_id(token: str) -> str | None:
-    """A bot token starts with the bot's id in base64; for bots that id is the application's."""
-    head = token.split(".", 1)[0]
+async def _check_online(settings: Settings) -> bool:
+    """Every check at once, printed in a fixed order as each is done; True when all passed."""
+    from adapters.discord.setup import check as check_discord
+    from adapters.slack.setup import check as check_slack
+    from bot.checkup import passed
+    from bot.text import count
+
+    platforms = ", ".join(settings.platforms) or "none (console only)"
+    sections = [
+        asyncio.create_task(_check_section("database", _check_store_and_feeds(settings))),
+        asyncio.create_task(_check_section("Discord", check_discord(settings))),
+        asyncio.create_task(_check_section("Slack", check_slack(settings))),
+    ]
+    lines: list[CheckLine] = [passed(f"configuration is valid; platforms: {platforms}")]
+    click.echo(lines[0])
     try:
-        decoded = base64.b64decode(head + "=" * (-len(head) % 4)).decode()
-    except ValueError:
-        return None
-    return decoded if decoded.isdigit() else None
+        for section in sections:
+            for line in await section:
+                click.echo(line)
+                lines.append(line)
+    finally:
+        for section in sections:
+            section.cancel()
+        await asyncio.gather(*sections, return_exceptions=True)
+    problems = sum(not line.ok for line in lines)
+    if problems:
+        click.echo(f"\n{count(problems, 'problem')} to fix (the ✗ lines).", err=True)
+    return problems == 0
+
+
+async def _check_section(name: str, lines: Coroutine[Any, Any, list[CheckLine]]) -> list[CheckLine]:
+    """One section's lines; a failure of the check itself is a line too, not the end of `check`."""
+    from bot.checkup import failed
+
+    try:
+        return await lines
+    except Exception as exc:
+        _log.exception("checking %s failed", name)
+        return [
+            failed(
+                f"{name}: the check itself failed ({type(exc).__name__})",
+                "please report it with the log above (THREADCAST_LOG_LEVEL=DEBUG shows more).",
+            )
+        ]
+
+
+async def _check_store_and_feeds(settings: Settings) -> list[CheckLine]:
+    """The database's state (read, never changed or created), then each subscribed feed."""
+    from bot.checkup import check_feeds, database_lines, failed
+    from bot.sources.http import AiohttpFetcher
+    from storage.state import database_state
+
+    try:
+        state = await database_state(settings.database_url, timeout=settings.http_timeout)
+    except StoreError as exc:
+        return [
+            failed(
+                str(exc),
+                "check THREADCAST_DATABASE_URL, that the database server runs and that threadcast"
+                " may read it.",
+            )
+        ]
+    lines = database_lines(state)
+    if state.version > state.known:
+        return lines
+    async with AiohttpFetcher(
+        timeout=settings.http_timeout,
+        max_bytes=settings.max_download_bytes,
+        allow_private=settings.allow_private_urls,
+    ) as fetcher:
+        lines += await check_feeds(fetcher, state.feeds, budget=max(60.0, settings.http_timeout))
+    return lines
 
 
 @main.command()
@@ -589,6 +645,134 @@ def migrate_db(source_url: str, target_url: str) -> None:
         )
     total = sum(c.target for c in counts)
     click.echo(f"Copied {total} rows from {shown_from} to {shown_to}; every count matches.")
+
+
+# -- feeds: OPML import and export ----------------------------------------------------------
+
+
+def _community(value: str) -> Community:
+    platform, sep, ident = value.partition(":")
+    if not sep or not platform or not ident:
+        raise click.BadParameter(
+            f"{value!r} is not PLATFORM:ID (console:local, discord:<server id>, slack:<team id>)",
+            param_hint="--community",
+        )
+    return Community(platform, ident)
+
+
+community_option = click.option(
+    "--community", default="console:local", show_default=True, metavar="PLATFORM:ID",
+    help="Whose feeds: console:local, discord:<server id> or slack:<team id>.",
+)  # fmt: skip
+
+
+@main.group()
+def feeds() -> None:
+    """Subscriptions in bulk: OPML import and export."""
+
+
+@feeds.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("channel", required=False, default="general")
+@community_option
+@db_option
+@click.pass_context
+def feeds_import(ctx: click.Context, file: Path, channel: str, community: str, db: str | None) -> None:
+    """Subscribe CHANNEL (default general) to every feed of the OPML FILE.
+
+    Each feed is fetched first (a few at a time); one that cannot be read is reported, not
+    subscribed. Nothing is posted: the feeds' current items are remembered as seen."""
+    from bot.commands.feed_io import import_report_lines
+    from bot.i18n import english
+    from bot.sources.opml import MAX_OPML_BYTES, OpmlError, parse_opml
+    from bot.subscriptions import Outcome, import_feeds
+    from bot.wiring import runtime
+
+    where = _community(community)
+    channel = channel.lstrip("#")
+    try:
+        if file.stat().st_size > MAX_OPML_BYTES:
+            raise OpmlError(f"it is larger than {MAX_OPML_BYTES // (1024 * 1024)} MB")
+        document = parse_opml(file.read_bytes())
+    except OpmlError as exc:
+        raise click.ClickException(f"cannot import {file}: {exc}") from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {file}: {exc.strerror}") from None
+    if not document.feeds:
+        raise click.ClickException(f"{file} lists no feeds (no outline has an xmlUrl)")
+    settings = _settings(ctx, **_db_override(db))
+
+    async def run() -> tuple[list[str], bool]:
+        async with runtime(settings, _reading_clock(settings)) as rt:
+            s = rt.services
+            report = await import_feeds(
+                s.store, s.poller, s.clock, where, channel, document.feeds,
+                interval_seconds=settings.poll_interval,
+            )  # fmt: skip
+        lines = [f"Imported {file} into #{channel} of {where.key}.", *import_report_lines(report, english())]
+        return lines, not report.of(Outcome.ADDED) and bool(report.of(Outcome.REFUSED))
+
+    lines, failed = _run(run()) or ([], True)
+    click.echo("\n".join(lines))
+    if failed:
+        sys.exit(1)
+
+
+@feeds.command("export")
+@community_option
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="File to write (default: stdout).",
+)  # fmt: skip
+@click.option(
+    "--include-secrets", is_flag=True,
+    help="Write passwords and tokens in feed addresses as they are (default: masked as ****).",
+)  # fmt: skip
+@db_option
+@click.pass_context
+def feeds_export(
+    ctx: click.Context, community: str, output: Path | None, include_secrets: bool, db: str | None
+) -> None:
+    """Write the community's feeds as OPML 2.0, one folder per channel."""
+    from bot.subscriptions import Export, export_feeds
+    from bot.wiring import make_store
+
+    where = _community(community)
+    settings = _existing_db(_settings(ctx, **_db_override(db)))
+    clock = _reading_clock(settings)
+
+    async def dump() -> Export:
+        store = make_store(settings)
+        await store.open()
+        try:
+            listed = await store.list_feeds(where)
+        finally:
+            await store.close()
+        return export_feeds(listed, where, now=clock.now(), include_secrets=include_secrets)
+
+    exported = _run(dump())
+    if exported is None:
+        return
+    if output:
+        try:
+            output.write_bytes(exported.opml)
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
+        click.echo(f"wrote {exported.feeds} feeds of {exported.channels} channels to {output}", err=True)
+    else:
+        click.echo(exported.opml.decode("utf-8"), nl=False)
+    if exported.masked:
+        click.echo(
+            f"warning: {exported.masked} feed addresses hold a password or token; they are written"
+            " masked (****). Use --include-secrets to write them as they are.",
+            err=True,
+        )
+    elif exported.secrets:
+        click.echo(
+            f"warning: {exported.secrets} feed addresses hold a password or token, written as they are:"
+            " keep the file private.",
+            err=True,
+        )
 
 
 def entry() -> None:

@@ -209,7 +209,10 @@ class DigestBuilder:
             reader = DigestReader(words, replies)
             return {
                 a.discussion.id: reader.read(
-                    a.discussion.id, title=a.article.title, prompt=a.discussion.prompt
+                    a.discussion.id,
+                    title=a.article.title,
+                    prompt=a.discussion.prompt,
+                    site=a.article.url or "",
                 )
                 for a in (*shown, *shown_late)
             }

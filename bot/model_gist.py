@@ -42,6 +42,8 @@ from babel import Locale, UnknownLocaleError
 
 from bot.config import Settings
 from bot.gist import MAX_GIST_CHARS, Gist, GistFailed, GistReply, GistRequest
+from bot.language import Language
+from bot.language import language as language_of
 from bot.text import clean, safe, shorten
 from bot.wording import near_duplicate, words
 
@@ -202,7 +204,10 @@ class ModelGist:
             raise GistFailed(f"the model call failed: {type(error).__name__}") from None
         if status != 200:
             raise GistFailed(f"the model answered HTTP {status}{self._error_detail(answer)}")
-        text = tidy(content(answer), request, chosen)
+        # In the request's language (stems decide what a copy is), built off the loop: the
+        # first build of a language reads its word list from disk.
+        words_of = await asyncio.to_thread(language_of, request.language)
+        text = tidy(content(answer), request, chosen, words_of)
         return Gist(text=text, engine=self.name)
 
     async def _post(self, body: bytes) -> tuple[int, bytes]:
@@ -315,7 +320,7 @@ _LETTER_WORD = re.compile(r"[^\W\d_]{2,}")
 MIN_GIST_WORDS = 3
 
 
-def tidy(text: str, request: GistRequest, sent: list[GistReply]) -> str:
+def tidy(text: str, request: GistRequest, sent: list[GistReply], words_of: Language) -> str:
     """The model's answer made fit to show, or `GistFailed` when nothing fit is left (or when
     it is a copy of one of the replies it was `sent`)."""
     text = _THINKING.sub(" ", text)  # reasoning models think aloud first
@@ -340,7 +345,7 @@ def tidy(text: str, request: GistRequest, sent: list[GistReply]) -> str:
         raise GistFailed("the model's answer is empty" if not text else "the model's answer has no sentence")
     if _REFUSAL.match(text):
         raise GistFailed("the model refused")
-    if any(near_duplicate(text, reply.text) for reply in sent):
+    if any(near_duplicate(text, reply.text, words_of) for reply in sent):
         raise GistFailed("the model copied a reply")
     return text
 

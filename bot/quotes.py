@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from bot.builtin_gist import gist_of
 from bot.digest_model import Highlight, Theme, author_label
@@ -69,11 +70,19 @@ class DigestReader:
         self._quoted: list[frozenset[str]] = []  # the stems of every quote shown so far
 
     def read(
-        self, discussion_id: int, *, title: str, prompt: str = "", quotes: int = HIGHLIGHTS_PER_DISCUSSION
+        self,
+        discussion_id: int,
+        *,
+        title: str,
+        prompt: str = "",
+        site: str = "",
+        quotes: int = HIGHLIGHTS_PER_DISCUSSION,
     ) -> Reading:
+        """`site`: the article's link, whose site's name is no theme either (a thread under
+        a Reddit post names "reddit" everywhere)."""
         heard = self._heard.get(discussion_id, [])
         chosen = self._highlights(heard, quotes)
-        ignore = self._common | self._echoes(title, heard)
+        ignore = self._common | self._echoes(title, heard) | self._echoes(site_name(site), heard)
         found = find_themes([h.voice for h in heard], self.language, limit=THEME_CANDIDATES, ignore=ignore)
         by_voice = {id(h.voice): h for h in heard}
         themes: list[Theme] = []
@@ -197,6 +206,19 @@ class DigestReader:
                 self._quoted.append(stems)
                 return excerpt, h
         return None
+
+
+def site_name(url: str) -> str:
+    """The name a site goes by in conversation: "reddit" for https://www.reddit.com/r/…,
+    "bbc" for news.bbc.co.uk ("" without a host). The label left of the registered suffix
+    is taken by a rule of thumb: the last label, or the one before it when the last two are
+    short (co.uk, com.au)."""
+    host = (urlsplit(url).hostname or "").rstrip(".")
+    labels = [label for label in host.split(".") if label]
+    if len(labels) < 2 or all(c.isdigit() for c in labels[-1]):
+        return ""  # no name in an address
+    suffix = 2 if len(labels) > 2 and len(labels[-1]) == 2 and len(labels[-2]) <= 3 else 1
+    return labels[-suffix - 1]
 
 
 def _inside(gram: Gram, title: tuple[str, ...]) -> bool:

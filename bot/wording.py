@@ -30,22 +30,14 @@ def written_words(text: str) -> list[tuple[str, int, int]]:
     return [(m.group().replace("’", "'"), m.start(), m.end()) for m in _WORD.finditer(blank)]
 
 
-def is_substantive(text: str, language: Language | None = None) -> bool:
+def is_substantive(text: str, language: Language) -> bool:
     """True when a reply says something: not "+1", "this", an emoji or a link alone."""
-    if language is None:
-        from bot.language import language as of
-
-        language = of("en")
     said = language.words(text)
     return language.says_something(said) and not is_junk(text, said)
 
 
-def near_duplicate(a: str, b: str, language: Language | None = None) -> bool:
+def near_duplicate(a: str, b: str, language: Language) -> bool:
     """Two replies that say nearly the same thing, word for word (see `overlap`)."""
-    if language is None:
-        from bot.language import language as of
-
-        language = of("en")
     return overlap(stems(language, words(a)), stems(language, words(b))) >= NEAR_DUPLICATE
 
 

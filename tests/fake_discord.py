@@ -1141,6 +1141,7 @@ class FakeDiscord:
         return [
             ("GET", "/users/@me", self._get_me),
             ("GET", "/oauth2/applications/@me", self._get_application),
+            ("GET", "/users/@me/guilds", self._get_my_guilds),
             ("GET", "/gateway", self._get_gateway),
             ("GET", "/gateway/bot", self._get_gateway),
             ("GET", "/channels/{channel_id}", self._get_channel),
@@ -1243,6 +1244,17 @@ class FakeDiscord:
                 "approximate_guild_count": 1,
             }
         )
+
+    async def _get_my_guilds(self, request: web.Request) -> web.Response:
+        """The servers the bot is in (`threadcast check`), each with the bot's permissions there;
+        set them with ``members[bot_id].permissions`` (else from its roles)."""
+        after = int(request.query.get("after") or 0)
+        if self.guild_id <= after:
+            return _json([])
+        permissions = str(self.permissions_of(self.bot_id))
+        guild: Json = {"id": str(self.guild_id), "name": self.guild_name, "icon": None, "banner": None,
+                       "owner": False, "features": [], "permissions": permissions}  # fmt: skip
+        return _json([guild])
 
     async def _get_gateway(self, request: web.Request) -> web.Response:
         limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}

@@ -38,18 +38,22 @@ method with ``inject`` (``ratelimited``, ``server_error``, ``api_error``, ``dela
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import itertools
 import json
+import re
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 import aiohttp
+import yaml
 from aiohttp import WSMsgType, web
 
 Json = dict[str, Any]
@@ -58,8 +62,30 @@ TEAM_ID, APP_ID = "T0TEAM", "A0APP"
 GENERAL, NEWS = "C0GENERAL", "C0NEWS"
 BOT_USER_ID, BOT_ID = "U0BOT", "B0BOT"
 ADMIN, OWNER, MEMBER = "U0ADMIN", "U0OWNER", "U0MEMBER"
+# The bot scopes slack-manifest.yml asks for (a fake app installed from it is granted these).
+BOT_SCOPES = ("chat:write", "files:write", "commands", "channels:history", "groups:history",
+              "channels:read", "groups:read", "reactions:read", "users:read")  # fmt: skip
 FIRST_TS = 1_700_000_000_000_100  # microseconds: "1700000000.000100"
 TS_STEP = 100
+
+
+MANIFEST = Path(__file__).resolve().parent.parent / "slack-manifest.yml"
+
+
+def manifest_should_escape(path: Path = MANIFEST) -> bool:
+    """Whether slack-manifest.yml asks Slack to escape the /threadcast command's text."""
+    manifest = yaml.safe_load(path.read_text(encoding="utf-8"))
+    commands = manifest["features"]["slash_commands"]
+    return bool(next(c for c in commands if c["command"] == "/threadcast").get("should_escape"))
+
+
+_TYPED_REFERENCE = re.compile(
+    r"(?P<url>https?://[^\s<>|\"“”]+)|(?<![\w&#])#(?P<channel>[\w-]+)|(?<![\w@])@(?P<user>[\w.-]+)"
+)
+
+
+def _entities(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def format_ts(micros: int) -> str:
@@ -171,6 +197,10 @@ class FakeSlack:
         self.replies_retry_after = 60
         self._replies_times: list[float] = []
 
+        # The bot token's scopes, sent as Slack does in the x-oauth-scopes header of every answer
+        # to a bot-token call (`threadcast check` compares them); None: no header.
+        self.granted_scopes: list[str] | None = list(BOT_SCOPES)
+
         self.add_user(BOT_USER_ID, "threadcast", bot=True)
         self.add_user(ADMIN, "admin", admin=True)
         self.add_user(OWNER, "owner", owner=True)
@@ -194,6 +224,7 @@ class FakeSlack:
             "files.getUploadURLExternal": self._upload_url,
             "files.completeUploadExternal": self._complete_upload,
         }
+        self._init_channel_directory()
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -261,6 +292,99 @@ class FakeSlack:
         self._clock += TS_STEP
         return format_ts(self._clock)
 
+    # ----------------------------------------------------------------- channel directory
+    # Issue 13: channels found by name (conversations.list, paged), private channels the bot can
+    # see only as a member, and slash command text escaped as Slack sends it.
+
+    def _init_channel_directory(self) -> None:
+        # As slack-manifest.yml says: Slack escapes the command's text (links, channels, users).
+        self.escape_commands = manifest_should_escape()
+        # Slack links a #name the typing member picked or typed whole; False: sent as plain text
+        # (a name pasted, or one Slack did not recognise).
+        self.link_typed_channels = True
+        self.channels_list_max_limit = 1000  # lower it to make conversations.list page
+        self._methods["conversations.list"] = self._conversations_list
+        self._methods["conversations.info"] = self._conversation_info_for_bot
+
+    def add_private_channel(self, channel_id: str, name: str, *, member: bool = True) -> Json:
+        """A private channel: the bot sees it (conversations.list, .info) only as a member."""
+        channel = self.add_channel(channel_id, name, member=member)
+        channel["is_private"] = True
+        return channel
+
+    def archive_channel(self, channel_id: str) -> None:
+        self.channels[channel_id]["is_archived"] = True
+
+    def _visible_to_bot(self, channel: Json) -> bool:
+        return not channel.get("is_private") or bool(channel["is_member"])
+
+    def _conversations_list(self, params: Json, token: str) -> Json:
+        """Channels the bot can see, in pages: ``limit`` (≤1000), an opaque ``cursor``,
+        ``types`` (public_channel by default), ``exclude_archived``."""
+        self._bot_token(token)
+        types = set(str(params.get("types") or "public_channel").split(","))
+        if not types <= {"public_channel", "private_channel", "mpim", "im"}:
+            raise SlackError("invalid_types")
+        exclude_archived = str(params.get("exclude_archived", "")).lower() in ("1", "true")
+        listed = [
+            c for c in self.channels.values()
+            if ("private_channel" if c.get("is_private") else "public_channel") in types
+            and self._visible_to_bot(c)
+            and not (exclude_archived and c.get("is_archived"))
+        ]  # fmt: skip
+        limit = int(params.get("limit") or 100)
+        if not 1 <= limit <= 1000:
+            raise SlackError("invalid_limit")
+        size = min(limit, self.channels_list_max_limit)
+        start = 0
+        if params.get("cursor"):
+            try:
+                start = int(base64.b64decode(str(params["cursor"])).decode().removeprefix("offset:"))
+            except ValueError:
+                raise SlackError("invalid_cursor") from None
+        more = start + size < len(listed)
+        cursor = base64.b64encode(f"offset:{start + size}".encode()).decode() if more else ""
+        return {
+            "channels": [dict(c) for c in listed[start : start + size]],
+            "response_metadata": {"next_cursor": cursor},
+        }
+
+    def _conversation_info_for_bot(self, params: Json, token: str) -> Json:
+        self._bot_token(token)
+        channel = self.channels.get(str(params.get("channel") or ""))
+        if channel is None or not self._visible_to_bot(channel):
+            raise SlackError("channel_not_found")
+        return {"channel": dict(channel)}
+
+    def slash_text(self, typed: str) -> str:
+        """A command's text as Slack sends it: ``&``, ``<``, ``>`` as entities; with escaping on,
+        links as ``<url>``, known channels as ``<#C…|name>``, members as ``<@U…|name>``, and
+        @here/@channel/@everyone as ``<!here>``…"""
+        by_name = {str(c["name"]): channel_id for channel_id, c in self.channels.items()}
+        users = {str(u["name"]): user_id for user_id, u in self.users.items()}
+        parts: list[str] = []
+        done = 0
+        for match in _TYPED_REFERENCE.finditer(typed):
+            shown: str | None = None
+            if match["url"]:
+                url = match["url"].rstrip(".,;:!?)")
+                if self.escape_commands:
+                    shown = f"<{_entities(url)}>" + _entities(match["url"][len(url) :])
+            elif match["channel"]:
+                found = by_name.get(match["channel"].lower())
+                if self.escape_commands and self.link_typed_channels and found:
+                    shown = f"<#{found}|{match['channel'].lower()}>"
+            elif match["user"]:
+                if self.escape_commands and match["user"] in ("here", "channel", "everyone"):
+                    shown = f"<!{match['user']}>"
+                elif self.escape_commands and match["user"] in users:
+                    shown = f"<@{users[match['user']]}|{match['user']}>"
+            if shown is not None:
+                parts.append(_entities(typed[done : match.start()]) + shown)
+                done = match.end()
+        parts.append(_entities(typed[done:]))
+        return "".join(parts)
+
     # ----------------------------------------------------------------- assertions
 
     def calls_to(self, method: str) -> list[Call]:
@@ -326,12 +450,18 @@ class FakeSlack:
             if implementation is None:
                 raise SlackError("unknown_method")
             token = params.get("token") or request.headers.get("Authorization", "").removeprefix("Bearer ")
-            return web.json_response({"ok": True, **implementation(params, str(token))})
+            answer = implementation(params, str(token))
+            return web.json_response({"ok": True, **answer}, headers=self._scope_headers(str(token)))
         except SlackError as e:
             headers = {"Retry-After": str(e.retry_after)} if e.retry_after is not None else {}
             return web.json_response({"ok": False, "error": e.error}, status=e.status, headers=headers)
         finally:
             await self._notify()
+
+    def _scope_headers(self, token: str) -> dict[str, str]:
+        if token != self.bot_token or self.granted_scopes is None:
+            return {}
+        return {"x-oauth-scopes": ",".join(self.granted_scopes)}
 
     def _bot_token(self, token: str) -> None:
         if not token:
@@ -688,7 +818,7 @@ class FakeSlack:
             "user_id": user,
             "user_name": self.users.get(user, {}).get("name", user),
             "command": command,
-            "text": text,
+            "text": self.slash_text(text),
             "api_app_id": self.app_id,
             "response_url": self.response_url(channel),
             "trigger_id": f"{next(self._ids)}.trigger",

@@ -137,6 +137,19 @@ def test_console_reads_a_script_from_stdin(tmp_path: Path) -> None:
     assert "Late to this" in csv_out.stdout
 
 
+def test_console_with_stdin_from_dev_null_ends_at_once(tmp_path: Path) -> None:
+    """/dev/null is a character device that epoll refuses to watch: the console read it
+    through the event loop and waited for ever."""
+    with open(os.devnull, "rb") as devnull:
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "console", "--db", str(tmp_path / "c.db")],
+            stdin=devnull, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "c.db").is_file()
+
+
 def test_a_bad_line_does_not_end_the_console(tmp_path: Path) -> None:
     script = '/feed add\n/post "unbalanced\n.react nosuch\n/nonsense words\n.user mod\n/help\n'
     result = threadcast("console", "--db", str(tmp_path / "c.db"), stdin=script)
@@ -172,7 +185,7 @@ def test_check_masks_secrets_and_names_bad_settings(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text(
         f"DISCORD_TOKEN={token}\nSLACK_BOT_TOKEN=xoxb-secret-value-123\nSLACK_APP_TOKEN=xapp-1-secret-456\n"
     )
-    result = threadcast("check", cwd=tmp_path)
+    result = threadcast("check", "--offline", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (
         token not in result.stdout
@@ -183,7 +196,10 @@ def test_check_masks_secrets_and_names_bad_settings(tmp_path: Path) -> None:
     assert "MESSAGE CONTENT" in result.stdout
     assert "discord, slack" in result.stdout
     bad = threadcast(
-        "check", cwd=tmp_path, env={"THREADCAST_TIMEZONE": "Mars/Olympus", "THREADCAST_POLL_INTERVAL": "soon"}
+        "check",
+        "--offline",
+        cwd=tmp_path,
+        env={"THREADCAST_TIMEZONE": "Mars/Olympus", "THREADCAST_POLL_INTERVAL": "soon"},
     )
     assert bad.returncode == 1
     assert "THREADCAST_TIMEZONE" in bad.stderr and "THREADCAST_POLL_INTERVAL" in bad.stderr
@@ -192,7 +208,7 @@ def test_check_masks_secrets_and_names_bad_settings(tmp_path: Path) -> None:
 
 def test_check_shows_a_postgres_url_with_its_password_masked(tmp_path: Path) -> None:
     url = "postgresql://threadcast:pg-secret-99@db.example:5432/community"
-    result = threadcast("check", cwd=tmp_path, env={"THREADCAST_DATABASE_URL": url})
+    result = threadcast("check", "--offline", cwd=tmp_path, env={"THREADCAST_DATABASE_URL": url})
     assert result.returncode == 0, result.stderr
     assert "THREADCAST_DATABASE_URL = postgresql://threadcast:****@db.example:5432/community" in result.stdout
     assert "pg-secret-99" not in result.stdout + result.stderr

@@ -427,7 +427,7 @@ async def test_feed_add_of_a_web_page_names_the_url_and_subscribes_nothing(
 
     assert not answer.ok
     assert url in answer.text
-    assert "isn't an RSS or Atom feed" in answer.text and "web page" in answer.text
+    assert "no feed found on that page" in answer.text  # discovery looked for a feed link
     assert_unchanged(before, h, db)
     assert await h.store.list_feeds(COMMUNITY) == []
 
@@ -1271,6 +1271,8 @@ MODERATOR_CALLS = {
     ("feed", "add"): "feed add {feed} #news backlog 2",
     ("feed", "remove"): "feed remove 1",
     ("feed", "list"): "feed list",
+    ("feed", "import"): "feed import {opml} #news",
+    ("feed", "export"): "feed export",
     ("post",): 'post "' + BAKERY + '" #news',
     ("prompt", "set"): "prompt set Tell us about {{title}} #general",
     ("prompt", "show"): "prompt show",
@@ -1308,6 +1310,10 @@ BAD_CALLS: list[tuple[str, str]] = [
     ("feed remove", "missing feed"),
     ("feed remove 1 2", "unexpected '2'"),
     ("feed list everything", "unexpected 'everything'"),
+    ("feed import", "missing url"),
+    ("feed import subs.opml", "is not an http(s) URL"),
+    ("feed import {opml} #news now", "unexpected"),
+    ("feed export all", "unexpected 'all'"),
     ("post", "missing article"),
     ('post ""', "article is empty"),
     ('post "' + BAKERY + '" #news Thoughts on {{headline}}?', "unknown placeholder {headline}"),
@@ -1388,7 +1394,12 @@ async def world(harness: Harness, feeds: FeedServer, db: Path) -> World:
     assert (await h.command("privacy anonymous", user="ana")).ok
     assert (await h.command("prompt set Your story about {title}? #general")).ok
     h.clock.advance(timedelta(minutes=5))
-    return World(h, db, feeds, {"feed": herald, "reply": reply, "featured": featured, "hidden": hidden})
+    feeds.pages["/subs.opml"] = (
+        "text/x-opml",
+        f'<opml version="2.0"><body><outline text="Herald" xmlUrl="{herald}"/></body></opml>',
+    )
+    values = {"feed": herald, "opml": feeds.url("/subs.opml"), "reply": reply, "featured": featured}
+    return World(h, db, feeds, {**values, "hidden": hidden})
 
 
 def test_the_tables_here_cover_every_registered_command(harness: Harness) -> None:

@@ -17,6 +17,8 @@ from tests.conftest import Harness
 from tests.digest_views import layout_of
 from tests.test_digest_jobs import start_discussion
 
+ENGLISH = language("en")
+
 
 async def current_digest(h: Harness) -> Digest:
     h.clock.advance(timedelta(minutes=1))  # the period ends now, after what was written
@@ -32,15 +34,17 @@ def only_discussion(digest: Digest) -> DiscussionSummary:
 def test_low_value_replies_are_not_substantive() -> None:
     for text in ("+1", "this", "This!!", "same", "👍", "🔥🔥", "https://example.com/a?b=c", "so true lol",
                  "Totally agree with this", "I think this is right", "<@123> +1"):  # fmt: skip
-        assert not is_substantive(text), text
+        assert not is_substantive(text, ENGLISH), text
     for text in ("Night shifts wrecked my sleep", "Blackout curtains helped me a lot",
                  "My town closed its library in 2019, see https://example.com"):  # fmt: skip
-        assert is_substantive(text), text
+        assert is_substantive(text, ENGLISH), text
 
 
 def test_near_duplicates_are_found_by_words_not_by_punctuation() -> None:
-    assert near_duplicate("Night shifts wrecked my sleep too.", "night shift wrecked my sleep, too!")
-    assert not near_duplicate("Night shifts wrecked my sleep.", "Day shifts gave me my evenings back.")
+    assert near_duplicate("Night shifts wrecked my sleep too.", "night shift wrecked my sleep, too!", ENGLISH)
+    assert not near_duplicate(
+        "Night shifts wrecked my sleep.", "Day shifts gave me my evenings back.", ENGLISH
+    )
 
 
 async def test_highlights_skip_low_value_and_near_duplicates_but_keep_featured(harness: Harness) -> None:

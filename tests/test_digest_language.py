@@ -14,7 +14,7 @@ from bot.gist import MAX_GIST_CHARS, GistReply, GistRequest
 from bot.i18n import Languages
 from bot.language import language
 from bot.models import Reply, ReplyView
-from bot.quotes import DigestReader, Reading
+from bot.quotes import DigestReader, Reading, site_name
 from bot.text import neutralize_mentions
 from bot.themes import Voice, find_themes
 from bot.wording import is_junk, overlap, words
@@ -169,6 +169,38 @@ def test_english_themes_are_phrases_not_fragments() -> None:
         assert_well_formed("en", phrase)
     assert reading.gist.text.startswith("4 members wrote about “repair café”, 3 about “spare parts”")
     assert_not_a_copy(reading.gist.text, list(ENGLISH.values()))
+
+
+def test_the_site_of_the_article_is_no_theme() -> None:
+    """Under a Reddit post every other reply says "reddit": the gist named it as what the most
+    members wrote about. The site's name is left out like the title's words."""
+    said = {
+        "ana": "I read reddit every morning and the repair café thread was the best one.",
+        "bo": "Half of reddit fixes toasters now; our repair café has a waiting list.",
+        "cy": "Found the repair café through reddit, brought a lamp and spare parts.",
+        "di": "reddit told me to bring spare parts, so I did and the repair café fixed it.",
+        "ed": "Honestly reddit is where I learned the basics before the repair café.",
+        "fa": "My kettle works again. Someone on reddit had the same model.",
+        "gu": "Posted my broken radio on reddit and got three answers in an hour.",
+    }
+    views_of = {1: views(said)}
+    plain = DigestReader(Languages().words("en"), views_of).read(1, title="Repair")
+    assert "reddit" in [t.phrase for t in plain.themes]
+    reading = DigestReader(Languages().words("en"), views_of).read(
+        1, title="Repair", site="https://www.reddit.com/r/fixit/comments/abc/repair/"
+    )
+    phrases = [t.phrase for t in reading.themes]
+    assert "reddit" not in phrases and "repair café" in phrases, phrases
+    assert "reddit" not in reading.gist.text, reading.gist.text
+
+
+def test_site_names() -> None:
+    assert site_name("https://www.reddit.com/r/x") == "reddit"
+    assert site_name("https://news.bbc.co.uk/a") == "bbc"
+    assert site_name("https://example.org") == "example"
+    assert site_name("http://127.0.0.1:8080/feed") == ""
+    assert site_name("http://[::1]/feed") == ""
+    assert site_name("") == "" and site_name("localhost") == ""
 
 
 def test_english_function_words_are_not_german_content() -> None:

@@ -1040,3 +1040,46 @@ async def test_refused_slash_commands_are_a_clear_start_error(bot: Bot) -> None:
             await asyncio.wait_for(supervise(platform, fake.token, asyncio.Event(), delay=0.05), 3)
     finally:
         await platform.client.close()
+
+
+# -- feeds: discovery and OPML ---------------------------------------------------------------
+
+
+async def test_feed_add_of_a_page_import_and_export_over_discord(bot: Bot, server: SourcesServer) -> None:
+    from bot.sources.opml import parse_opml
+
+    fake = bot.fake
+    server.serve("/", (
+        "<!doctype html><html><head><title>Town Times</title>"
+        '<link rel="alternate" type="application/atom+xml" href="/feed.xml"></head><body></body></html>'
+    ), content_type="text/html")  # fmt: skip
+    server.serve("/feed.xml", rss(("Old news", "https://town.example/old")))
+    server.serve("/herald.xml", rss(("Harbour", "https://herald.example/1")))
+    server.serve("/subs.opml", (
+        '<?xml version="1.0"?><opml version="1.0"><head><title>Subscriptions</title></head><body>'
+        f'<outline text="News"><outline type="rss" text="Times" xmlUrl="{server.url("/feed.xml")}"/>'
+        f'<outline type="rss" text="Herald" xmlUrl="{server.url("/herald.xml")}"/>'
+        '<outline type="rss" text="Bad" xmlUrl="file:///etc/passwd"/></outline></body></opml>'
+    ), content_type="text/x-opml")  # fmt: skip
+    await bot.start()
+
+    added = await bot.command(fake.mod_id, "feed add", {"url": server.url("/")})
+    assert f"Found the feed {server.url('/feed.xml')} on {server.url('/')}" in answer_text(added)
+    assert_ephemeral(added)
+
+    imported = await bot.command(fake.mod_id, "feed import", {"url": server.url("/subs.opml")})
+    text = answer_text(imported)
+    assert "Added 1, skipped 1 as duplicates, refused 1." in text, text
+    assert "file:///etc/passwd: not a valid http(s) URL" in text
+    assert_ephemeral(imported)
+    assert fake.messages_in(fake.general_id) == []  # backlog 0: nothing posted
+
+    exported = await bot.command(fake.mod_id, "feed export")
+    await fake.wait_for(lambda: len(exported.followups) == 2)
+    assert "2 feeds of 1 channel(s)" in exported.followups[0]["content"]
+    assert exported.followups[1]["attachments"][0]["filename"] == "threadcast-feeds.opml"
+    assert_ephemeral(exported)
+    (upload,) = [r for r in fake.requests_to("POST", f"/webhooks/{fake.app_id}/*") if r.files]
+    document = parse_opml(upload.files["threadcast-feeds.opml"])
+    assert [f.url for f in document.feeds] == [server.url("/feed.xml"), server.url("/herald.xml")]
+    assert [f.folder for f in document.feeds] == [f"#{fake.general_id}"] * 2

@@ -350,3 +350,59 @@ async def test_http_message_shortcut_is_a_form_payload(fake: FakeSlack, http_bol
     body = fake.shortcut_body("hide_from_digest", GENERAL, reply["ts"], ADMIN)
     assert (await fake.http_event(url, body, secret=SECRET)).status == 200
     assert [s["message"]["ts"] for s in shortcuts] == [reply["ts"]]
+
+
+# Issue 13: the channel directory (conversations.list, .info) and commands escaped as Slack sends them.
+
+
+async def test_conversations_list_pages_with_a_cursor_and_hides_private_channels_without_the_bot(
+    fake: FakeSlack,
+) -> None:
+    for number in range(7):
+        fake.add_channel(f"C0PAGED{number:03d}", f"paged-{number}")
+    fake.add_private_channel("G0WITHBOT1", "with-bot")
+    fake.add_private_channel("G0WITHOUT1", "without-bot", member=False)
+    fake.add_channel("C0ARCHIVE1", "old-news")
+    fake.archive_channel("C0ARCHIVE1")
+    fake.channels_list_max_limit = 4
+    client = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)
+    names: list[str] = []
+    pages = 0
+    first = await client.conversations_list(
+        types="public_channel,private_channel", exclude_archived=True, limit=1000
+    )
+    async for page in first:  # slack-sdk follows response_metadata.next_cursor
+        pages += 1
+        names += [c["name"] for c in page["channels"]]
+    assert pages == 3  # 2 + 7 + 1 visible channels, 4 a page
+    assert names == ["general", "news", *(f"paged-{n}" for n in range(7)), "with-bot"]
+    cursors = [c.params.get("cursor") for c in fake.calls_to("conversations.list")]
+    assert cursors[0] is None and all(cursors[1:]) and len(set(cursors)) == 3
+    public = await client.conversations_list()
+    assert "with-bot" not in [c["name"] for c in public["channels"]]  # types defaults to public
+    fake.channels_list_max_limit = 1000
+    with_archived = await client.conversations_list(limit=1000)
+    assert "old-news" in [c["name"] for c in with_archived["channels"]]
+    with pytest.raises(SlackApiError) as refused:
+        await client.conversations_list(cursor="bm90IGEgY3Vyc29y")
+    assert refused.value.response["error"] == "invalid_cursor"
+    info = await client.conversations_info(channel="G0WITHBOT1")
+    assert info["channel"]["is_private"] and info["channel"]["is_member"]
+    with pytest.raises(SlackApiError) as hidden:
+        await client.conversations_info(channel="G0WITHOUT1")
+    assert hidden.value.response["error"] == "channel_not_found"
+
+
+def test_command_text_is_escaped_as_the_manifest_asks(fake: FakeSlack) -> None:
+    assert fake.escape_commands  # slack-manifest.yml: should_escape: true
+    typed = "post https://example.com/a?b=1&c=2. #news @alice @here <b> & #nowhere"
+    assert fake.slash_text(typed) == (
+        "post <https://example.com/a?b=1&amp;c=2>. <#C0NEWS|news> <@U0MEMBER|alice> <!here>"
+        " &lt;b&gt; &amp; #nowhere"
+    )
+    fake.link_typed_channels = False  # a name pasted: Slack leaves it as text
+    assert fake.slash_text("#news") == "#news"
+    fake.escape_commands = False
+    assert fake.slash_text("post https://x.test #news @alice & <b>") == (
+        "post https://x.test #news @alice &amp; &lt;b&gt;"
+    )

@@ -41,9 +41,9 @@ def _corpus(tmp_path: Path, name: str = "t1") -> Path:
 def test_the_script_replays_every_comment_as_a_reply(tmp_path: Path) -> None:
     script = replay.build_script(_corpus(tmp_path), ["t1"], tmp_path)
     lines = script.lines
-    assert lines[2].startswith("/post ") and Path(lines[2].split(" ", 1)[1]).read_text().startswith(
-        "We're back"
-    )
+    assert lines[2].startswith("/post ")
+    article = Path(lines[2].split(" ", 1)[1]).read_text()
+    assert article.startswith('---\ntitle: "We\'re back after the outage"\nurl: https://example.org/r/x\n')
     assert len(script.replies) == 4 and script.skipped == 1  # the "[deleted]" body has no words
     anonymous = next(line for line in lines if line.startswith(".user anon-"))
     assert lines[lines.index(anonymous) + 1] == "/privacy anonymous"

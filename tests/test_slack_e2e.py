@@ -44,6 +44,7 @@ from tests.fake_slack import (
     delayed,
     ratelimited,
 )
+from tests.sources_server import SourcesServer
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -707,3 +708,84 @@ async def test_digest_now_cut_off_part_way_is_finished_by_the_scheduler_once(bot
     assert after.last_run_at == claim.period_end  # the scheduled digest starts where it ended
     assert after.next_run_at == schedule.next_run_at
     assert await bot.services.digests.run_due() == 0
+
+
+# ----------------------------------------------------------------------------- feeds: discovery, OPML
+
+
+def _feed_page(feed_path: str) -> str:
+    return (
+        "<!doctype html><html><head><title>Town Times</title>"
+        f'<link rel="alternate" type="application/rss+xml" href="{feed_path}" title="Posts"></head>'
+        "<body><h1>Town Times</h1></body></html>"
+    )
+
+
+def _rss(title: str, *links: str) -> str:
+    items = "".join(
+        f"<item><title>{link}</title><link>{link}</link><guid>{link}</guid></item>" for link in links
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title>{items}</channel></rss>'
+
+
+def _unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+async def test_feed_add_of_a_page_import_and_export_over_slack(bot: Bot, server: SourcesServer) -> None:
+    from bot.sources.opml import parse_opml
+
+    server.serve("/", _feed_page("/feed.xml"), content_type="text/html")
+    server.serve("/feed.xml", _rss("Town Times", "https://town.example/a", "https://town.example/b"))
+    server.serve("/herald.xml", _rss("Harbour Herald", "https://herald.example/1"))
+    server.serve("/subs.opml", (
+        '<?xml version="1.0"?><opml version="1.0"><head><title>Subscriptions</title></head><body>'
+        f'<outline text="News"><outline type="rss" text="Times" xmlUrl="{server.url("/feed.xml")}"/>'
+        f'<outline type="rss" text="Herald" xmlUrl="{server.url("/herald.xml")}"/>'
+        f'<outline type="rss" text="Gone" xmlUrl="{server.url("/gone.xml")}"/></outline></body></opml>'
+    ), content_type="text/x-opml")  # fmt: skip
+    await bot.start()
+
+    added = await bot.command(ADMIN, f"feed add {server.url('/')}")
+    assert f"Found the feed {server.url('/feed.xml')} on {server.url('/')}" in added["text"], added["text"]
+    assert "Subscribed" in added["text"]
+
+    seen = len(bot.fake.responses)
+    imported = await bot.command(ADMIN, f"feed import {server.url('/subs.opml')}")
+    text = "\n".join(r["text"] for r in bot.fake.responses[seen:])
+    assert imported["response_type"] == "ephemeral"
+    assert "Added 1, skipped 1 as duplicates, refused 1." in text, text
+    assert f"{server.url('/gone.xml')}: HTTP 404" in text
+    assert {f.url for f in await bot.store.list_feeds(bot.community)} == {
+        server.url("/feed.xml"), server.url("/herald.xml"),
+    }  # fmt: skip
+    assert bot.fake.calls_to("chat.postMessage") == []  # backlog 0: nothing posted
+
+    seen = len(bot.fake.responses)
+    await bot.command(ADMIN, "feed export")
+    await bot.fake.wait_for(lambda: len(bot.fake.responses) >= seen + 2)
+    answers = bot.fake.responses[seen:]
+    assert "2 feeds of 1 channel(s)" in answers[0]["text"]
+    assert all(r["response_type"] == "ephemeral" for r in answers)
+    code = "".join(_unescape(r["text"]).strip("`").strip("\n") + "\n" for r in answers[1:])
+    document = parse_opml(code.encode())
+    assert [f.url for f in document.feeds] == [server.url("/feed.xml"), server.url("/herald.xml")]
+    assert bot.fake.calls_to("files.getUploadURLExternal") == []  # never uploaded to the channel
+
+
+async def test_an_export_too_large_for_slack_says_where_to_get_it(bot: Bot) -> None:
+    for n in range(150):
+        await bot.store.add_feed(
+            bot.community, GENERAL, f"https://feeds.example/{'long-path/' * 5}{n}.xml", prompt=None,
+            backlog=0, interval_seconds=900, now=bot.clock.now(),
+        )  # fmt: skip
+    await bot.start()
+    seen = len(bot.fake.responses)
+    await bot.command(ADMIN, "feed export")
+    await bot.fake.wait_for(lambda: len(bot.fake.responses) >= seen + 2)
+    await bot.app.drain(2)
+    answers = bot.fake.responses[seen:]
+    assert len(answers) == 2  # within Slack's five answers per response_url
+    assert "150 feeds" in answers[0]["text"]
+    assert "is too large to show in Slack" in answers[1]["text"]
+    assert "threadcast feeds export" in answers[1]["text"]

@@ -103,8 +103,13 @@ def build_script(corpus: Path, names: Sequence[str], tmp: Path) -> Script:
     openers: dict[str, str] = {}
     next_id = 1
     for name, data in threads.items():
-        article = tmp / f"{name}.txt"
-        article.write_text(f"{data['title']}\n\n{data.get('selftext') or ''}\n", encoding="utf-8")
+        article = tmp / f"{name}.md"
+        # Front matter gives the article its link, as a post of the thread's own page would.
+        title = json.dumps(data["title"], ensure_ascii=False)
+        article.write_text(
+            f"---\ntitle: {title}\nurl: {data['url']}\n---\n{data.get('selftext') or data['title']}\n",
+            encoding="utf-8",
+        )
         out.append(f"/post {article}")
         openers[name] = f"m{next_id}"
         script.expected[openers[name]] = "threadcast"

@@ -313,9 +313,10 @@ class ConsoleShell:
 async def stdin_lines(shell: ConsoleShell, interactive: bool) -> AsyncIterator[str]:
     """Lines from the terminal (with a prompt) or a piped script.
 
-    A terminal or pipe is read through the event loop, so a signal can stop
-    the console mid-wait; a regular file never makes a read wait, so it is
-    read line by line in a worker thread.
+    A pipe or socket is read through the event loop, so a signal can stop the
+    console mid-wait. Anything else (a regular file, /dev/null) cannot be
+    watched by epoll but never makes a read wait, so it is read line by line
+    in a worker thread.
     """
     if interactive:
         from adapters.console.terminal import terminal_lines
@@ -323,7 +324,8 @@ async def stdin_lines(shell: ConsoleShell, interactive: bool) -> AsyncIterator[s
         async for line in terminal_lines(shell, shell.command_names()):
             yield line
         return
-    if stat.S_ISREG(os.fstat(sys.stdin.fileno()).st_mode):
+    mode = os.fstat(sys.stdin.fileno()).st_mode
+    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
         while line := await asyncio.to_thread(sys.stdin.readline):
             yield line
         return

@@ -33,11 +33,12 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.channels import ChannelDirectory, ChannelResolver, command_text
 from adapters.slack.render import Block, answer_text, article_blocks, digest_messages, escape, plain
 from bot.app import App
 from bot.chart import FILENAME as CHART_FILE
 from bot.chart import chart_description, has_chart, participation_png
-from bot.commands.registry import Answer
+from bot.commands.registry import Answer, Attachment
 from bot.digest import Digest
 from bot.events import (
     Caller,
@@ -53,6 +54,7 @@ from bot.layout import DigestPost
 from bot.models import Article, Community, Discussion, PostedMessage
 from bot.platform import IncompleteHistory, PartlyPosted, PlatformError
 from bot.retry import backoff, reason, seconds
+from bot.text import chunk_lines
 
 _log = logging.getLogger(__name__)
 
@@ -66,6 +68,8 @@ HISTORY_PAGES = 3  # when looking for a post made just before a crash
 POST_EVENT = "threadcast_article"  # the metadata type of article posts
 EVENTS_REMEMBERED = 10_000  # event ids kept to drop Slack's redeliveries (it retries within minutes)
 _REPLY_SUBTYPES = (None, "thread_broadcast", "file_share", "me_message")
+
+# The bot token's scopes, as slack-manifest.yml grants them (tests/test_slack_channels.py compares).
 
 _ADVICE = {
     "channel_not_found": "the channel does not exist or the bot cannot see it; pick another channel",
@@ -171,6 +175,7 @@ class SlackPlatform:
         self.reader = AsyncWebClient(**options)
         self.reader.retry_handlers.append(AsyncConnectionErrorRetryHandler())
         self.bolt = AsyncApp(signing_secret=signing_secret, client=self.client)
+        self.channels = ChannelResolver(ChannelDirectory(self.client), app.commands)
         self.ready = asyncio.Event()
         self.team_id: str | None = None
         self.bot_user_id: str | None = None
@@ -402,27 +407,42 @@ class SlackPlatform:
             task.add_done_callback(self._inflight.discard)
 
     async def _run(
-        self, team: str | None, channel: str, user: str, name: str, path: tuple[str, ...], text: str
+        self,
+        team: str | None,
+        channel: str,
+        user: str,
+        name: str,
+        path: tuple[str, ...],
+        text: str,
+        *,
+        channel_name: str | None = None,
     ) -> Answer:
+        """`channel_name` (a slash command's): `text` may name channels, which become ids here."""
         if self._closing:
             return Answer("threadcast is restarting; try again in a minute.", ok=False)
         self._track()
         if not team:
             return Answer("threadcast could not tell which workspace this is.", ok=False)
-        event = CommandInvoked(
-            community=Community(PLATFORM, team),
-            channel_id=channel,
-            caller=Caller(user, name, is_moderator=await self.is_moderator(user)),
-            path=path,
-            text=text,
-        )
+        community = Community(PLATFORM, team)
+        caller = Caller(user, name, is_moderator=await self.is_moderator(user))
+        if channel_name is not None:
+            try:
+                translated = await self.channels.translate(
+                    community, path, text, caller, (channel, channel_name)
+                )
+            except SlackApiError as exc:
+                return _lookup_refused(exc)
+            if isinstance(translated, Answer):
+                return translated
+            text = translated
+        event = CommandInvoked(community=community, channel_id=channel, caller=caller, path=path, text=text)
         return await self._app.dispatch(event) or Answer("Done.")
 
     async def _on_command(
         self, ack: Any, command: Json, respond: AsyncRespond, context: AsyncBoltContext
     ) -> None:
         await ack()  # within Slack's 3 seconds; the work may take longer (feeds are fetched)
-        path, text = self._app.commands.split_line(str(command.get("text") or ""))
+        path, text = self._app.commands.split_line(command_text(str(command.get("text") or "")))
         if not path:
             path = ("help",)
         try:
@@ -433,6 +453,7 @@ class SlackPlatform:
                 str(command.get("user_name") or ""),
                 path,
                 text,
+                channel_name=str(command.get("channel_name") or ""),
             )
         except Exception:
             _log.exception("slash command failed")
@@ -465,19 +486,18 @@ class SlackPlatform:
         kind = "ephemeral" if answer.private else "in_channel"
         text = answer_text(answer.text) or "Done."
         try:
-            await respond(text=text[:3000], response_type=kind, replace_original=False)
+            # A long answer (an import report) in a few messages, leaving one for an attachment.
+            parts = chunk_lines(text.splitlines(), ANSWER_LIMIT)[: RESPONSES_PER_URL - 2] or ["Done."]
+            for part in parts:
+                await respond(text=part, response_type=kind, replace_original=False)
             if answer.digest is not None:
                 for blocks in digest_messages(answer.digest):
                     await respond(
                         text=plain(blocks), blocks=blocks, response_type=kind, replace_original=False
                     )
             if answer.attachment is not None:
-                await respond(
-                    text=f"`{escape(answer.attachment.filename)}` cannot be shown in Slack; use"
-                    " `threadcast export` on the bot's machine.",
-                    response_type="ephemeral",
-                    replace_original=False,
-                )
+                for message in attachment_messages(answer.attachment, RESPONSES_PER_URL - len(parts)):
+                    await respond(text=message, response_type="ephemeral", replace_original=False)
         except Exception:
             _log.warning("could not answer through response_url", exc_info=True)
 
@@ -646,6 +666,16 @@ class SlackPlatform:
         return _link(channel, ts)
 
 
+def _lookup_refused(exc: SlackApiError) -> Answer:
+    """Slack would not say which channel a command names: what the operator can do about it."""
+    needed = exc.response.get("needed")
+    _log.warning(
+        "a channel look-up was refused: %s%s", exc.response.get("error"), f" ({needed})" if needed else ""
+    )
+    problem = str(platform_error(exc, "look up the channel"))
+    return Answer(f"{problem}{f' (it needs {needed})' if needed else ''}", ok=False)
+
+
 def _link(channel: str, ts: str) -> str:
     return f"https://slack.com/app_redirect?channel={channel}&message_ts={ts}"
 
@@ -711,3 +741,29 @@ async def _watch(platform: SlackPlatform, stop: asyncio.Event, every: float) -> 
         elif alive and not platform.ready.is_set():
             _log.info("Slack connected again")
             await platform.back()
+
+
+ANSWER_LIMIT = 3000  # characters of one answer message shown in full
+RESPONSES_PER_URL = 5  # Slack takes at most five answers through one response_url
+
+
+def attachment_messages(attachment: Attachment, budget: int) -> list[str]:
+    """A file answer in Slack, where a command's answer cannot carry a file privately (an upload
+    is seen by the whole channel): a text file shown as code blocks when it fits in the
+    `budget` messages left, else a message saying where to get it."""
+    name = escape(attachment.filename)
+    try:
+        text = attachment.content.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    fence = "```"
+    if text is not None and budget > 0:
+        lines = [escape(line) for line in text.splitlines()]
+        chunks = chunk_lines(lines, ANSWER_LIMIT - 2 * len(fence) - 2)
+        if len(chunks) <= budget:
+            return [f"{fence}\n{chunk}\n{fence}" for chunk in chunks]
+    size = f"{len(attachment.content) / 1024:.0f} KB"
+    return [
+        f"`{name}` ({size}) is too large to show in Slack; the bot's operator can write it with the"
+        " `threadcast` command line (`threadcast feeds export`, `threadcast export`)."
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.commands import digests, feeds, members, posting, replies, stats
+from bot.commands import digests, feed_io, feeds, members, posting, replies, stats
 from bot.commands.registry import CommandRegistry
 
 if TYPE_CHECKING:
@@ -12,5 +12,5 @@ if TYPE_CHECKING:
 
 
 def register_all(registry: CommandRegistry, services: Services) -> None:
-    for module in (feeds, posting, digests, replies, stats, members):
+    for module in (feeds, feed_io, posting, digests, replies, stats, members):
         module.register(registry, services)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import time
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -197,7 +198,7 @@ def register(registry: CommandRegistry, services: Services) -> None:
             Option("weekday", Kind.WEEKDAY, N_("day of the week")),
             Option("time", Kind.TIME, N_("time of day, 24-hour HH:MM")),
             Option("timezone", Kind.TIMEZONE, N_("IANA timezone, e.g. Europe/Berlin"), required=False),
-            channel_option,
+            replace(channel_option, posted_in=True),
         ),
     )  # fmt: skip
     registry.add("digest off", digest_off, help=N_("stop weekly digests"))

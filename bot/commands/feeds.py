@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.commands.common import ago, channel_label, checked_prompt, require_web_url
+from bot.commands.feed_io import discovery_lines, following
 from bot.commands.registry import Answer, CommandContext, CommandRegistry, Kind, Option
 from bot.i18n import N_
 from bot.identity import normalize_url
 from bot.redact import mask_url
+from bot.sources.discovery import discover_feed
 from bot.sources.errors import SourceError
 from bot.store import DuplicateError
 from bot.text import safe
@@ -39,9 +41,20 @@ def register(registry: CommandRegistry, services: Services) -> None:
                 )  # fmt: skip
         # Fetch before subscribing: a URL that is not a feed changes nothing.
         try:
-            result = await poller.fetch(url)
+            found = await discover_feed(services.fetcher, url)  # a page: the feed it links to
         except SourceError as exc:
             return Answer(words.gettext("Could not subscribe: {problem}", problem=exc), ok=False)
+        result, discovered = found.feed, discovery_lines(found, words)
+        if found.page is not None:
+            url = found.feed_url
+            if already := await following(store, ctx.community, ctx.channel_id, url):
+                return Answer(
+                    "\n".join([*discovered, words.gettext(
+                        "{channel} already follows {url} (feed {feed}).",
+                        channel=channel_label(ctx.channel_id), url=mask_url(already.url), feed=already.id,
+                    )]),
+                    ok=False,
+                )  # fmt: skip
         try:
             feed = await store.add_feed(
                 ctx.community, ctx.channel_id, url, prompt=prompt, backlog=backlog,
@@ -60,6 +73,7 @@ def register(registry: CommandRegistry, services: Services) -> None:
         title = safe(result.title or mask_url(url), 120)
         first_poll = {"posted": report.posted, "remembered": report.remembered, "waiting": report.waiting}
         lines = [
+            *discovered,
             words.gettext(
                 "Subscribed {channel} to {title} (feed {feed}).",
                 channel=channel_label(ctx.channel_id),
@@ -134,7 +148,8 @@ def register(registry: CommandRegistry, services: Services) -> None:
         "feed add", feed_add, help=N_("subscribe a channel to an RSS/Atom feed"),
         options=(
             Option("url", Kind.WORD, N_("the feed's http(s) URL")),
-            Option("channel", Kind.CHANNEL, N_("channel to post in (default: this one)"), required=False),
+            Option("channel", Kind.CHANNEL, N_("channel to post in (default: this one)"), required=False,
+                   posted_in=True),
             Option("prompt", Kind.TEXT, N_("prompt for this feed's posts"), required=False, max_length=500),
             Option("backlog", Kind.INTEGER, N_("existing items to post now (default 0)"), required=False,
                    keyword=True, minimum=0, maximum=MAX_BACKLOG),

@@ -174,7 +174,8 @@ def register(registry: CommandRegistry, services: Services) -> None:
         "post", post, help=N_("post one article now (a URL or the text itself)"),
         options=(
             Option("article", Kind.ARTICLE, N_("article URL, or its text in quotes"), max_length=100_000),
-            Option("channel", Kind.CHANNEL, N_("channel to post in (default: this one)"), required=False),
+            Option("channel", Kind.CHANNEL, N_("channel to post in (default: this one)"), required=False,
+                   posted_in=True),
             Option("prompt", Kind.TEXT, N_("prompt for this post"), required=False, max_length=500),
         ),
     )  # fmt: skip

@@ -56,6 +56,7 @@ class Option:
     maximum: int | None = None
     max_length: int = 2000
     choices: tuple[str, ...] = ()  # the only words allowed (a WORD option); Discord offers them
+    posted_in: bool = False  # a CHANNEL the bot will post in: adapters check that it can before saving
 
     @property
     def usage(self) -> str:
@@ -272,7 +273,7 @@ def _looks_like_reference(token: Token) -> bool:
     )
 
 
-def parse_text(command: Command, text: str) -> dict[str, object]:
+def parse_text(command: Command, text: str, *, taken: dict[str, Token] | None = None) -> dict[str, object]:
     """Parse the words after a command into its options.
 
     A keyword option is written `name=value` anywhere, or `name value` as the
@@ -280,6 +281,7 @@ def parse_text(command: Command, text: str) -> dict[str, object]:
     An optional channel is recognised by its form (#name or <#C123|name>) at
     its place in the order or as the very last word. A text option takes the
     rest as typed, apostrophes, inner quotes and newlines included.
+    `taken`, when given, receives the token each positional channel option was read from.
     """
     tokens = tokenize(text)
     values: dict[str, object] = {}
@@ -298,16 +300,22 @@ def parse_text(command: Command, text: str) -> dict[str, object]:
     positional = [o for o in command.options if not o.keyword]
     channel_option = next((o for o in positional if o.kind is Kind.CHANNEL and not o.required), None)
     if channel_option and tokens and not tokens[-1].quoted and _channel(tokens[-1].value):
+        if taken is not None:
+            taken[channel_option.name] = tokens[-1]
         values[channel_option.name] = convert(channel_option, tokens.pop().value)
     for option in positional:
         if option.name in values:
             continue
         if option is channel_option:
             if tokens and not tokens[0].quoted and _channel(tokens[0].value):
+                if taken is not None:
+                    taken[option.name] = tokens[0]
                 values[option.name] = convert(option, tokens.pop(0).value)
             continue
         if not tokens:
             continue
+        if option.kind is Kind.CHANNEL and taken is not None:
+            taken[option.name] = tokens[0]
         if option.kind is Kind.TEXT:
             values[option.name] = convert(option, _as_typed(text, tokens))
             tokens = []
@@ -319,6 +327,15 @@ def parse_text(command: Command, text: str) -> dict[str, object]:
     if tokens:
         raise UsageError(N_("unexpected {text}"), text=repr(_as_typed(text, tokens)[:60]))
     return values
+
+
+def channel_tokens(command: Command, text: str) -> dict[str, Token]:
+    """The tokens of `text` that `parse_text` reads the command's channels from, by option name:
+    a platform whose members type channel names (Slack) resolves these to ids before the call.
+    Raises UsageError as `parse_text` does."""
+    taken: dict[str, Token] = {}
+    parse_text(command, text, taken=taken)
+    return taken
 
 
 async def _english(community: Community) -> Words:

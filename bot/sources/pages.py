@@ -66,7 +66,7 @@ async def fetch_page(fetcher: Fetcher, url: str) -> ArticleDraft:
     where = mask_url(response.url)
     if not response.body.strip():
         raise SourceError(f"{where}: the page is empty")
-    kind = _kind(response)
+    kind = response_kind(response)
     if kind == "feed":
         raise SourceError(
             f"{where}: this is an RSS or Atom feed, not an article; use feed add to subscribe to it"
@@ -89,7 +89,7 @@ def _article_from_response(response: HttpResponse, kind: str) -> ArticleDraft:
         raise SourceError(f"{mask_url(response.url)}: {exc}") from None
 
 
-def _kind(response: HttpResponse) -> str:
+def response_kind(response: HttpResponse) -> str:
     """What the response holds ("html", "feed", "text", "other"): the Content-Type, or the bytes if vague."""
     media_type = response.media_type
     opening = response.body[:2048]

@@ -151,6 +151,10 @@ def main(ctx: click.Context, env_file: str, log_level: str | None, log_format: s
 def run(ctx: click.Context) -> None:
     """Start every configured platform over one store."""
     with _stoppable():
+        # The platform libraries load here, where a stop while they load ends the process cleanly
+        # (inside the event loop, one landing mid-import ended it as if killed by SIGINT).
+        import adapters.discord.platform
+        import adapters.slack.platform  # noqa: F401
         from bot.wiring import NothingRunning, run_platforms
 
         settings = _settings(ctx)

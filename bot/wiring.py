@@ -306,11 +306,13 @@ async def run_platforms(settings: Settings, *, ready: asyncio.Event | None = Non
                 [first_tries, waiter], timeout=FIRST_TRY_WAIT, return_when=asyncio.FIRST_COMPLETED
             )
             first_tries.cancel()
+            await asyncio.gather(first_tries, return_exceptions=True)
             if stop.is_set():
                 return  # stopped while connecting: start no due work
             settle({t for t in connections if t.done()})
             if not running:
-                raise NothingRunning(refused)
+                _nothing_running(refused)
+                return
             # At once: feeds and digests that fell due while it was off (if this process holds the lease).
             ticker = asyncio.create_task(rt.services.scheduler.run(stop, at_once=True), name="scheduler")
             if ready is not None:
@@ -320,7 +322,7 @@ async def run_platforms(settings: Settings, *, ready: asyncio.Event | None = Non
                 if waiter.done():
                     return
                 settle({t for t in running if t.done()})
-            raise NothingRunning(refused)
+            _nothing_running(refused)
         finally:
             stop.set()
             waiter.cancel()
@@ -340,5 +342,13 @@ async def _first_tries(connections: Mapping[asyncio.Task[None], str], tries: lis
     """Until each platform's first try ended: connected, out of reach, or refused."""
     for task, tried in zip(connections, tries, strict=True):
         waiting = asyncio.create_task(tried.wait())
-        await asyncio.wait([waiting, task], return_when=asyncio.FIRST_COMPLETED)
-        waiting.cancel()
+        try:
+            await asyncio.wait([waiting, task], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiting.cancel()
+
+
+def _nothing_running(refused: list[str]) -> None:
+    """Every platform's supervision ended: refused ones make it an error (closed ones do not)."""
+    if refused:
+        raise NothingRunning(refused)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from bot import logs
 from bot.clock import Clock
 from bot.config import ConfigError, Settings, describe, load_env, settings_from
 from bot.models import Community
@@ -31,6 +32,8 @@ T = TypeVar("T")
 
 _log = logging.getLogger(__name__)
 
+LONG_RUNNING = ("run", "console")  # log at INFO by default; every other command at WARNING
+
 
 def _settings(ctx: click.Context, **overrides: str) -> Settings:
     env = load_env(ctx.obj["env_file"])
@@ -39,9 +42,20 @@ def _settings(ctx: click.Context, **overrides: str) -> Settings:
         settings = settings_from(env)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    logging.basicConfig(
-        level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    root = ctx.find_root()
+    options = root.obj or {}
+    # --log-level, else THREADCAST_LOG_LEVEL when set, else INFO for the commands that keep
+    # running (their log is how an operator follows them) and WARNING for one-shot commands.
+    level = options.get("log_level") or (
+        settings.log_level
+        if env.get("THREADCAST_LOG_LEVEL", "").strip()
+        else "INFO"
+        if root.invoked_subcommand in LONG_RUNNING
+        else "WARNING"
     )
+    form = options.get("log_format") or settings.log_format
+    settings = dataclasses.replace(settings, log_level=level.upper(), log_format=form)
+    logs.setup(settings.log_level, settings.log_format)
     return settings
 
 
@@ -110,11 +124,26 @@ db_option = click.option(
 @click.option(
     "--env-file", default=".env", show_default=True, help="File with settings (python-dotenv format)."
 )
+@click.option(
+    "--log-level",
+    type=click.Choice([level.lower() for level in logs.LEVELS], case_sensitive=False),
+    help="Log this and above to stderr (THREADCAST_LOG_LEVEL; default: info for run and console,"
+    " warning for other commands).",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(logs.FORMATS, case_sensitive=False),
+    help="text, or json: one JSON object a line (THREADCAST_LOG_FORMAT; default: text).",
+)
 @click.version_option(package_name="threadcast")
 @click.pass_context
-def main(ctx: click.Context, env_file: str) -> None:
+def main(ctx: click.Context, env_file: str, log_level: str | None, log_format: str | None) -> None:
     """threadcast: articles into community conversations, and a weekly digest of them."""
-    ctx.obj = {"env_file": env_file}
+    ctx.obj = {
+        "env_file": env_file,
+        "log_level": log_level.upper() if log_level else None,
+        "log_format": log_format.lower() if log_format else None,
+    }
 
 
 @main.command()
@@ -122,9 +151,11 @@ def main(ctx: click.Context, env_file: str) -> None:
 def run(ctx: click.Context) -> None:
     """Start every configured platform over one store."""
     with _stoppable():
-        from adapters.discord.platform import DiscordStartError
-        from adapters.slack.platform import SlackStartError
-        from bot.wiring import run_platforms
+        # The platform libraries load here, where a stop while they load ends the process cleanly
+        # (inside the event loop, one landing mid-import ended it as if killed by SIGINT).
+        import adapters.discord.platform
+        import adapters.slack.platform  # noqa: F401
+        from bot.wiring import NothingRunning, run_platforms
 
         settings = _settings(ctx)
         if not settings.platforms:
@@ -135,7 +166,7 @@ def run(ctx: click.Context) -> None:
             )
         try:
             _run(run_platforms(settings), stop_ok=True)
-        except (DiscordStartError, SlackStartError) as exc:
+        except NothingRunning as exc:
             raise click.ClickException(str(exc)) from None
 
 

@@ -65,7 +65,12 @@ VARIABLES: tuple[Variable, ...] = (
         "true lets feeds and posts fetch loopback/private addresses (tests, intranets)",
         "false",
     ),
-    Variable("THREADCAST_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR", "INFO"),
+    Variable(
+        "THREADCAST_LOG_LEVEL",
+        "DEBUG, INFO, WARNING or ERROR (unset: INFO for run and console, WARNING for other commands)",
+        "",
+    ),
+    Variable("THREADCAST_LOG_FORMAT", "text, or json (one JSON object a line)", "text"),
     Variable("THREADCAST_CONSOLE_MODERATOR", "the console user who has moderator rights", "mod"),
     Variable(
         "THREADCAST_MOD_CHANNELS",
@@ -131,6 +136,7 @@ class Settings:
     max_download_bytes: int = 5 * 1024 * 1024
     allow_private_urls: bool = False
     log_level: str = "INFO"
+    log_format: str = "text"
     console_moderator: str = "mod"
     mod_channels: Mapping[Community, str] = field(default_factory=dict)
     discord_token: str = field(default="", repr=False)
@@ -267,8 +273,11 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     if prompt_problem:
         problems.append(f"THREADCAST_DEFAULT_PROMPT: {prompt_problem}")
     level = get("THREADCAST_LOG_LEVEL").upper()
-    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+    if level and level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append(f"THREADCAST_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
+    log_format = get("THREADCAST_LOG_FORMAT").lower()
+    if log_format not in ("text", "json"):
+        problems.append(f"THREADCAST_LOG_FORMAT must be text or json, not {log_format[:20]!r}")
     guild_ids: list[int] = []
     for part in filter(None, (p.strip() for p in get("DISCORD_GUILD_IDS").split(","))):
         if part.isdigit():
@@ -312,7 +321,8 @@ def settings_from(env: Mapping[str, str]) -> Settings:
             _number(problems, env, "THREADCAST_MAX_DOWNLOAD_BYTES", int, 1024, 100 * 1024 * 1024)
         ),
         allow_private_urls=_flag(problems, env, "THREADCAST_ALLOW_PRIVATE_URLS"),
-        log_level=level,
+        log_level=level or "INFO",
+        log_format=log_format,
         console_moderator=get("THREADCAST_CONSOLE_MODERATOR") or "mod",
         mod_channels=mod_channels,
         discord_token=get("DISCORD_TOKEN"),

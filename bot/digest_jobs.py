@@ -14,7 +14,7 @@ from bot.digest import Digest, DigestBuilder
 from bot.i18n import Languages
 from bot.layout import DigestPost, Style
 from bot.models import Community, DigestClaim, DigestSchedule
-from bot.platform import ChatPlatform
+from bot.platform import ChatPlatform, is_connected
 from bot.schedule import next_run, previous_run
 from bot.store import Store
 
@@ -147,8 +147,8 @@ class DigestJobs:
         finished = 0
         now = self._clock.now()
         for claim in await self._store.unfinished_digests(now - STALE_CLAIM):
-            if claim.community.platform not in self._platforms:
-                continue
+            if not is_connected(self._platforms, claim.community.platform):
+                continue  # in another process, or down: finished once it is connected again
             where = f"{claim.community.key} {claim.channel_id}"
             if not claim.message_ids:
                 _log.warning("the digest for %s was cut off before it went out: released", where)
@@ -192,8 +192,8 @@ class DigestJobs:
         """Post every scheduled digest that is due; returns how many were posted."""
         posted = await self.finish_unfinished()
         for schedule in await self._store.due_digest_schedules(self._clock.now()):
-            if schedule.community.platform not in self._platforms:
-                continue  # that platform runs in another process or not at all
+            if not is_connected(self._platforms, schedule.community.platform):
+                continue  # in another process, not at all, or down: stays due until it is back
             try:
                 posted += await self._run(schedule)
             except Exception:

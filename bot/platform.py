@@ -75,6 +75,22 @@ class ShowsThreads(Protocol):
         platform would not say. Raises IncompleteHistory (transient) on a failure of its own."""
 
 
+@runtime_checkable
+class Connects(Protocol):
+    """A platform that can be down (Discord, Slack): while it is, the scheduler leaves its due
+    posts and digests due, and sends them at its first tick after it is connected again."""
+
+    @property
+    def connected(self) -> bool:
+        """True while it can take posts (logged in, the socket up)."""
+
+
+def is_connected(platforms: Mapping[str, ChatPlatform], name: str) -> bool:
+    """The platform runs in this process and is connected (one that cannot be down always is)."""
+    platform = platforms.get(name)
+    return platform is not None and (not isinstance(platform, Connects) or platform.connected)
+
+
 class ChatPlatform(Protocol):
     name: str
 

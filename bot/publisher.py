@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from bot.clock import Clock
 from bot.identity import article_key, article_link
 from bot.models import Article, ArticleDraft, Community, Discussion, DiscussionState, PostedMessage
-from bot.platform import ChatPlatform, PlatformError
+from bot.platform import ChatPlatform, PlatformError, is_connected
 from bot.post_layout import STANDARD, PostLayout
 from bot.prompts import DEFAULT_PROMPT, next_prompt, render_prompt, split_prompts
 from bot.store import Store
@@ -200,6 +200,12 @@ class Publisher:
         settled = 0
         for discussion in stale:
             where = f"{discussion.community.key} {discussion.channel_id}"
+            if (
+                discussion.community.platform in self._platforms
+                and not is_connected(self._platforms, discussion.community.platform)
+                and discussion.created_at >= now - GIVE_UP_CHECKING
+            ):
+                continue  # its platform is down: checked once it is connected again
             try:
                 found = await self._find_post(discussion)
             except PlatformError as exc:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Container
+from collections.abc import Mapping
 
 from bot.clock import Clock
 from bot.digest_jobs import DigestJobs
 from bot.lease import Lease
+from bot.platform import ChatPlatform, is_connected
 from bot.poller import FeedPoller
 from bot.publisher import Publisher
 from bot.redact import mask_url
@@ -28,7 +29,7 @@ class Scheduler:
         poller: FeedPoller,
         digests: DigestJobs,
         clock: Clock,
-        platforms: Container[str],
+        platforms: Mapping[str, ChatPlatform],
         *,
         tick_seconds: float = 30.0,
         concurrency: int = 8,
@@ -47,10 +48,12 @@ class Scheduler:
     async def run_once(self) -> None:
         """Recover cut-off posts, poll every due feed (a few at a time), post due digests."""
         await self._publisher.recover_pending()
+        # A platform that is down keeps its feeds due (nothing is fetched, nothing marked):
+        # they are read at the first tick after it is connected again.
         feeds = [
             f
             for f in await self._store.due_feeds(self._clock.now())
-            if f.community.platform in self._platforms
+            if is_connected(self._platforms, f.community.platform)
         ]
 
         async def poll(feed_id: int) -> None:

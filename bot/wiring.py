@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -208,16 +208,32 @@ async def _until(lines: AsyncIterator[str], stop: asyncio.Event) -> AsyncIterato
         stopped.cancel()
 
 
+class NothingRunning(Exception):
+    """Every configured platform stopped for good; the message gives each one's reason."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("No platform is running:\n" + "\n".join(f"- {r}" for r in reasons))
+        self.reasons = reasons
+
+
+FIRST_TRY_WAIT = 60.0  # due work waits this long at most for every platform's first try
+
+
 async def run_platforms(settings: Settings, *, ready: asyncio.Event | None = None) -> None:
     """`threadcast run`: every configured platform in one process, over one store,
-    until SIGTERM/SIGINT. Raises if a platform cannot start for good.
+    until SIGTERM/SIGINT.
+
+    A platform out of reach is tried again and again (its adapter's `supervise`); while it is
+    down its due posts and digests stay due, and the others run. One that Slack or Discord
+    refuses (a token, an intent, a scope) stops with a line saying what to change; the others
+    keep running. Raises NothingRunning when no platform is left.
 
     The first signal (also one that comes while starting) stops intake: platforms still
     connecting are cancelled, the others close after the commands under way; then the due
     run under way finishes, pending writes are flushed and the store is closed. A second
     signal forces (`bot.shutdown`)."""
-    from adapters.discord.platform import DiscordPlatform, supervise
-    from adapters.slack.platform import SlackPlatform
+    from adapters.discord.platform import DiscordPlatform, DiscordStartError, supervise
+    from adapters.slack.platform import SlackPlatform, SlackStartError
     from adapters.slack.platform import supervise as supervise_slack
 
     async with handle_signals() as shutdown, runtime(settings, SystemClock()) as rt:
@@ -225,8 +241,9 @@ async def run_platforms(settings: Settings, *, ready: asyncio.Event | None = Non
         shutdown.on_request(stop.set)
         if stop.is_set():
             return  # stopped while the store opened: nothing was connected
-        connections: list[asyncio.Task[None]] = []
+        connections: dict[asyncio.Task[None], str] = {}  # -> the platform's name
         readiness: list[asyncio.Event] = []
+        tries: list[asyncio.Event] = []
         discord_platform = None
         slack_platform = None
         if settings.discord_token:
@@ -241,9 +258,9 @@ async def run_platforms(settings: Settings, *, ready: asyncio.Event | None = Non
             )
             rt.platforms[discord_platform.name] = discord_platform
             readiness.append(discord_platform.ready)
-            connections.append(
-                asyncio.create_task(supervise(discord_platform, settings.discord_token, stop), name="discord")
-            )
+            tries.append(asyncio.Event())
+            keeping = supervise(discord_platform, settings.discord_token, stop, tried=tries[-1])
+            connections[asyncio.create_task(keeping, name="discord")] = discord_platform.name
         if "slack" in settings.platforms:
             slack_platform = SlackPlatform(
                 rt.app,
@@ -256,27 +273,56 @@ async def run_platforms(settings: Settings, *, ready: asyncio.Event | None = Non
             )
             rt.platforms[slack_platform.name] = slack_platform
             readiness.append(slack_platform.ready)
-            connections.append(asyncio.create_task(supervise_slack(slack_platform, stop), name="slack"))
+            tries.append(asyncio.Event())
+            connections[
+                asyncio.create_task(supervise_slack(slack_platform, stop, tried=tries[-1]), name="slack")
+            ] = slack_platform.name
         waiter = asyncio.create_task(stop.wait(), name="stop")
         ticker: asyncio.Task[None] | None = None
+        running = set(connections)
+        refused: list[str] = []
+
+        def settle(done: set[asyncio.Task[None]]) -> None:
+            """Platforms whose supervision ended: refused ones are set aside, others re-raise."""
+            for task in done & running:
+                running.discard(task)
+                error = None if task.cancelled() else task.exception()
+                if error is None:
+                    continue
+                if not isinstance(error, (DiscordStartError, SlackStartError)):
+                    raise error  # a bug: the operator's to see whole
+                name = connections[task]
+                rt.platforms.pop(name, None)
+                refused.append(str(error))
+                if running:
+                    _log.error("%s stopped: %s", name.capitalize(), error)
+
         try:
-            for event in readiness:
-                # Due posts and digests wait until each platform can take them (or its start failed).
-                waiting = asyncio.create_task(event.wait())
-                await asyncio.wait(
-                    [waiting, waiter, *connections], timeout=60, return_when=asyncio.FIRST_COMPLETED
-                )
-                waiting.cancel()
+            # Due posts and digests wait for each platform's first try (connected, refused or
+            # out of reach), at most FIRST_TRY_WAIT: a platform still retrying does not hold
+            # the others' due work back; its own goes out at the first tick after it connects.
+            first_tries = asyncio.create_task(_first_tries(connections, tries))
+            await asyncio.wait(
+                [first_tries, waiter], timeout=FIRST_TRY_WAIT, return_when=asyncio.FIRST_COMPLETED
+            )
+            first_tries.cancel()
+            await asyncio.gather(first_tries, return_exceptions=True)
             if stop.is_set():
                 return  # stopped while connecting: start no due work
+            settle({t for t in connections if t.done()})
+            if not running:
+                _nothing_running(refused)
+                return
             # At once: feeds and digests that fell due while it was off (if this process holds the lease).
             ticker = asyncio.create_task(rt.services.scheduler.run(stop, at_once=True), name="scheduler")
             if ready is not None:
                 ready.set()
-            done, _ = await asyncio.wait([waiter, *connections], return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                if task is not waiter:
-                    task.result()  # a platform that gave up for good: its error is the operator's
+            while running:
+                await asyncio.wait([waiter, *running], return_when=asyncio.FIRST_COMPLETED)
+                if waiter.done():
+                    return
+                settle({t for t in running if t.done()})
+            _nothing_running(refused)
         finally:
             stop.set()
             waiter.cancel()
@@ -290,3 +336,19 @@ async def run_platforms(settings: Settings, *, ready: asyncio.Event | None = Non
             await asyncio.gather(*connections, return_exceptions=True)
             if ticker is not None:
                 await ticker
+
+
+async def _first_tries(connections: Mapping[asyncio.Task[None], str], tries: list[asyncio.Event]) -> None:
+    """Until each platform's first try ended: connected, out of reach, or refused."""
+    for task, tried in zip(connections, tries, strict=True):
+        waiting = asyncio.create_task(tried.wait())
+        try:
+            await asyncio.wait([waiting, task], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiting.cancel()
+
+
+def _nothing_running(refused: list[str]) -> None:
+    """Every platform's supervision ended: refused ones make it an error (closed ones do not)."""
+    if refused:
+        raise NothingRunning(refused)

@@ -1021,3 +1021,24 @@ class FakeSlack:
             session.post(app_url, data=raw, headers=headers) as resp,
         ):
             return HttpReply(resp.status, await resp.text(), dict(resp.headers))
+
+    # ----------------------------------------------------------------- outage (stop and serve again)
+
+    async def stop_serving(self) -> None:
+        """Slack out of reach: the socket is dropped and the port closed (connections to it are
+        refused) until ``serve_again``. The workspace (messages, users) is kept."""
+        await self.drop_socket()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def serve_again(self) -> None:
+        """Slack back, on the same port (the client's base URL stays right)."""
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/respond/{response_id}", self._respond)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/socket", self._websocket)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self.port).start()

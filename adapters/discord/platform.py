@@ -9,6 +9,7 @@ moderator is a platform fact it reports; what to do about it is the core's.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import io
 import json
@@ -19,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import aiohttp
 import discord
 from discord import app_commands
 
@@ -53,6 +55,7 @@ from bot.layout import DigestPost
 from bot.models import Article, Community, Discussion, PostedMessage
 from bot.platform import IncompleteHistory, PartlyPosted, PlatformError, ShownReply, ThreadShown
 from bot.post_layout import STANDARD, PostLayout
+from bot.retry import backoff, reason, seconds
 from bot.text import neutralize_mentions
 
 _log = logging.getLogger(__name__)
@@ -242,6 +245,10 @@ class DiscordPlatform:
 
     async def on_ready(self) -> None:
         self.ready.set()
+
+    @property
+    def connected(self) -> bool:
+        return self.ready.is_set() and not self.client.is_closed()
 
     # A new session (READY, not a RESUME) is announced at once: on_ready comes only after
     # guild_ready_timeout, and a reply stored live before it would move the catch-up's start
@@ -674,41 +681,81 @@ class DiscordPlatform:
 
 
 async def supervise(
-    platform: DiscordPlatform, token: str, stop: asyncio.Event, *, delay: float = 1.0
+    platform: DiscordPlatform,
+    token: str,
+    stop: asyncio.Event,
+    *,
+    delay: float = 1.0,
+    tried: asyncio.Event | None = None,
 ) -> None:
     """Keep the bot connected until `stop` is set.
 
-    discord.py reconnects by itself after ordinary drops; this loop covers what
-    ends `Client.start` for good (a malformed event, say) by starting again
-    after `delay` seconds, doubled after each failure (up to 5 minutes). A
-    refused token or intent is fatal: retrying cannot help, the operator must act.
-    """
+    discord.py reconnects by itself after ordinary drops; this loop covers what ends
+    `Client.start` for good (Discord out of reach at login, a malformed event) by starting
+    again after `delay` seconds, doubled after each failure up to 5 minutes, with jitter:
+    one line logged each time, the traceback only at DEBUG. A refused token or intent is
+    fatal (DiscordStartError): retrying cannot help, the operator must act. `tried` is set
+    once the first attempt ended or the bot is ready, whichever comes first."""
     client = platform.client
-    while not stop.is_set():
-        try:
-            await platform.run(token)
-            if stop.is_set() or client.is_closed():
+    waits = backoff(delay)
+    announcer: asyncio.Task[None] | None = None
+    watcher = asyncio.create_task(_first_ready(platform, tried)) if tried is not None else None
+    try:
+        while not stop.is_set():
+            try:
+                await platform.run(token)
+                if stop.is_set() or client.is_closed():
+                    return
+                wait = next(waits)
+            except DiscordStartError:
+                raise
+            except discord.LoginFailure as exc:
+                raise DiscordStartError(
+                    "Discord refused DISCORD_TOKEN: copy the token from the Bot page again"
+                ) from exc
+            except discord.PrivilegedIntentsRequired as exc:
+                raise DiscordStartError(
+                    "Discord refused the Message Content intent: enable it under Bot → Privileged Gateway"
+                    " Intents in the developer portal (threadcast needs it to read replies)"
+                ) from exc
+            except Exception as exc:
+                wait = next(waits)
+                unreachable = isinstance(exc, (OSError, TimeoutError, aiohttp.ClientError)) or (
+                    isinstance(exc, discord.HTTPException) and exc.status >= 500
+                )
+                _log.warning(
+                    "%s (%s); retrying in %s",
+                    "Discord unreachable" if unreachable else "the Discord connection ended",
+                    reason(exc), seconds(wait), exc_info=_log.isEnabledFor(logging.DEBUG),
+                )  # fmt: skip
+                platform.ready.clear()
+                if tried is not None:
+                    tried.set()
+                if announcer is None or announcer.done():
+                    announcer = asyncio.create_task(_connected_again(platform), name="discord-back")
+            if not client.is_closed():
+                await client.close()
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=wait)
                 return
-        except DiscordStartError:
-            raise
-        except discord.LoginFailure as exc:
-            raise DiscordStartError(
-                "Discord refused DISCORD_TOKEN: copy the token from the Bot page again"
-            ) from exc
-        except discord.PrivilegedIntentsRequired as exc:
-            raise DiscordStartError(
-                "Discord refused the Message Content intent: enable it under Bot → Privileged Gateway"
-                " Intents in the developer portal (threadcast needs it to read replies)"
-            ) from exc
-        except Exception:
-            _log.exception("the Discord connection ended; starting again in %.3g s", delay)
-        if not client.is_closed():
-            await client.close()
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=delay)
-            return
-        except TimeoutError:
-            delay = min(delay * 2, 300.0)
+            except TimeoutError:
+                pass
+    finally:
+        for task in (announcer, watcher):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+
+async def _connected_again(platform: DiscordPlatform) -> None:
+    await platform.ready.wait()
+    _log.info("Discord connected again")
+
+
+async def _first_ready(platform: DiscordPlatform, tried: asyncio.Event) -> None:
+    await platform.ready.wait()
+    tried.set()
 
 
 def _incomplete(exc: discord.HTTPException, replies: list[ReplyPosted] | None = None) -> IncompleteHistory:

@@ -12,13 +12,15 @@ core sees is namespaced: `"<channel>:<ts>"`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
@@ -52,6 +54,7 @@ from bot.layout import DigestPost
 from bot.models import Article, Community, Discussion, PostedMessage
 from bot.platform import IncompleteHistory, PartlyPosted, PlatformError
 from bot.post_layout import STANDARD, PostLayout
+from bot.retry import backoff, reason, seconds
 from bot.text import chunk_lines
 
 _log = logging.getLogger(__name__)
@@ -80,8 +83,35 @@ _ADVICE = {
 }
 
 
+# What auth.test or apps.connections.open answers when only the operator can mend it.
+REFUSALS = frozenset(
+    {
+        "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
+        "missing_scope", "not_allowed_token_type", "no_permission", "team_access_not_granted",
+        "ekm_access_denied",
+    }
+)  # fmt: skip
+_REINSTALL = "reinstall the app and copy its new Bot User OAuth Token"
+# What the operator must change when Slack refuses the bot at start (auth.test).
+_REFUSED = {
+    "invalid_auth": "copy the Bot User OAuth Token again (OAuth & Permissions page of the app)",
+    "not_authed": "set it to the Bot User OAuth Token (OAuth & Permissions page of the app)",
+    "account_inactive": f"the app was uninstalled or its workspace deactivated: {_REINSTALL}",
+    "token_revoked": f"the token was revoked: {_REINSTALL}",
+    "token_expired": f"the token expired: {_REINSTALL}",
+    "missing_scope": "the app lacks a scope: reinstall it from slack-manifest.yml",
+}
+# Failures of the way to Slack, not refusals: tried again later.
+UNREACHABLE = (aiohttp.ClientError, OSError, TimeoutError, SlackRequestError)
+CONNECT_TIMEOUT = 30.0  # a Socket Mode connect that takes longer is given up and tried again
+
+
 class SlackStartError(Exception):
     """Slack refused to let the bot in; the message says what the operator must change."""
+
+
+class SlackUnreachable(Exception):
+    """Slack could not be reached, or failed on its side (a 5xx): worth trying again later."""
 
 
 def ns(channel: str, ts: str) -> str:
@@ -169,25 +199,48 @@ class SlackPlatform:
     def socket_mode(self) -> bool:
         return bool(self._app_token)
 
+    @property
+    def connected(self) -> bool:
+        return self.ready.is_set()
+
     async def start(self) -> None:
-        """Check the token, then connect (Socket Mode) or serve (HTTP); sets `ready`."""
+        """Check the token, then connect (Socket Mode) or serve (HTTP); sets `ready`.
+
+        Raises SlackStartError when Slack refuses a token or a scope (the operator must act),
+        SlackUnreachable or a connection error when Slack cannot be reached (try again)."""
         try:
             auth = await self.client.auth_test()
         except SlackApiError as exc:
-            raise SlackStartError(str(platform_error(exc, "let the bot in"))) from exc
+            error = str(exc.response.get("error"))
+            if error in REFUSALS:
+                advice = _REFUSED.get(error, "check it, and the app's installation in the workspace")
+                raise SlackStartError(f"Slack refused SLACK_BOT_TOKEN ({error}): {advice}") from exc
+            raise SlackUnreachable(_answered(exc)) from exc
         self.team_id, self.bot_user_id = str(auth["team_id"]), str(auth["user_id"])
+        if self.socket_mode:
+            # The socket's address is asked for here, not by slack-sdk: it would try a refused
+            # app token again and again, a traceback each time.
+            try:
+                opened = await self.client.apps_connections_open(app_token=self._app_token)
+            except SlackApiError as exc:
+                if exc.response.get("error") in REFUSALS:
+                    raise SlackStartError(
+                        "Slack refused SLACK_APP_TOKEN: create an app-level token with connections:write"
+                        f" ({exc.response.get('error')})"
+                    ) from exc
+                raise SlackUnreachable(_answered(exc)) from exc
         # Announced before any event can arrive: a reply stored live first would move the
         # catch-up's start past what was written while the bot was away (found by tests/test_crash.py).
         await self._dispatch(PlatformReady(Community(PLATFORM, self.team_id)))
         if self.socket_mode:
             self._socket = AsyncSocketModeHandler(self.bolt, app_token=self._app_token)
+            self._socket.client.wss_uri = str(opened["url"])
             try:
-                await self._socket.connect_async()  # type: ignore[no-untyped-call]
-            except SlackApiError as exc:
-                raise SlackStartError(
-                    "Slack refused SLACK_APP_TOKEN: create an app-level token with connections:write"
-                    f" ({exc.response.get('error')})"
-                ) from exc
+                # slack-sdk retries a failed connect without end: bounded here, tried again later.
+                await asyncio.wait_for(self._socket.connect_async(), CONNECT_TIMEOUT)  # type: ignore[no-untyped-call]
+            except BaseException:
+                await self._drop_socket()
+                raise
         else:
             runner = web.AppRunner(self.bolt.web_app(path="/slack/events"), handle_signals=False)
             await runner.setup()
@@ -201,16 +254,39 @@ class SlackPlatform:
             host, port = runner.addresses[0][:2]
             self.http_url = f"http://{host}:{port}/slack/events"
         self.ready.set()
-        _log.info("Slack connected (%s)", "Socket Mode" if self.socket_mode else self.http_url)
+        _log.debug("Slack connected (%s)", self.connection)
+
+    @property
+    def connection(self) -> str:
+        return "Socket Mode" if self.socket_mode else f"HTTP, {self.http_url}"
+
+    async def socket_alive(self) -> bool:
+        """Whether events can reach the bot now: the Socket Mode connection is up (slack-sdk
+        reconnects it by itself); over HTTP, Slack comes to us."""
+        if self._socket is None:
+            return self._runner is not None
+        return bool(await self._socket.client.is_connected())
+
+    async def back(self) -> None:
+        """The socket is up again after a drop: what was written meanwhile is read back."""
+        self.ready.set()
+        if self.team_id is not None:
+            await self._dispatch(PlatformReady(Community(PLATFORM, self.team_id)))
+
+    async def _drop_socket(self) -> None:
+        socket, self._socket = self._socket, None
+        if socket is not None:
+            try:
+                await socket.close_async()  # type: ignore[no-untyped-call]
+            except Exception as exc:  # closing what never opened fully
+                _log.debug("closing the Slack socket: %s", reason(exc))
 
     async def close(self, timeout: float = 10.0) -> None:
         """Stop taking commands, let those under way finish (or time out), then disconnect."""
         self._closing = True
         if self._inflight:
             await asyncio.wait(set(self._inflight), timeout=timeout)
-        if self._socket is not None:
-            await self._socket.close_async()  # type: ignore[no-untyped-call]
-            self._socket = None
+        await self._drop_socket()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -453,6 +529,9 @@ class SlackPlatform:
             )  # fmt: skip
         except SlackApiError as exc:
             raise platform_error(exc, doing) from exc
+        except UNREACHABLE as exc:
+            unreachable = f"Slack could not be reached to {doing} ({reason(exc)}); try again later"
+            raise PlatformError(unreachable) from exc
         return str(result["ts"])
 
     async def post_discussion(
@@ -492,6 +571,8 @@ class SlackPlatform:
                     break
         except SlackApiError as exc:
             raise platform_error(exc, f"read the history of <#{channel_id}>") from exc
+        except UNREACHABLE as exc:
+            raise PlatformError(f"Slack could not be reached ({reason(exc)})") from exc
         return None
 
     async def post_digest(
@@ -609,11 +690,67 @@ def _link(channel: str, ts: str) -> str:
     return f"https://slack.com/app_redirect?channel={channel}&message_ts={ts}"
 
 
-async def supervise(platform: SlackPlatform, stop: asyncio.Event) -> None:
-    """Connect (or serve) until `stop` is set. slack-sdk's Socket Mode client reconnects by
-    itself after drops; a refused token is fatal (SlackStartError): the operator must act."""
-    await platform.start()
-    await stop.wait()
+def _answered(exc: SlackApiError) -> str:
+    return f"Slack answered {exc.response.status_code} {exc.response.get('error') or ''}".strip()
+
+
+async def supervise(
+    platform: SlackPlatform,
+    stop: asyncio.Event,
+    *,
+    delays: Iterator[float] | None = None,
+    watch: float = 5.0,
+    tried: asyncio.Event | None = None,
+) -> None:
+    """Connect (or serve) until `stop` is set.
+
+    Slack out of reach (refused connections, DNS, time-outs, its 5xx) is tried again after
+    `delays` (doubling from 1 s to 5 min, with jitter), one line logged each time, the
+    traceback only at DEBUG. A refused token or scope raises SlackStartError: retrying cannot
+    help, the operator must act. Once connected, slack-sdk reconnects a dropped socket by
+    itself; every `watch` seconds this notes a drop ("lost") and the return ("connected
+    again", after which what was written meanwhile is read back). `tried` is set once the
+    first attempt ended, connected or not."""
+    waits = delays if delays is not None else backoff()
+    failed = False
+    while not stop.is_set():
+        try:
+            await platform.start()
+        except (SlackUnreachable, *UNREACHABLE) as exc:
+            delay = next(waits)
+            _log.warning(
+                "Slack unreachable (%s); retrying in %s", reason(exc), seconds(delay),
+                exc_info=_log.isEnabledFor(logging.DEBUG),
+            )  # fmt: skip
+            failed = True
+            if tried is not None:
+                tried.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            continue
+        finally:
+            if tried is not None and platform.ready.is_set():
+                tried.set()
+        if failed:
+            _log.info("Slack connected again")
+        else:
+            _log.info("Slack connected (%s)", platform.connection)
+        await _watch(platform, stop, watch)
+        return
+
+
+async def _watch(platform: SlackPlatform, stop: asyncio.Event, every: float) -> None:
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every)
+            return
+        alive = await platform.socket_alive()
+        if platform.ready.is_set() and not alive:
+            platform.ready.clear()
+            _log.warning("Slack connection lost; reconnecting")
+        elif alive and not platform.ready.is_set():
+            _log.info("Slack connected again")
+            await platform.back()
 
 
 ANSWER_LIMIT = 3000  # characters of one answer message shown in full

@@ -950,7 +950,7 @@ async def test_without_guild_ids_commands_sync_globally(bot: Bot) -> None:
 
 
 async def test_threadcast_run_with_a_discord_token_runs_the_bot_until_sigterm(tmp_path: Path) -> None:
-    from bot.wiring import run_platforms
+    from threadcast.wiring import run_platforms
 
     database = tmp_path / "threadcast.db"
     async with FakeDiscord() as fake:

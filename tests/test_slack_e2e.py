@@ -623,8 +623,8 @@ async def test_threadcast_run_serves_discord_and_slack_over_one_store(
     import os
     import signal
 
-    from bot.wiring import run_platforms
     from tests.fake_discord import FakeDiscord
+    from threadcast.wiring import run_platforms
 
     database = tmp_path / "threadcast.db"
     async with FakeDiscord() as discord_fake, FakeSlack() as slack_fake:

@@ -25,7 +25,7 @@ from adapters.console.shell import ConsoleShell
 from bot.config import Settings
 from bot.events import PlatformReady, ReplyPosted
 from bot.models import Discussion
-from bot.wiring import runtime
+from threadcast.wiring import runtime
 
 pytestmark = pytest.mark.timeout(120)
 

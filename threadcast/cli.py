@@ -1,8 +1,10 @@
-"""`threadcast` on the command line (also `python -m bot`)."""
+"""`threadcast` on the command line (also `python -m threadcast`, and `python -m bot`).
+
+The module's top imports click and light things only, so `threadcast --help` starts fast:
+each command imports what it uses (the core, the stores, the platforms) when it runs."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import logging
@@ -20,13 +22,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from bot import logs
-from bot.clock import Clock
-from bot.config import ConfigError, Settings, describe, load_env, settings_from
-from bot.models import Community
-from bot.store import StoreError
 
 if TYPE_CHECKING:
     from bot.checkup import CheckLine
+    from bot.clock import Clock
+    from bot.config import Settings
+    from bot.models import Community
 
 T = TypeVar("T")
 
@@ -36,6 +37,8 @@ LONG_RUNNING = ("run", "console")  # log at INFO by default; every other command
 
 
 def _settings(ctx: click.Context, **overrides: str) -> Settings:
+    from bot.config import ConfigError, load_env, settings_from
+
     env = load_env(ctx.obj["env_file"])
     env.update({k: v for k, v in overrides.items() if v})
     try:
@@ -62,6 +65,10 @@ def _settings(ctx: click.Context, **overrides: str) -> Settings:
 def _run(coro: Coroutine[Any, Any, T], *, stop_ok: bool = False) -> T | None:
     """Run `coro`; interrupted, a one-shot command exits 130 (it did not finish), while
     `run` and `console` (`stop_ok`), which are meant to be stopped, exit 0."""
+    import asyncio
+
+    from bot.store import StoreError
+
     try:
         return asyncio.run(coro)
     except KeyboardInterrupt:
@@ -329,6 +336,8 @@ def digest(
     ctx: click.Context, mode: str, at: str | None, chart: Path | None, style: str | None, db: str | None
 ) -> None:
     """Show the digest the console community would get now (or the one ending at --at)."""
+    import asyncio
+
     from adapters.console.platform import COMMUNITY
     from bot.digest_json import digest_json
     from bot.layout import Style
@@ -388,6 +397,7 @@ def check(ctx: click.Context, offline: bool) -> None:
 def _check_offline(settings: Settings) -> None:
     from adapters.discord.setup import setup_text as discord_setup
     from adapters.slack.setup import setup_text as slack_setup
+    from bot.config import describe
 
     click.echo("Configuration is valid. Effective settings (secrets masked):")
     for name, value in describe(settings):
@@ -399,6 +409,8 @@ def _check_offline(settings: Settings) -> None:
 
 async def _check_online(settings: Settings) -> bool:
     """Every check at once, printed in a fixed order as each is done; True when all passed."""
+    import asyncio
+
     from adapters.discord.setup import check as check_discord
     from adapters.slack.setup import check as check_slack
     from bot.checkup import passed
@@ -447,6 +459,7 @@ async def _check_store_and_feeds(settings: Settings) -> list[CheckLine]:
     """The database's state (read, never changed or created), then each subscribed feed."""
     from bot.checkup import check_feeds, database_lines, failed
     from bot.sources.http import AiohttpFetcher
+    from bot.store import StoreError
     from storage.state import database_state
 
     try:
@@ -654,6 +667,8 @@ def migrate_db(source_url: str, target_url: str) -> None:
 
 
 def _community(value: str) -> Community:
+    from bot.models import Community
+
     platform, sep, ident = value.partition(":")
     if not sep or not platform or not ident:
         raise click.BadParameter(

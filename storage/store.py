@@ -12,11 +12,15 @@ from pathlib import Path
 
 from storage.db.core import Db
 from storage.db.migrate import schema_version
+from storage.digests import DigestQueries
+from storage.feeds import FeedQueries
+from storage.leases import LeaseQueries
 from storage.legacy import Legacy
-from storage.queries import Queries
+from storage.stats import StatsQueries
+from storage.table_rows import TableQueries
 
 
-class SqlStore(Queries, Legacy):
+class SqlStore(FeedQueries, DigestQueries, StatsQueries, LeaseQueries, TableQueries, Legacy):
     """The store on an unopened `Db`; `open()` connects and applies pending migrations."""
 
     def __init__(self, db: Db) -> None:

@@ -30,11 +30,12 @@ def bytewise(sql: str) -> Mapping[str, str]:
     return {e: sql.replace("{C}", ' COLLATE "C"' if e == "postgres" else "") for e in ENGINES}
 
 
-def listed(name: str, pg_type: str, column: str) -> Mapping[str, str]:
-    """A list parameter as a table of one column (for a correlated subquery per item)."""
+def listed(name: str, pg_type: str, alias: str) -> Mapping[str, str]:
+    """A list parameter as a table `alias` of one column, `value` (for a correlated subquery
+    per item): SQLite's json_each names its column so; PostgreSQL's unnest is told to."""
     return {
-        "sqlite": f"(SELECT value AS {column} FROM json_each(:{name}))",
-        "postgres": f"(SELECT unnest(:{name}::{pg_type}[]) AS {column})",
+        "sqlite": f"json_each(:{name}) {alias}",
+        "postgres": f"unnest(:{name}::{pg_type}[]) AS {alias} (value)",
     }
 
 
@@ -68,11 +69,11 @@ _CLAIM = "platform = :platform AND community_id = :community AND channel_id = :c
 # Per author, the oldest of their replies (index replies_author_created) in this community:
 # usually the first one looked at, not every reply of the community.
 _FIRST_REPLIES: Sql = {
-    engine: "SELECT w.author_id, (SELECT r.created_at FROM replies r"
+    engine: "SELECT w.value, (SELECT r.created_at FROM replies r"
     " JOIN discussions d ON d.id = r.discussion_id"
-    " WHERE r.author_id = w.author_id AND d.platform = :platform AND d.community_id = :community"
-    f" ORDER BY r.created_at LIMIT 1) FROM {table} w"
-    for engine, table in listed("ids", "text", "author_id").items()
+    " WHERE r.author_id = w.value AND d.platform = :platform AND d.community_id = :community"
+    f" ORDER BY r.created_at LIMIT 1) FROM {table}"
+    for engine, table in listed("ids", "text", "w").items()
 }
 
 

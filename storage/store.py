@@ -10,13 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from storage.articles import ArticleQueries
+from storage.console import ConsoleQueries
 from storage.db.core import Db
 from storage.db.migrate import schema_version
 from storage.legacy import Legacy
-from storage.queries import Queries
+from storage.members import MemberQueries
+from storage.replies import ReplyQueries
 
 
-class SqlStore(Queries, Legacy):
+class SqlStore(ArticleQueries, ReplyQueries, MemberQueries, ConsoleQueries, Legacy):
     """The store on an unopened `Db`; `open()` connects and applies pending migrations."""
 
     def __init__(self, db: Db) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.models import Community, NewReply, Reply
+from storage.db.core import NewRows
 from storage.queries import Queries
 from storage.rows import REPLY_COLS
 
@@ -15,7 +16,7 @@ _IN_COMMUNITY = (
     " AND d.platform = :platform AND d.community_id = :community)"
 )
 _COLUMNS = ("discussion_id", "message_id", "author_id", "author_name", "text", "created_at")
-_TYPES = ("bigint", "text", "text", "text", "text", "timestamptz")  # PostgreSQL's, for the bulk insert
+_NEW_REPLIES = NewRows("replies", _COLUMNS, ("bigint", "text", "text", "text", "text", "timestamptz"))
 
 
 def _message(community: Community, message_id: str, **more: object) -> dict[str, object]:
@@ -47,7 +48,7 @@ class ReplyQueries(Queries):
             firsts.setdefault((r.discussion_id, r.message_id), index)  # a later copy is a second delivery
         rows = [(r.discussion_id, r.message_id, r.author_id, r.author_name, r.text, r.created_at)
                 for r in (batch[i] for i in sorted(firsts.values()))]  # fmt: skip
-        stored = await self._db.insert_new("replies", _COLUMNS, _TYPES, rows) if rows else set()
+        stored = await self._db.insert_new(_NEW_REPLIES, rows) if rows else set()
         return [firsts[(r.discussion_id, r.message_id)] == i and (r.discussion_id, r.message_id) in stored
                 for i, r in enumerate(batch)]  # fmt: skip
 

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from bot.models import FILTER_ACTIONS, FILTER_FIELDS, Community, Feed, FeedFilter
 from bot.store import DuplicateError
+from storage.db.core import NewRows
 from storage.queries import Queries
 from storage.rows import FEED_COLS, FILTER_COLS
 
@@ -17,8 +18,7 @@ def check_choice(what: str, value: str, choices: Sequence[str]) -> None:
         raise ValueError(f"{what} must be one of {', '.join(choices)}, not {value!r}")
 
 
-_ITEM_COLUMNS = ("feed_id", "key", "seen_at")
-_ITEM_TYPES = ("bigint", "text", "timestamptz")
+_ITEMS = NewRows("feed_items", ("feed_id", "key", "seen_at"), ("bigint", "text", "timestamptz"), key=2)
 
 
 class FeedQueries(Queries):
@@ -117,7 +117,7 @@ class FeedQueries(Queries):
 
     async def remember_items(self, feed_id: int, keys: Iterable[str], now: datetime) -> None:
         rows = [(feed_id, key, now) for key in dict.fromkeys(keys)]
-        await self._db.insert_new("feed_items", _ITEM_COLUMNS, _ITEM_TYPES, rows, key=2)
+        await self._db.insert_new(_ITEMS, rows)
 
     async def count_feed_post(self, feed_id: int) -> None:
         await self._db.execute(

@@ -10,17 +10,32 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from storage.articles import ArticleQueries
+from storage.console import ConsoleQueries
 from storage.db.core import Db
 from storage.db.migrate import schema_version
 from storage.digests import DigestQueries
 from storage.feeds import FeedQueries
 from storage.leases import LeaseQueries
 from storage.legacy import Legacy
+from storage.members import MemberQueries
+from storage.replies import ReplyQueries
 from storage.stats import StatsQueries
 from storage.table_rows import TableQueries
 
 
-class SqlStore(FeedQueries, DigestQueries, StatsQueries, LeaseQueries, TableQueries, Legacy):
+class SqlStore(
+    ArticleQueries,
+    ReplyQueries,
+    MemberQueries,
+    ConsoleQueries,
+    FeedQueries,
+    DigestQueries,
+    StatsQueries,
+    LeaseQueries,
+    TableQueries,
+    Legacy,
+):
     """The store on an unopened `Db`; `open()` connects and applies pending migrations."""
 
     def __init__(self, db: Db) -> None:

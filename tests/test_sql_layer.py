@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.store import DuplicateError, StoreError
-from storage.db.core import Db, compile_sql, iso_z, pick
+from storage.db.core import Db, NewRows, compile_sql, iso_z, pick
 from storage.db.sqlite import SqliteDb
 from tests.postgres import fresh_schema
 
@@ -159,17 +159,15 @@ async def test_a_unique_rule_is_a_duplicate_error_and_other_failures_a_store_err
 
 async def test_insert_new_says_which_rows_were_new(db: Db) -> None:
     at = datetime(2026, 1, 1, tzinfo=UTC)
-    cols, types = ("a", "b", "at"), ("bigint", "text", "timestamptz")
-    first = await db.insert_new("pairs", cols, types, [(1, "x", at), (1, "y", at)])
+    pairs = NewRows("pairs", ("a", "b", "at"), ("bigint", "text", "timestamptz"))
+    first = await db.insert_new(pairs, [(1, "x", at), (1, "y", at)])
     assert first == {(1, "x"), (1, "y")}
-    again = await db.insert_new(
-        "pairs", cols, types, [(1, "y", at), (2, "y", at), (1, "x", at), (3, "z", None)]
-    )
+    again = await db.insert_new(pairs, [(1, "y", at), (2, "y", at), (1, "x", at), (3, "z", None)])
     assert again == {(2, "y"), (3, "z")}
     assert await db.fetch_value("SELECT count(*) FROM pairs") == 4
-    assert await db.insert_new("pairs", cols, types, []) == set()
+    assert await db.insert_new(pairs, []) == set()
     async with db.transaction() as tx:  # inside a transaction too (SQLite: a savepoint)
-        assert await tx.insert_new("pairs", cols, types, [(1, "x", at), (4, "w", at)]) == {(4, "w")}
+        assert await tx.insert_new(pairs, [(1, "x", at), (4, "w", at)]) == {(4, "w")}
 
 
 async def test_text_with_nul_is_stored_on_both(db: Db) -> None:

@@ -8,6 +8,6 @@ applies the named migration files. Only `storage.db.sqlite` imports aiosqlite an
 
 from __future__ import annotations
 
-from storage.db.core import NO_PARAMS, Db, Engine, Params, Row, Sql, Tx, compile_sql, pick
+from storage.db.core import NO_PARAMS, Db, Engine, NewRows, Params, Row, Sql, Tx, compile_sql, pick
 
-__all__ = ["NO_PARAMS", "Db", "Engine", "Params", "Row", "Sql", "Tx", "compile_sql", "pick"]
+__all__ = ["NO_PARAMS", "Db", "Engine", "NewRows", "Params", "Row", "Sql", "Tx", "compile_sql", "pick"]

@@ -53,6 +53,18 @@ class Compiled:
     writes: bool  # not a plain read: on SQLite it must run inside a write transaction
 
 
+@dataclass(frozen=True, slots=True)
+class NewRows:
+    """Where `Tx.insert_new` puts rows: the table, its columns in the rows' order, their
+    PostgreSQL types ("timestamptz" columns are also encoded as times on SQLite), and how many
+    leading columns make the unique key that tells a stored row."""
+
+    table: str
+    columns: tuple[str, ...]
+    types: tuple[str, ...]
+    key: int = 2
+
+
 def pick(sql: Sql, engine: Engine) -> str:
     """The text of a query for an engine (a plain string serves both)."""
     return sql if isinstance(sql, str) else sql[engine]
@@ -127,18 +139,10 @@ class Tx(Protocol):
     async def execute_many(self, sql: Sql, rows: Iterable[Params]) -> None:
         """The same statement once per parameter set (one driver call)."""
 
-    async def insert_new(
-        self,
-        table: str,
-        columns: Sequence[str],
-        types: Sequence[str],
-        rows: Sequence[tuple[Any, ...]],
-        key: int = 2,
-    ) -> set[tuple[Any, ...]]:
-        """Insert `rows` (values in `columns` order; `types` are PostgreSQL type names, and
-        "timestamptz" columns are encoded as times on SQLite), skipping those whose unique key
-        (the first `key` columns) is stored; returns the keys of the rows inserted. The bulk
-        path each engine runs fastest: executemany on SQLite, one INSERT … unnest on PostgreSQL."""
+    async def insert_new(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
+        """Insert `rows`, skipping those whose unique key is stored; returns the keys of the rows
+        inserted. The bulk path each engine runs fastest: executemany on SQLite, one INSERT …
+        unnest on PostgreSQL."""
 
     async def run_script(self, script: str) -> None:
         """A migration file's statements as they are (no parameters; for storage/db/migrate.py)."""

@@ -17,7 +17,7 @@ import asyncpg  # type: ignore[import-untyped]
 from bot.redact import mask_url
 from bot.store import DuplicateError, StoreError
 from storage.db import migrate
-from storage.db.core import NO_PARAMS, Engine, Params, Row, Sql, Tx, compile_sql, utc
+from storage.db.core import NO_PARAMS, Engine, NewRows, Params, Row, Sql, Tx, compile_sql, utc
 
 
 def text(value: str) -> str:
@@ -85,21 +85,14 @@ class _Statements:
         if args:
             await self._connection().executemany(query.text, args)
 
-    async def insert_new(
-        self,
-        table: str,
-        columns: Sequence[str],
-        types: Sequence[str],
-        rows: Sequence[tuple[Any, ...]],
-        key: int = 2,
-    ) -> set[tuple[Any, ...]]:
+    async def insert_new(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
         # One statement over arrays: a single round trip, and RETURNING says which rows were new.
         if not rows:
             return set()
-        arrays = ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(types))
+        arrays = ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(into.types))
         sql = (
-            f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"
-            f" ON CONFLICT DO NOTHING RETURNING {', '.join(columns[:key])}"
+            f"INSERT INTO {into.table} ({', '.join(into.columns)}) SELECT * FROM unnest({arrays})"
+            f" ON CONFLICT DO NOTHING RETURNING {', '.join(into.columns[: into.key])}"
         )
         new = await self._connection().fetch(sql, *(value(list(c)) for c in zip(*rows, strict=True)))
         return {tuple(r) for r in new}
@@ -202,16 +195,9 @@ class PgDb(_Statements):
         async with self.transaction() as tx:
             await tx.execute_many(sql, rows)
 
-    async def insert_new(
-        self,
-        table: str,
-        columns: Sequence[str],
-        types: Sequence[str],
-        rows: Sequence[tuple[Any, ...]],
-        key: int = 2,
-    ) -> set[tuple[Any, ...]]:
+    async def insert_new(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
         with self._errors():
-            return await super().insert_new(table, columns, types, rows, key)
+            return await super().insert_new(into, rows)
 
     async def run_script(self, script: str) -> None:
         async with self.transaction() as tx:

@@ -23,7 +23,7 @@ import aiosqlite
 
 from bot.store import DuplicateError, StoreError
 from storage.db import migrate
-from storage.db.core import NO_PARAMS, Engine, Params, Row, Sql, Tx, compile_sql, iso_z
+from storage.db.core import NO_PARAMS, Engine, NewRows, Params, Row, Sql, Tx, compile_sql, iso_z
 
 _log = logging.getLogger(__name__)
 
@@ -131,20 +131,14 @@ class _Statements:
         query = compile_sql(sql, "sqlite")
         await self._connection().executemany(query.text, [_args(query.names, r) for r in rows])
 
-    async def insert_new(
-        self,
-        table: str,
-        columns: Sequence[str],
-        types: Sequence[str],
-        rows: Sequence[tuple[Any, ...]],
-        key: int = 2,
-    ) -> set[tuple[Any, ...]]:
+    async def insert_new(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
         # Usually every row is new: one executemany, and its row count says so. If not, the
         # savepoint takes it back, the stored keys are asked (still inside the write
         # transaction, so nothing comes in between) and the rest inserted.
         if not rows:
             return set()
-        times = [i for i, t in enumerate(types) if t == "timestamptz"]
+        table, columns, key = into.table, into.columns, into.key
+        times = [i for i, t in enumerate(into.types) if t == "timestamptz"]
         values = _encoded(rows, times)
         sql = (
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
@@ -290,18 +284,11 @@ class SqliteDb(_Statements):
         async with self.transaction() as tx:
             await tx.execute_many(sql, rows)
 
-    async def insert_new(
-        self,
-        table: str,
-        columns: Sequence[str],
-        types: Sequence[str],
-        rows: Sequence[tuple[Any, ...]],
-        key: int = 2,
-    ) -> set[tuple[Any, ...]]:
+    async def insert_new(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
         if not rows:
             return set()
         async with self.transaction() as tx:
-            return await tx.insert_new(table, columns, types, rows, key)
+            return await tx.insert_new(into, rows)
 
     async def run_script(self, script: str) -> None:
         async with self.transaction() as tx:

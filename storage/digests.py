@@ -3,7 +3,7 @@ digest is built from (a period's activity, replies and counts, and members' firs
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 
 from bot.models import (
@@ -18,25 +18,11 @@ from bot.models import (
     PeriodCounts,
     ReplyView,
 )
-from storage.db.core import ENGINES, Db, Params, Sql
+from storage.db.core import Db, Params, Sql
 from storage.feeds import check_choice
+from storage.fragments import bytewise, listed
 from storage.queries import Queries
 from storage.rows import ARTICLE_COLS, DISCUSSION_COLS, MARK_COLS, REPLY_COLS, SCHEDULE_COLS, Rows
-
-
-def bytewise(sql: str) -> Mapping[str, str]:
-    """The query with each `{C}` ordering its text by bytes: SQLite's BINARY does by default,
-    PostgreSQL needs `COLLATE "C"` (its default collation follows the locale)."""
-    return {e: sql.replace("{C}", ' COLLATE "C"' if e == "postgres" else "") for e in ENGINES}
-
-
-def listed(name: str, pg_type: str, alias: str) -> Mapping[str, str]:
-    """A list parameter as a table `alias` of one column, `value` (for a correlated subquery
-    per item): SQLite's json_each names its column so; PostgreSQL's unnest is told to."""
-    return {
-        "sqlite": f"json_each(:{name}) {alias}",
-        "postgres": f"unnest(:{name}::{pg_type}[]) AS {alias} (value)",
-    }
 
 
 async def reply_views(db: Db, rows: Rows, where: str, params: Params) -> dict[int, list[ReplyView]]:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from bot.models import FILTER_ACTIONS, FILTER_FIELDS, Community, Feed, FeedFilter
 from bot.store import DuplicateError
-from storage.db.core import NewRows
+from storage.fragments import listed
 from storage.queries import Queries
 from storage.rows import FEED_COLS, FILTER_COLS
 
@@ -18,7 +18,11 @@ def check_choice(what: str, value: str, choices: Sequence[str]) -> None:
         raise ValueError(f"{what} must be one of {', '.join(choices)}, not {value!r}")
 
 
-_ITEMS = NewRows("feed_items", ("feed_id", "key", "seen_at"), ("bigint", "text", "timestamptz"), key=2)
+_REMEMBER = {
+    engine: f"INSERT INTO feed_items (feed_id, key, seen_at) SELECT :feed, k.value, :now FROM {keys}"
+    " WHERE true ON CONFLICT DO NOTHING"
+    for engine, keys in listed("keys", "text", "k").items()
+}
 
 
 class FeedQueries(Queries):
@@ -116,8 +120,9 @@ class FeedQueries(Queries):
         return set(wanted).difference(r[0] for r in rows)
 
     async def remember_items(self, feed_id: int, keys: Iterable[str], now: datetime) -> None:
-        rows = [(feed_id, key, now) for key in dict.fromkeys(keys)]
-        await self._db.insert_new(_ITEMS, rows)
+        unique = list(dict.fromkeys(keys))
+        if unique:  # one statement over the list (SQLite wants a WHERE before ON CONFLICT here)
+            await self._db.execute(_REMEMBER, {"feed": feed_id, "keys": unique, "now": now})
 
     async def count_feed_post(self, feed_id: int) -> None:
         await self._db.execute(

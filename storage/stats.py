@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.models import Article, Community, Discussion, ReplyView, StatsRow
-from storage.digests import bytewise, reply_views
+from storage.digests import reply_views
+from storage.fragments import bytewise
 from storage.queries import Queries
 from storage.rows import ARTICLE_COLS, DISCUSSION_COLS
 

@@ -1,4 +1,4 @@
-"""What the store's engine-specific fragments (storage/digests.py `bytewise`, `listed`) promise,
+"""What the store's engine-specific fragments (storage/fragments.py `bytewise`, `listed`) promise,
 on both engines: text is ordered by its bytes as SQLite's BINARY orders it (PostgreSQL's own
 collation follows the server's locale: "a" beside "B"), and a list read as a table gives one
 row per item, whatever the item holds.
@@ -18,7 +18,7 @@ import pytest
 from bot.models import ArticleDraft, Community, DigestSchedule
 from bot.store import Store
 from storage.db.core import compile_sql
-from storage.digests import bytewise, listed
+from storage.fragments import bytewise, listed
 from storage.store import SQLiteStore
 from tests.conftest import T0
 from tests.postgres import fresh_schema
@@ -109,3 +109,16 @@ async def test_first_reply_times_read_any_author_id(store: Store) -> None:
 
 def _draft(number: int) -> ArticleDraft:
     return ArticleDraft(f"Title {number}", f"https://news.example/{number}", "Summary", "News", None, None)
+
+
+async def test_remembered_item_keys_arrive_as_they_are(store: Store) -> None:
+    """remember_items is one INSERT … SELECT over the list (json_each / unnest): keys holding
+    what a JSON array or a text[] literal would have to escape are stored and found unchanged,
+    a key given twice or remembered before is no error."""
+    feed = await store.add_feed(
+        C, "news", "https://news.example/feed", prompt=None, backlog=0, interval_seconds=60, now=T0
+    )
+    keys = ['guid "quoted"', "back\\slash", "comma,key", "{braced}", "null", "ünï", "plain"]
+    await store.remember_items(feed.id, keys[:2], T0)
+    await store.remember_items(feed.id, [*keys, keys[0]], T0)
+    assert await store.unseen_item_keys(feed.id, [*keys, "new"]) == {"new"}

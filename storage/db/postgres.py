@@ -40,6 +40,15 @@ def value(item: object) -> object:
     return item
 
 
+def _column(kind: str, items: Sequence[Any]) -> list[Any]:
+    """One column of a bulk insert as an array: converted only where its type needs it."""
+    if kind == "text":
+        return [None if v is None else text(v) for v in items]
+    if kind == "timestamptz":
+        return [None if v is None else utc(v) for v in items]
+    return list(items)
+
+
 def _args(names: Sequence[str], params: Params) -> list[object]:
     return [value(params[name]) for name in names]
 
@@ -94,7 +103,8 @@ class _Statements:
             f"INSERT INTO {into.table} ({', '.join(into.columns)}) SELECT * FROM unnest({arrays})"
             f" ON CONFLICT DO NOTHING RETURNING {', '.join(into.columns[: into.key])}"
         )
-        new = await self._connection().fetch(sql, *(value(list(c)) for c in zip(*rows, strict=True)))
+        columns = [_column(kind, c) for kind, c in zip(into.types, zip(*rows, strict=True), strict=True)]
+        new = await self._connection().fetch(sql, *columns)
         return {tuple(r) for r in new}
 
     async def run_script(self, script: str) -> None:

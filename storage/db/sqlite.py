@@ -132,46 +132,86 @@ class _Statements:
         await self._connection().executemany(query.text, [_args(query.names, r) for r in rows])
 
     async def insert_new(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
-        # Usually every row is new: one executemany, and its row count says so. If not, the
-        # savepoint takes it back, the stored keys are asked (still inside the write
-        # transaction, so nothing comes in between) and the rest inserted.
+        # Inside the caller's transaction: a savepoint takes a partly stored batch back.
         if not rows:
             return set()
-        table, columns, key = into.table, into.columns, into.key
-        times = [i for i, t in enumerate(into.types) if t == "timestamptz"]
-        values = _encoded(rows, times)
-        sql = (
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-            " ON CONFLICT DO NOTHING"
-        )
         db = self._connection()
         await db.execute("SAVEPOINT insert_new")
-        cursor = await db.executemany(sql, values)
-        if cursor.rowcount != len(values):
+        values = _encoded(rows, into)
+        if not await _all_new(db, into, values):
             await db.execute("ROLLBACK TO insert_new")
-            match = " AND ".join(f"{c} = value ->> {i}" for i, c in enumerate(columns[:key]))
-            found = await db.execute_fetchall(
-                f"SELECT {', '.join(f'value ->> {i}' for i in range(key))} FROM json_each(?)"
-                f" WHERE EXISTS (SELECT 1 FROM {table} WHERE {match})",
-                (json.dumps([v[:key] for v in values]),),
-            )
-            known = {tuple(r) for r in found}
-            values = [v for v in values if v[:key] not in known]
-            await db.executemany(sql, values)
+            values = await _rest(db, into, values)
         await db.execute("RELEASE insert_new")
-        stored = {v[:key] for v in values}
-        return {r[:key] for r, v in zip(rows, _encoded(rows, times), strict=True) if v[:key] in stored}
+        return _keys(into, rows, values)
 
     async def run_script(self, script: str) -> None:
         for statement in statements(script):
             await self._connection().execute(statement)
 
 
-def _encoded(rows: Sequence[tuple[Any, ...]], times: Sequence[int]) -> list[tuple[Any, ...]]:
+def _times(into: NewRows) -> list[int]:
+    return [i for i, t in enumerate(into.types) if t == "timestamptz"]
+
+
+def _encoded(rows: Sequence[tuple[Any, ...]], into: NewRows) -> list[tuple[Any, ...]]:
     """The rows with their time columns as SQLite keeps them."""
+    times = _times(into)
     if not times:
         return list(rows)
-    return [tuple(iso_z(v) if i in times and v is not None else v for i, v in enumerate(r)) for r in rows]
+    encoded = []
+    for row in rows:
+        values = list(row)
+        for i in times:
+            if values[i] is not None:
+                values[i] = iso_z(values[i])
+        encoded.append(tuple(values))
+    return encoded
+
+
+def _insert(into: NewRows) -> str:
+    return (
+        f"INSERT INTO {into.table} ({', '.join(into.columns)}) VALUES ({', '.join('?' * len(into.columns))})"
+        " ON CONFLICT DO NOTHING"
+    )
+
+
+async def _all_new(db: aiosqlite.Connection, into: NewRows, values: Sequence[tuple[Any, ...]]) -> bool:
+    """Insert the rows; True if every one was new (the usual case: the row count says so)."""
+    cursor = await db.executemany(_insert(into), values)
+    return cursor.rowcount == len(values)
+
+
+async def _rest(
+    db: aiosqlite.Connection, into: NewRows, values: Sequence[tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
+    """Insert the rows whose keys are not stored (asked inside the write transaction, so nothing
+    comes in between); returns them."""
+    key = into.key
+    match = " AND ".join(f"{c} = value ->> {i}" for i, c in enumerate(into.columns[:key]))
+    found = await db.execute_fetchall(
+        f"SELECT {', '.join(f'value ->> {i}' for i in range(key))} FROM json_each(?)"
+        f" WHERE EXISTS (SELECT 1 FROM {into.table} WHERE {match})",
+        (json.dumps([v[:key] for v in values]),),
+    )
+    known = {tuple(r) for r in found}
+    rest = [v for v in values if v[:key] not in known]
+    await db.executemany(_insert(into), rest)
+    return rest
+
+
+def _keys(
+    into: NewRows, rows: Sequence[tuple[Any, ...]], stored: Sequence[tuple[Any, ...]]
+) -> set[tuple[Any, ...]]:
+    """The keys, as the caller gave them, of the rows stored (given as encoded)."""
+    key = into.key
+    new = {v[:key] for v in stored}
+    if not any(i < key for i in _times(into)):  # the keys are stored as given
+        return new
+    return {r[:key] for r, v in zip(rows, _encoded(rows, into), strict=True) if v[:key] in new}
+
+
+class _SomeStoredBefore(Exception):
+    """Rolls a batch back: some of its rows were stored before."""
 
 
 class SqliteDb(_Statements):
@@ -285,10 +325,21 @@ class SqliteDb(_Statements):
             await tx.execute_many(sql, rows)
 
     async def insert_new(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
+        # Its own transaction: usually one executemany and the commit; if some rows were stored
+        # before, that transaction is rolled back and a second one inserts the rest.
         if not rows:
             return set()
-        async with self.transaction() as tx:
-            return await tx.insert_new(into, rows)
+        values = _encoded(rows, into)
+        try:
+            async with self.transaction():
+                if not await _all_new(self._connection(), into, values):
+                    raise _SomeStoredBefore
+            return _keys(into, rows, values)
+        except _SomeStoredBefore:
+            pass
+        async with self.transaction():
+            values = await _rest(self._connection(), into, values)
+        return _keys(into, rows, values)
 
     async def run_script(self, script: str) -> None:
         async with self.transaction() as tx:

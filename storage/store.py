@@ -17,7 +17,6 @@ from storage.db.migrate import schema_version
 from storage.digests import DigestQueries
 from storage.feeds import FeedQueries
 from storage.leases import LeaseQueries
-from storage.legacy import Legacy
 from storage.members import MemberQueries
 from storage.replies import ReplyQueries
 from storage.stats import StatsQueries
@@ -34,7 +33,6 @@ class SqlStore(
     StatsQueries,
     LeaseQueries,
     TableQueries,
-    Legacy,
 ):
     """The store on an unopened `Db`; `open()` connects and applies pending migrations."""
 

@@ -555,7 +555,7 @@ def backup(ctx: click.Context, file: Path, db: str | None) -> None:
     """
     from bot.redact import mask_url
     from bot.wiring import make_store
-    from storage.sqlite import SQLiteStore
+    from storage.store import SQLiteStore
 
     settings = _settings(ctx, **_db_override(db))
     store = make_store(settings)

@@ -32,7 +32,7 @@ from adapters.console.platform import COMMUNITY
 from bot.config import settings_from
 from bot.store import Store
 from bot.wiring import runtime
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.postgres import fresh_schema
 
 CONSOLES = 2

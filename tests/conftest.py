@@ -24,7 +24,7 @@ from bot.events import Caller, CommandInvoked, ReplyPosted
 from bot.platform import ChatPlatform
 from bot.services import Services, build_core
 from bot.sources.http import AiohttpFetcher
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.sources_server import SourcesServer
 
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)  # a Monday

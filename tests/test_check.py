@@ -19,8 +19,8 @@ from bot.checkup import CheckLine, DatabaseState, SubscribedFeed, check_feeds, d
 from bot.models import Community
 from bot.sources.http import AiohttpFetcher
 from storage import migrations
-from storage.sqlite import SQLiteStore
 from storage.state import database_state
+from storage.store import SQLiteStore
 from tests.conftest import T0
 from tests.fake_discord import (
     ATTACH_FILES,

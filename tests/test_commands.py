@@ -34,7 +34,7 @@ from bot.post_layout import STANDARD, PostLayout
 from bot.prompts import split_prompts
 from bot.services import build_core
 from bot.sources.http import AiohttpFetcher
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.conftest import T0, FakeClock, Harness
 
 # -- a feed server on 127.0.0.1 --------------------------------------------------------------

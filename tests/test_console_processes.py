@@ -31,7 +31,7 @@ from adapters.console.clock import ConsoleClock, recorded_clock
 from adapters.console.platform import COMMUNITY
 from bot.config import settings_from
 from bot.store import Store
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.postgres import fresh_schema
 from threadcast.wiring import runtime
 

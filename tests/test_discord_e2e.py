@@ -33,7 +33,7 @@ from bot.platform import ChatPlatform
 from bot.publisher import PublishError
 from bot.services import Services, build_core
 from bot.sources.http import AiohttpFetcher
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests import feed_items
 from tests.conftest import eventually
 from tests.fake_discord import (

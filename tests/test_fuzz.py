@@ -48,7 +48,7 @@ from bot.sources.http import AiohttpFetcher
 from bot.sources.pages import article_from_html
 from bot.sources.plaintext import EXPLICIT_TITLE_LIMIT, SOURCE_LIMIT, SUMMARY_LIMIT
 from bot.text import neutralize_mentions, safe
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.digest_views import layout_of
 
 pytestmark = pytest.mark.timeout(120)

@@ -21,7 +21,7 @@ from bot.demo.week import populate_week
 from bot.models import ArticleDraft, Community, DigestSchedule
 from bot.store import ConsoleStore, Store
 from storage.copy import TargetNotEmpty, copy_tables, plan_copy
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from storage.tables import TABLES, Kind, Row, TableStore
 from tests.postgres import Schema, fresh_schema
 from threadcast.cli import main

@@ -28,7 +28,7 @@ from bot import logs
 from bot.config import Settings
 from bot.models import Community, DigestSchedule
 from bot.retry import backoff, seconds
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.conftest import eventually
 from tests.fake_discord import FakeDiscord
 from tests.fake_slack import ADMIN, GENERAL, TEAM_ID, FakeSlack, api_error, server_error

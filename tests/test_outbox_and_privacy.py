@@ -15,7 +15,7 @@ from bot.layout import DigestPost
 from bot.models import Article, ArticleDraft, Community, Discussion, DiscussionState, PostedMessage
 from bot.post_layout import STANDARD, PostLayout
 from bot.publisher import PublishError
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.conftest import Harness
 
 

@@ -24,7 +24,7 @@ from bot.platform import ChatPlatform
 from bot.scheduler import LEASE_NAME, LEASE_TICKS, Scheduler
 from bot.services import build_core
 from bot.sources.http import AiohttpFetcher
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 
 pytestmark = pytest.mark.timeout(20)
 

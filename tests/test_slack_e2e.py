@@ -30,7 +30,7 @@ from bot.platform import ChatPlatform, IncompleteHistory
 from bot.post_layout import parse_template
 from bot.services import Services, build_core
 from bot.sources.http import AiohttpFetcher
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests import feed_items
 from tests.conftest import FakeClock, eventually
 from tests.digest_views import layout_of

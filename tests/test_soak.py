@@ -47,7 +47,7 @@ from bot.publisher import PublishError
 from bot.services import Services, build_core
 from bot.sources.http import AiohttpFetcher
 from bot.store import Store
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests import fake_discord, fake_slack
 from tests.fake_discord import FakeDiscord
 from tests.fake_slack import GENERAL, NEWS, FakeSlack

@@ -27,7 +27,7 @@ from bot.store import ConsoleStore, Store
 
 if TYPE_CHECKING:
     from adapters.console.shell import ConsoleShell
-    from storage.sqlite import SQLiteStore
+    from storage.store import SQLiteStore
 
 _log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def make_store(settings: Settings) -> Store:
 def make_backup_store(settings: Settings) -> SQLiteStore | None:
     """The store `backup` can copy file to file (SQLite's online backup), not yet opened;
     None for a server database (PostgreSQL: pg_dump's work)."""
-    from storage.sqlite import SQLiteStore
+    from storage.store import SQLiteStore
 
     store = make_store(settings)
     return store if isinstance(store, SQLiteStore) else None

@@ -12,9 +12,10 @@ import hashlib
 import json
 import logging
 from bisect import bisect_right
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.digest_model import (
@@ -30,8 +31,8 @@ from bot.digest_model import (
     label,
 )
 from bot.gist import Gist, GistEngine, GistFailed, GistRequest
-from bot.i18n import CommunityWords, english
-from bot.models import Community, DiscussionActivity, PeriodCounts
+from bot.i18n import CommunityWords, Words, english
+from bot.models import Community, CommunitySettings, DiscussionActivity, PeriodCounts
 from bot.platform import ChatPlatform
 from bot.quotes import DigestReader, Reading
 from bot.store import Store
@@ -134,6 +135,27 @@ def _fingerprint(request: GistRequest) -> str:
     return hashlib.sha256(material.encode()).hexdigest()
 
 
+_T = TypeVar("_T")
+
+
+class _Reads:
+    """Store reads started beside a build's own work; any still running when the build
+    fails are cancelled."""
+
+    def __init__(self) -> None:
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    def start(self, read: Coroutine[Any, Any, _T]) -> asyncio.Task[_T]:
+        task = asyncio.create_task(read)
+        self._tasks.append(task)
+        return task
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()  # a no-op for the reads already awaited
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
 def _posted_in(item: DiscussionActivity, start: datetime, end: datetime) -> bool:
     posted = item.discussion.posted_at
     return posted is not None and start <= posted < end
@@ -168,13 +190,30 @@ class DigestBuilder:
     ) -> Digest:
         settings = await self._store.get_community_settings(community)
         words = await self._words.words(community) if self._words else english()
+        # The reads that only the figures need run beside the rest of the work: on SQLite the
+        # database's thread works while replies are read word by word, on PostgreSQL they run
+        # on other pooled connections.
+        reads = _Reads()
+        try:
+            return await self._build(community, start, end, timezone, note, settings, words, reads)
+        finally:
+            await reads.close()
+
+    async def _build(
+        self,
+        community: Community,
+        start: datetime,
+        end: datetime,
+        timezone: str,
+        note: str | None,
+        settings: CommunitySettings,
+        words: Words,
+        reads: _Reads,
+    ) -> Digest:
         activity = await self._store.activity(community, start, end)
-        previous = await self._store.period_counts(community, start - (end - start), start)
 
         census = Census.of(activity, start, end, timezone)
         tallies = census.tallies
-        first_seen = await self._store.first_reply_times(community, census.authors)
-        newcomers = {author for author, when in first_seen.items() if when >= start}
         # What `Store.period_counts` would answer for this period, without reading it again.
         current = PeriodCounts(
             articles=sum(_posted_in(a, start, end) for a in activity),
@@ -200,6 +239,9 @@ class DigestBuilder:
         late.sort(key=lambda a: tallies[a.discussion.id].rank(), reverse=True)
         shown, shown_late = fresh[:MAX_RANKED], late[:MAX_LATE]
         read = [a.discussion.id for a in (*shown, *shown_late)]
+        # Both before the replies are read word by word: a query returning rows while a
+        # thread of Python runs waits for the interpreter's lock at every row.
+        first_seen_read = reads.start(self._store.first_reply_times(community, census.authors))
         replies = await self._store.period_replies(read, start, end)
 
         # Reading thousands of replies word by word (and the language's word list, once) is
@@ -217,7 +259,13 @@ class DigestBuilder:
                 for a in (*shown, *shown_late)
             }
 
+        # The previous period's counts (one row: the database works without the interpreter's
+        # lock) are counted while the replies are read.
+        previous_read = reads.start(self._store.period_counts(community, start - (end - start), start))
         readings = await asyncio.to_thread(read_all)
+        first_seen = await first_seen_read
+        newcomers = {author for author, when in first_seen.items() if when >= start}
+        previous = await previous_read
         gists = {key: reading.gist for key, reading in readings.items()}
         if settings.summaries == "model" and self._model is not None:
             gists |= await self._model_gists(readings, start, end)

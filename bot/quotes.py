@@ -149,10 +149,17 @@ class DigestReader:
         stems = tuple(self.language.stem(w) for w in self.language.words(title))
         if not stems:
             return frozenset()
-        return frozenset(gram for h in heard for gram in h.voice.phrases if _inside(gram, stems))
+        runs = {stems[i:j] for i in range(len(stems)) for j in range(i + 1, len(stems) + 1)}
+        echoed: set[Gram] = set()
+        for h in heard:
+            echoed.update(runs.intersection(h.voice.phrases))
+        return frozenset(echoed)
 
     def _stems(self, text: str) -> frozenset[str]:
-        return frozenset(self.language.stem(w) for w in self.language.words(text))
+        return self._stems_of(self.language.words(text))
+
+    def _stems_of(self, said: list[str]) -> frozenset[str]:
+        return frozenset(map(self.language.stem, said))
 
     def _fresh(self, stems: frozenset[str]) -> bool:
         """Not nearly the same as any quote this digest already shows."""
@@ -179,7 +186,8 @@ class DigestReader:
             if len(chosen) == limit:
                 break
             excerpt = safe(h.view.reply.text, EXCERPT_LENGTH)
-            stems = self._stems(excerpt)
+            # The reply's own words when the excerpt is the whole reply (it mostly is).
+            stems = self._stems(excerpt) if excerpt != h.view.reply.text else self._stems_of(h.said)
             if not self._fresh(stems):
                 continue
             self._quoted.append(stems)
@@ -219,11 +227,6 @@ def site_name(url: str) -> str:
         return ""  # no name in an address
     suffix = 2 if len(labels) > 2 and len(labels[-1]) == 2 and len(labels[-2]) <= 3 else 1
     return labels[-suffix - 1]
-
-
-def _inside(gram: Gram, title: tuple[str, ...]) -> bool:
-    n = len(gram)
-    return any(title[i : i + n] == gram for i in range(len(title) - n + 1))
 
 
 def _quotable(replies: list[ReplyView]) -> list[ReplyView]:

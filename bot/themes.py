@@ -96,13 +96,11 @@ def _phrases(language: Language, text: str) -> tuple[dict[Gram, tuple[str, bool]
     whether it was written mid-sentence (where its capitals are its own)."""
     found: dict[Gram, tuple[str, bool]] = {}
     usage = Usage()
-    text = _LINK.sub(" ", text)  # before clauses are cut: a link's pieces are no words
+    if _may_link(text):
+        text = _LINK.sub(" ", text)  # before clauses are cut: a link's pieces are no words
     for sentence in _SENTENCE.split(text):
         first = True
-        for clause in _CLAUSE.split(sentence):
-            tokens = language.tokens(clause)
-            if not tokens:
-                continue
+        for tokens in _clauses(language, sentence):
             written = [w for w, _, _ in tokens]
             lower = [w.lower() for w in written]
             kinds = [language.kind(w) for w in lower]
@@ -130,12 +128,55 @@ def _phrases(language: Language, text: str) -> tuple[dict[Gram, tuple[str, bool]
                     had = found.get(gram)
                     if had is not None and (had[1] or initial):
                         continue
-                    shown = _SPACES.sub(" ", clause[tokens[i][1] : tokens[j][2]])
+                    shown = _one_spaced(sentence[tokens[i][1] : tokens[j][2]])
                     if initial and language.code != "de" and shown[1:] == shown[1:].lower():
                         shown = shown[0].lower() + shown[1:]  # "Night shift" at a sentence's start
                     found[gram] = (shown, not initial)
             first = False
     return found, usage
+
+
+def _may_link(text: str) -> bool:
+    """False when `_LINK` cannot match (most replies): its search costs more than the rest
+    of a short reply's reading. ("ı" and "İ" match "i" in a pattern that ignores case.)"""
+    lowered = text.lower()
+    return (
+        "://" in text
+        or "](" in text
+        or "www." in lowered
+        or any(domain in lowered for domain in (".com", ".org", ".net", ".io"))
+        or "ı" in text
+        or "İ" in text
+    )
+
+
+def _clauses(language: Language, sentence: str) -> list[list[tuple[str, int, int]]]:
+    """The words of each clause of a sentence that has any (where they are in the sentence).
+    The sentence is read once: no clause mark is part of a word, so its words are the
+    clauses' words."""
+    tokens = language.tokens(sentence)
+    if not tokens:
+        return []
+    clauses: list[list[tuple[str, int, int]]] = []
+    current: list[tuple[str, int, int]] = []
+    marks = _CLAUSE.finditer(sentence)
+    mark = next(marks, None)
+    for token in tokens:
+        while mark is not None and mark.start() < token[1]:
+            if current:
+                clauses.append(current)
+                current = []
+            mark = next(marks, None)
+        current.append(token)
+    clauses.append(current)
+    return clauses
+
+
+def _one_spaced(written: str) -> str:
+    """Runs of white space as one space (the text starts and ends with a word)."""
+    if written.isprintable() and "  " not in written:  # only single ASCII spaces
+        return written
+    return _SPACES.sub(" ", written)
 
 
 def _contains(longer: Gram, shorter: Gram) -> bool:

@@ -18,16 +18,29 @@ _WORD = re.compile(r"[^\W\d_](?:[^\W_]|['’-](?=[^\W\d_]))*")
 NEAR_DUPLICATE = 0.8  # share of the shorter text's words
 
 
+def _may_link(text: str) -> bool:
+    """False when `_URL` cannot match (most replies): the search for links is skipped."""
+    return "://" in text or "www." in text.lower()
+
+
 def words(text: str) -> list[str]:
     """Lower-case words of `text`, links left out; apostrophes unified."""
-    return [w.lower().replace("’", "'") for w in _WORD.findall(_URL.sub(" ", text))]
+    if _may_link(text):
+        text = _URL.sub(" ", text)
+    found = _WORD.findall(text)
+    if "’" not in text:
+        return [w.lower() for w in found]
+    return [w.lower().replace("’", "'") for w in found]
 
 
 def written_words(text: str) -> list[tuple[str, int, int]]:
     """The words of `text` as written (case kept, apostrophes unified), links left out,
     each with where it starts and ends in `text`."""
-    blank = _URL.sub(lambda m: " " * len(m.group()), text)
-    return [(m.group().replace("’", "'"), m.start(), m.end()) for m in _WORD.finditer(blank)]
+    if _may_link(text):
+        text = _URL.sub(lambda m: " " * len(m.group()), text)
+    if "’" not in text:
+        return [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
+    return [(m.group().replace("’", "'"), m.start(), m.end()) for m in _WORD.finditer(text)]
 
 
 def is_substantive(text: str, language: Language) -> bool:
@@ -61,7 +74,7 @@ def is_junk(text: str, said: list[str]) -> bool:
     repeated, very long tokens, a link alone, shouting in capitals, emoji alone."""
     if not said:
         return True  # emoji, punctuation or a link alone
-    bare = _URL.sub(" ", text)
+    bare = _URL.sub(" ", text) if _may_link(text) else text
     if _REPEATED.search(bare.replace("...", "")):
         return True
     tokens = bare.split()

@@ -241,7 +241,7 @@ class DigestBuilder:
         read = [a.discussion.id for a in (*shown, *shown_late)]
         # Both before the replies are read word by word: a query returning rows while a
         # thread of Python runs waits for the interpreter's lock at every row.
-        first_seen_read = reads.start(self._store.first_reply_times(community, census.authors))
+        first_seen = await self._store.first_reply_times(community, census.authors)
         replies = await self._store.period_replies(read, start, end)
 
         # Reading thousands of replies word by word (and the language's word list, once) is
@@ -263,7 +263,6 @@ class DigestBuilder:
         # lock) are counted while the replies are read.
         previous_read = reads.start(self._store.period_counts(community, start - (end - start), start))
         readings = await asyncio.to_thread(read_all)
-        first_seen = await first_seen_read
         newcomers = {author for author, when in first_seen.items() if when >= start}
         previous = await previous_read
         gists = {key: reading.gist for key, reading in readings.items()}

@@ -96,40 +96,41 @@ def _phrases(language: Language, text: str) -> tuple[dict[Gram, tuple[str, bool]
     whether it was written mid-sentence (where its capitals are its own)."""
     found: dict[Gram, tuple[str, bool]] = {}
     usage = Usage()
+    mid, capital = usage.mid, usage.capital
+    kind, ends_badly = language.kind, language.ends_badly
+    keep_case = language.code == "de"
     if _may_link(text):
         text = _LINK.sub(" ", text)  # before clauses are cut: a link's pieces are no words
     for sentence in _SENTENCE.split(text):
         first = True
         for tokens in _clauses(language, sentence):
-            written = [w for w, _, _ in tokens]
-            lower = [w.lower() for w in written]
-            kinds = [language.kind(w) for w in lower]
-            stems = [k[0] for k in kinds]
-            edge = [k[1] for k in kinds]
-            inner = [k[2] for k in kinds]
-            for i, (w, s) in enumerate(zip(written, stems, strict=True)):
-                if not (first and i == 0) and edge[i]:
-                    usage.mid[s] += 1
+            lower = [t[0].lower() for t in tokens]
+            kinds = [kind(w) for w in lower]
+            for i, (token, (stem, edge, _)) in enumerate(zip(tokens, kinds, strict=True)):
+                if edge and not (first and i == 0):
+                    mid[stem] = mid.get(stem, 0) + 1
+                    w = token[0]
                     if w[:1].isupper() and not w.isupper():
-                        usage.capital[s] += 1
+                        capital[stem] = capital.get(stem, 0) + 1
             n = len(lower)
             for i in range(n):
-                if not edge[i]:
+                if not kinds[i][1]:
                     continue
+                initial = first and i == 0
                 for j in range(i, min(n, i + MAX_WORDS)):
-                    if not inner[j]:
+                    _, edge, inner = kinds[j]
+                    if not inner:
                         break
-                    if not edge[j] or (i == j and len(lower[i]) < 4):
+                    if not edge or (i == j and len(lower[i]) < 4):
                         continue
-                    if j > i and language.ends_badly(lower[j]):
+                    if j > i and ends_badly(lower[j]):
                         continue
-                    gram = tuple(stems[i : j + 1])
-                    initial = first and i == 0
+                    gram = tuple([k[0] for k in kinds[i : j + 1]])
                     had = found.get(gram)
                     if had is not None and (had[1] or initial):
                         continue
                     shown = _one_spaced(sentence[tokens[i][1] : tokens[j][2]])
-                    if initial and language.code != "de" and shown[1:] == shown[1:].lower():
+                    if initial and not keep_case and shown[1:] == shown[1:].lower():
                         shown = shown[0].lower() + shown[1:]  # "Night shift" at a sentence's start
                     found[gram] = (shown, not initial)
             first = False

@@ -133,7 +133,10 @@ class FeedPoller:
     async def _take_items(self, feed: Feed, entries: list[FeedEntry]) -> PollReport:
         # Off the event loop: an item without GUID or link is keyed by its text, read from HTML.
         # (`parse_feed` keeps at most MAX_FEED_ENTRIES, so this and the lookup below are bounded.)
-        known = await asyncio.to_thread(_known, entries) if entries else []
+        if len(entries) <= _KEYED_ON_THE_LOOP and all(_keyed_without_text(e) for e in entries):
+            known = _known(entries)  # a few links and GUIDs: less work than a thread's hand-over
+        else:
+            known = await asyncio.to_thread(_known, entries) if entries else []
         unseen = await self._store.unseen_item_keys(feed.id, [k for keys, _ in known for k in keys])
         # New only if known by none of its keys: a link posted before under another GUID (a
         # feed that changes its GUIDs) is the same article.
@@ -246,6 +249,16 @@ class FeedPoller:
             await platform.notify(feed.community, channel, text)
         except Exception:
             _log.exception("could not tell %s about failing feed %s", channel, mask_url(feed.url))
+
+
+# Up to this many entries that each have a GUID or a link are keyed on the event loop (a few
+# hundredths of a millisecond each); more, or any keyed by its text, in a thread.
+_KEYED_ON_THE_LOOP = 50
+
+
+def _keyed_without_text(entry: FeedEntry) -> bool:
+    """The entry's key needs no text read from its HTML (see `item_key`)."""
+    return bool((entry.guid and entry.guid.strip()) or (entry.url and entry.url.strip()))
 
 
 def _known(entries: list[FeedEntry]) -> list[tuple[list[str], FeedEntry]]:

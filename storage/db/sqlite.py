@@ -317,8 +317,13 @@ class SqliteDb(_Statements):
             return await super().fetch(sql, params)
 
     async def execute(self, sql: Sql, params: Params = NO_PARAMS) -> int:
-        async with self.transaction() as tx:
-            return await tx.execute(sql, params)
+        # One statement is a transaction of its own (the connection autocommits): SQLite takes
+        # the write lock as it starts, as BEGIN IMMEDIATE would (waiting out the busy timeout),
+        # and takes all of it back if it fails. One call to the connection's thread, not three.
+        # The lock keeps it out of another task's transaction on the shared connection.
+        async with self._lock:
+            with self._errors():
+                return await _Statements(self._connection()).execute(sql, params)
 
     async def execute_many(self, sql: Sql, rows: Iterable[Params]) -> None:
         async with self.transaction() as tx:

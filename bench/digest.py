@@ -6,10 +6,13 @@ digest covers its last week. The generated SQLite file is cached under bench/.ca
 the PostgreSQL schema kept) between runs, since making a million rows takes a while.
 
 `DigestBuilder.build` does what the weekly digest does: the store's queries (activity,
-counts, first replies) and the core's work on them (privacy rules, ranking, highlights,
-themes, days). The aggregate computes, in one statement, the figures a digest reports:
-replies, participants and reactions per discussion of the week and in total, leaving
-out opted-out members. The time is the best of three runs of each.
+counts, first replies, the shown discussions' replies) and the core's work on them (privacy
+rules, ranking, days, and for each discussion shown its highlights, themes and built-in gist,
+read word by word by `bot.quotes.DigestReader`; a model's gist is off by default and not
+timed). The builder's run fails unless every discussion shown has its gist. The aggregate
+computes, in one statement, the figures a digest reports: replies, participants and
+reactions per discussion of the week and in total, leaving out opted-out members. The time
+is the best of three runs of each.
 """
 
 from __future__ import annotations
@@ -166,9 +169,12 @@ async def builder(backend: str, replies: int, discussions: int, url: str | None 
             digest = await DigestBuilder(store, {}).build(COMMUNITY, START, END)
         best = min(best, timer.seconds)
     await store.close()
+    shown = (*digest.discussions, *digest.late)
+    if not shown or not all(d.gist and d.gist_engine == "builtin" for d in shown):
+        raise AssertionError("the digest timed did not make a built-in gist of every discussion shown")
     figures = digest.figures
     return {"seconds": best, "replies": figures.replies, "participants": figures.participants,
-            "rss_peak_mb": peak_rss_mb()}  # fmt: skip
+            "gists": len(shown), "rss_peak_mb": peak_rss_mb()}  # fmt: skip
 
 
 SQLITE_AGGREGATE = """

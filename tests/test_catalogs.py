@@ -32,6 +32,9 @@ def _placeholders(text: str) -> set[str]:
 
 
 def _forms(message: Message) -> tuple[str, ...]:
+    """The translated forms; none when the message has no translation (`string` is None)."""
+    if message.string is None:
+        return ()
     return tuple(message.string) if isinstance(message.string, tuple | list) else (message.string,)
 
 

@@ -7,10 +7,12 @@ import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
+from adapters.console.platform import COMMUNITY
+from bot.poller import PollReport
 from bot.publisher import item_key
 from bot.sources.feeds import MAX_FEED_ENTRIES, parse_feed
 from bot.sources.http import DEFAULT_MAX_BYTES
-from tests.conftest import COMMUNITY, Harness
+from tests.conftest import Harness
 from tests.sources_server import SourcesServer
 
 HUGE = 160_000
@@ -27,7 +29,7 @@ def _rss(guids: list[str], *, dated: bool = False) -> bytes:
     return f'<rss version="2.0"><channel><title>Huge</title>{items}</channel></rss>'.encode()
 
 
-async def _poll_while_ticking(harness: Harness, feed_id: int) -> tuple[object, float]:
+async def _poll_while_ticking(harness: Harness, feed_id: int) -> tuple[PollReport, float]:
     """Poll once while a task on the same loop ticks every 10 ms; the longest gap between ticks."""
     gaps: list[float] = []
     done = asyncio.Event()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from aiohttp import web
 
 from adapters.discord.setup import PERMISSIONS, PERMISSIONS_VALUE
 from adapters.slack.setup import EVENTS, SCOPES
@@ -407,11 +408,11 @@ async def test_the_state_of_a_postgresql_database() -> None:
 async def test_feeds_still_unanswered_when_the_time_is_up_are_reported() -> None:
     async with SourcesServer() as server, AiohttpFetcher(timeout=30, allow_private=True) as fetcher:
 
-        async def never(request: object) -> object:
+        async def never(request: web.Request) -> web.StreamResponse:
             await server.released.wait()
             raise AssertionError("released")
 
-        server.route("/slow.xml", never)  # type: ignore[arg-type]
+        server.route("/slow.xml", never)
         server.serve("/feed.xml", RSS)
         feeds = [SubscribedFeed(1, server.url("/slow.xml")), SubscribedFeed(2, server.url("/feed.xml")),
                  SubscribedFeed(3, server.url("/feed.xml"))]  # fmt: skip

@@ -83,8 +83,9 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 T = TypeVar("T")
 
 
-async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 3.0, what: str = "") -> T:
-    """Poll an async condition until it holds (the store announces nothing to wait on)."""
+async def eventually(check: Callable[[], Awaitable[T | None]], timeout: float = 3.0, what: str = "") -> T:
+    """Poll an async condition until it holds (the store announces nothing to wait on); its
+    first truthy result (so never None: a check answers None for "not yet")."""
     try:
         async with asyncio.timeout(timeout):
             while True:

@@ -55,7 +55,7 @@ from tests.sources_server import SourcesServer
 pytestmark = pytest.mark.timeout(15)
 
 MODERATOR_ROLE = "Community Team"  # DISCORD_MODERATOR_ROLE in these tests
-NO_PINGS = {"parse": []}
+NO_PINGS: dict[str, list[str]] = {"parse": []}
 WEEK_IN_MINUTES = 10080
 
 LONG_TITLE = (

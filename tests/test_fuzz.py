@@ -87,7 +87,7 @@ HOSTILE = (
     "x" * 3000,
     "🙂👍🏽👨‍👩‍👧",
 )
-any_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=200)
+any_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=200)
 words = st.lists(st.one_of(any_text, st.sampled_from(HOSTILE)), max_size=8).map(" ".join)
 
 

@@ -66,7 +66,7 @@ async def test_sqlite_plans_use_indexes(tmp_path: Path) -> None:
     statements: list[str] = []
     await store.sqlite_db.connection.set_trace_callback(statements.append)  # the SQL as run, values inlined
     await hot_calls(store)
-    await store.sqlite_db.connection.set_trace_callback(None)
+    await store.sqlite_db.connection.set_trace_callback(None)  # type: ignore[arg-type]  # aiosqlite omits None
     await store.close()
 
     queries = [s for s in dict.fromkeys(statements) if s.split(None, 1)[0].upper() in QUERY_WORDS]

@@ -25,7 +25,7 @@ from adapters.slack.render import BLOCKS_PER_MESSAGE, SECTION_LIMIT, article_blo
 from bot.app import App
 from bot.config import Settings
 from bot.events import PlatformReady
-from bot.models import Article, ArticleDraft, Community, Discussion, DiscussionState
+from bot.models import Article, ArticleDraft, Community, Discussion, DiscussionState, Reply
 from bot.platform import ChatPlatform, IncompleteHistory
 from bot.post_layout import parse_template
 from bot.services import Services, build_core
@@ -147,7 +147,7 @@ class Bot:
     async def discussions(self) -> list[Discussion]:
         return [d for d, _, _ in await self.store.export(self.community)]
 
-    async def replies(self) -> dict[str, Any]:
+    async def replies(self) -> dict[str, Reply]:
         return {
             v.reply.message_id: v.reply
             for _, _, views in await self.store.export(self.community)
@@ -252,7 +252,7 @@ async def test_replies_edit_delete_and_reactions_reach_storage(bot: Bot) -> None
     await bot.event(fake.delete_event(GENERAL, second["ts"]))
     await bot.app.drain(2)
 
-    async def settled() -> dict[str, Any] | None:
+    async def settled() -> dict[str, Reply] | None:
         found = await bot.replies()
         reply = found.get(first_id)
         ok = len(found) == 1 and reply and reply.text == "first, edited" and reply.reactions == 1
@@ -264,7 +264,7 @@ async def test_replies_edit_delete_and_reactions_reach_storage(bot: Bot) -> None
     assert_harmless(fake)
 
 
-async def _count(bot: Bot, n: int) -> dict[str, Any] | None:
+async def _count(bot: Bot, n: int) -> dict[str, Reply] | None:
     found = await bot.replies()
     return found if len(found) == n else None
 

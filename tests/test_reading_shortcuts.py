@@ -1,0 +1,111 @@
+"""The digest's reading skips work it can prove needless (bot/themes.py, bot/wording.py):
+the link searches where no link can be, and each clause's words read from one pass over its
+sentence. These tests hold the shortcuts to the long way: the same words, links and phrases."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot import themes, wording
+from bot.language import language
+
+# Pieces that make links, clause marks, odd white space and the letters a case-blind
+# pattern matches beyond ASCII ("ı" and "İ" match "i"), mixed with ordinary words.
+PIECES = st.sampled_from(
+    [
+        "night shift", "Night", "WWW.", "www.", "example", ".COM", ".io", ".ıo", ".İO", "://", "https",
+        "](", ")", "[", "l'eau", "d’été", "don’t", " - ", " — ", ", ", "; ", ". ", "! ", "\n", "\t",
+        "\u00a0", "  ", "«", "»", "/", "_", "*", "reddit.com/r/x", "4,000", "self-driving", "İstanbul",
+    ]
+)  # fmt: skip
+TEXTS = st.lists(PIECES, max_size=12).map("".join)
+
+LINKED = [
+    "see [this](https://x.com/a) now",
+    "go to WWW.Example.ORG please",
+    "docs at foo.İo and bar.ıo",
+    "](x)https://y and the night shift",
+]
+
+
+def _phrases_the_long_way(code: str, text: str) -> dict[themes.Gram, tuple[str, bool]]:
+    """Each clause tokenised on its own, every link search run, as before the shortcuts."""
+    lang = language(code)
+    found: dict[themes.Gram, tuple[str, bool]] = {}
+    for sentence in themes._SENTENCE.split(themes._LINK.sub(" ", text)):
+        first = True
+        for clause in themes._CLAUSE.split(sentence):
+            blank = wording._URL.sub(lambda m: " " * len(m.group()), clause)
+            tokens = [
+                (m.group().replace("’", "'"), m.start(), m.end()) for m in wording._WORD.finditer(blank)
+            ]
+            if code == "fr":
+                tokens = lang.tokens(clause)
+            if not tokens:
+                continue
+            lower = [w.lower() for w, _, _ in tokens]
+            kinds = [lang.kind(w) for w in lower]
+            for i in range(len(lower)):
+                if not kinds[i][1]:
+                    continue
+                for j in range(i, min(len(lower), i + themes.MAX_WORDS)):
+                    if not kinds[j][2]:
+                        break
+                    if not kinds[j][1] or (i == j and len(lower[i]) < 4):
+                        continue
+                    if j > i and lang.ends_badly(lower[j]):
+                        continue
+                    gram = tuple(k[0] for k in kinds[i : j + 1])
+                    initial = first and i == 0
+                    had = found.get(gram)
+                    if had is not None and (had[1] or initial):
+                        continue
+                    shown = re.sub(r"\s+", " ", clause[tokens[i][1] : tokens[j][2]])
+                    if initial and code != "de" and shown[1:] == shown[1:].lower():
+                        shown = shown[0].lower() + shown[1:]
+                    found[gram] = (shown, not initial)
+            first = False
+    return found
+
+
+@pytest.mark.parametrize("text", LINKED)
+def test_a_reply_with_a_link_is_searched_for_it(text: str) -> None:
+    assert themes._LINK.search(text) and themes._may_link(text)
+    assert wording._may_link(text) or not wording._URL.search(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXTS)
+def test_the_link_searches_are_skipped_only_where_no_link_can_be(text: str) -> None:
+    if themes._LINK.search(text):
+        assert themes._may_link(text)
+    if wording._URL.search(text):
+        assert wording._may_link(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXTS)
+def test_words_read_with_the_shortcuts_are_the_words_read_the_long_way(text: str) -> None:
+    bare = wording._URL.sub(" ", text)
+    assert wording.words(text) == [w.lower().replace("’", "'") for w in wording._WORD.findall(bare)]
+    blank = wording._URL.sub(lambda m: " " * len(m.group()), text)
+    assert wording.written_words(text) == [
+        (m.group().replace("’", "'"), m.start(), m.end()) for m in wording._WORD.finditer(blank)
+    ]
+
+
+@pytest.mark.parametrize("code", ["en", "de", "fr"])
+@settings(max_examples=150, deadline=None)
+@given(text=TEXTS)
+def test_phrases_read_in_one_pass_are_the_phrases_read_clause_by_clause(code: str, text: str) -> None:
+    found, _ = themes._phrases(language(code), text)
+    assert found == _phrases_the_long_way(code, text)
+
+
+def test_a_theme_is_written_with_single_spaces_whatever_the_reply_used() -> None:
+    found, _ = themes._phrases(language("en"), "We talk about the night\u00a0 \tshift every day.")
+    assert found[("night", "shift")] == ("night shift", True)

@@ -270,13 +270,12 @@ async def test_a_signal_while_starting_stops_cleanly(tmp_path: Path) -> None:
         assert "Traceback" not in bot.stderr
         assert not slack.calls_to("apps.connections.open")
 
-        # Connecting: Slack is slow to answer auth.test; nothing is connected after the stop.
-        slack.inject("auth.test", delayed(8.0))
+        # Connecting: Slack is slow to answer auth.test (a minute, longer than the wait for the
+        # exit below: a stop that waited for the answer fails); nothing is connected after it.
+        slack.inject("auth.test", delayed(60.0))
         async with threadcast(tmp_path, "run", env=run_env(tmp_path, slack)) as bot:
             await bot.wait_for(lambda: slack.calls_to("auth.test"))
             bot.process.send_signal(signal.SIGTERM)
-            started = time.monotonic()
             assert await bot.exit_code(30) == 0, bot.stderr
-        assert time.monotonic() - started < 5
         assert "stopping (SIGTERM)" in bot.stderr and "Traceback" not in bot.stderr
         assert not slack.calls_to("apps.connections.open")

@@ -1,40 +1,72 @@
-"""`App.dispatch`: the one entry point every adapter and test calls."""
+"""`App.dispatch`: the one entry point every adapter and test calls.
+
+Events travel in ordered lanes. Each thread of a community is a lane: its events are
+handled one at a time, in the order `dispatch` was called, so an edit never precedes its
+reply and a delete never overtakes it; different threads, and different communities,
+are handled at the same time. An event that names no thread (a reaction, a reconnect, a
+delete without its thread, a catch-up's mark) is a barrier of its community: it waits for
+every event of the community dispatched before it, and those dispatched after it wait
+for it. A command waits for every event of its community dispatched before it, and for
+the deferred writes (see `add_barrier`), so it sees every reply that arrived before it;
+it then runs beside the lanes, holding none of them up.
+
+At most `max_in_flight` events are admitted at once (waiting in their lane or being
+handled); the next `dispatch` waits for a slot, slots are given in arrival order. The
+platform adapters await `dispatch` from their readers, so a flood pushes back on them.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from bot.commands.registry import Answer, CommandRegistry
 from bot.events import CommandInvoked, Event, ReplyPosted
 from bot.handlers import check_handler
+from bot.models import Community
 
 _log = logging.getLogger(__name__)
 
 E = TypeVar("E", bound=Event)
 EventHandler = Callable[[E], Awaitable[None]]
 
+DEFAULT_MAX_IN_FLIGHT = 512
+
+# What an admitted event waits for (earlier events of its lane), and its own end, which
+# later ones wait for; None for a command, which nobody waits for.
+_Turn = tuple[list[asyncio.Future[None]], asyncio.Future[None] | None]
+
 
 class App:
     """Routes events to handlers, each inside its own error boundary.
 
     Commands go to the registry and yield an `Answer`; other events go to
-    every handler registered for their type. Background work started through
-    `spawn` is kept referenced and drained by `shutdown`. Barriers (see
-    `add_barrier`) run before every event but a new reply, and at shutdown.
+    every handler registered for their type, in their lane (see the module's
+    docstring). Background work started through `spawn` is kept referenced and
+    drained by `shutdown`. Barriers (see `add_barrier`) run before every event
+    but a new reply, before every command, and at shutdown.
     """
 
-    def __init__(self, registry: CommandRegistry | None = None) -> None:
+    def __init__(
+        self, registry: CommandRegistry | None = None, *, max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    ) -> None:
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
         self.commands = registry or CommandRegistry()
         self._handlers: dict[type[Event], list[Callable[[Any], Awaitable[None]]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
-        # Platforms run each event in its own task; taken one at a time, in the
-        # order they arrive, a delete can never overtake the reply it deletes.
-        self._in_order = asyncio.Lock()
         self._barriers: list[Callable[[], Awaitable[None]]] = []
+        self._max_in_flight = max_in_flight
+        self._in_flight = 0
+        self._waiting: deque[tuple[Event, asyncio.Future[_Turn]]] = deque()
+        # The end of the last event admitted, per community and thread...
+        self._lanes: dict[Community, dict[str, asyncio.Future[None]]] = {}
+        # ...and of the last event of the whole community (one that names no thread).
+        self._whole: dict[Community, asyncio.Future[None]] = {}
 
     def on(self, event_type: type[E], handler: EventHandler[E]) -> None:
         if event_type is CommandInvoked:
@@ -53,22 +85,100 @@ class App:
         for barrier in self._barriers:
             await barrier()
 
-    async def dispatch(self, event: Event) -> Answer | None:
-        if isinstance(event, CommandInvoked):
-            await self.flush()
-            return await self.commands.run(event)
-        async with self._in_order:
-            if not isinstance(event, ReplyPosted):
-                await self.flush()
-            for handler in self._handlers.get(type(event), []):
-                try:
-                    await handler(event)
-                except Exception:
-                    _log.exception(
-                        "handler %s failed on %r", getattr(handler, "__qualname__", handler), event
-                    )
-        return None
+    @property
+    def in_flight(self) -> int:
+        """Events admitted and not finished (waiting in their lane or being handled)."""
+        return self._in_flight
 
+    @property
+    def waiting(self) -> int:
+        """Calls of `dispatch` waiting for a slot."""
+        return len(self._waiting)
+
+    async def dispatch(self, event: Event) -> Answer | None:
+        before, end = await self._admit(event)
+        try:
+            if pending := [f for f in before if not f.done()]:
+                await asyncio.wait(pending)
+            if isinstance(event, CommandInvoked):
+                await self.flush()
+            else:
+                await self._handle(event, flush=not isinstance(event, ReplyPosted))
+                return None
+        finally:
+            self._finish(event, end)
+        return await self.commands.run(event)  # beside the lanes: a slow command stalls none
+
+    async def _handle(self, event: Event, *, flush: bool) -> None:
+        if flush:
+            await self.flush()
+        for handler in self._handlers.get(type(event), []):
+            try:
+                await handler(event)
+            except Exception:
+                _log.exception("handler %s failed on %r", getattr(handler, "__qualname__", handler), event)
+
+    # -- lanes and slots -------------------------------------------------------------
+    async def _admit(self, event: Event) -> _Turn:
+        if self._in_flight < self._max_in_flight and not self._waiting:
+            self._in_flight += 1
+            return self._enter(event)
+        turn: asyncio.Future[_Turn] = asyncio.get_running_loop().create_future()
+        self._waiting.append((event, turn))
+        try:
+            return await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():  # admitted just before: give the slot on
+                self._finish(event, turn.result()[1])
+            else:
+                turn.cancel()  # skipped by `_finish`
+            raise
+
+    def _enter(self, event: Event) -> _Turn:
+        """Take the event's place in its lane, now: its order is fixed here."""
+        community = event.community
+        lanes = self._lanes.get(community)
+        whole = self._whole.get(community)
+        before = [whole] if whole is not None else []
+        if isinstance(event, CommandInvoked):
+            if lanes:
+                before.extend(lanes.values())
+            return before, None
+        end: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        thread = getattr(event, "thread_id", None)
+        if isinstance(thread, str):
+            if lanes is None:
+                lanes = self._lanes[community] = {}
+            elif (last := lanes.get(thread)) is not None:
+                before.append(last)
+            lanes[thread] = end
+        else:
+            if lanes:
+                before.extend(lanes.values())
+                lanes.clear()  # every later event waits for this one, which waits for them
+            self._whole[community] = end
+        return before, end
+
+    def _finish(self, event: Event, end: asyncio.Future[None] | None) -> None:
+        if end is not None:
+            end.set_result(None)
+            community = event.community
+            if self._whole.get(community) is end:
+                del self._whole[community]
+            elif (lanes := self._lanes.get(community)) is not None:
+                thread = getattr(event, "thread_id", None)
+                if isinstance(thread, str) and lanes.get(thread) is end:
+                    del lanes[thread]
+                    if not lanes:
+                        del self._lanes[community]
+        while self._waiting:  # the slot goes to the first caller waiting, if any
+            waiting, turn = self._waiting.popleft()
+            if not turn.done():
+                turn.set_result(self._enter(waiting))
+                return
+        self._in_flight -= 1
+
+    # -- background work -----------------------------------------------------------------
     def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
         """Run work in the background, logged if it fails, awaited at shutdown."""
         if self._closing:

@@ -96,33 +96,36 @@ class App:
         return len(self._waiting)
 
     async def dispatch(self, event: Event) -> Answer | None:
-        before, end = await self._admit(event)
+        if self._in_flight < self._max_in_flight and not self._waiting:
+            self._in_flight += 1
+            before, end = self._enter(event)
+        else:
+            before, end = await self._admit(event)
         try:
-            if pending := [f for f in before if not f.done()]:
-                await asyncio.wait(pending)
-            if isinstance(event, CommandInvoked):
+            for earlier in before:
+                if not earlier.done():
+                    await asyncio.wait(before)
+                    break
+            if type(event) is CommandInvoked:
                 await self.flush()
             else:
-                await self._handle(event, flush=not isinstance(event, ReplyPosted))
+                if type(event) is not ReplyPosted:
+                    await self.flush()
+                for handler in self._handlers.get(type(event), ()):
+                    try:
+                        await handler(event)
+                    except Exception:
+                        _log.exception(
+                            "handler %s failed on %r", getattr(handler, "__qualname__", handler), event
+                        )
                 return None
         finally:
             self._finish(event, end)
+        assert isinstance(event, CommandInvoked)
         return await self.commands.run(event)  # beside the lanes: a slow command stalls none
-
-    async def _handle(self, event: Event, *, flush: bool) -> None:
-        if flush:
-            await self.flush()
-        for handler in self._handlers.get(type(event), []):
-            try:
-                await handler(event)
-            except Exception:
-                _log.exception("handler %s failed on %r", getattr(handler, "__qualname__", handler), event)
 
     # -- lanes and slots -------------------------------------------------------------
     async def _admit(self, event: Event) -> _Turn:
-        if self._in_flight < self._max_in_flight and not self._waiting:
-            self._in_flight += 1
-            return self._enter(event)
         turn: asyncio.Future[_Turn] = asyncio.get_running_loop().create_future()
         self._waiting.append((event, turn))
         try:
@@ -138,39 +141,35 @@ class App:
         """Take the event's place in its lane, now: its order is fixed here."""
         community = event.community
         lanes = self._lanes.get(community)
-        whole = self._whole.get(community)
-        before = [whole] if whole is not None else []
-        if isinstance(event, CommandInvoked):
-            if lanes:
-                before.extend(lanes.values())
+        if lanes is None:  # kept once made: one small dict per community
+            lanes = self._lanes[community] = {}
+        before = []
+        if self._whole and (whole := self._whole.get(community)) is not None:
+            before.append(whole)
+        if type(event) is CommandInvoked:
+            before.extend(lanes.values())
             return before, None
         end: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         thread = getattr(event, "thread_id", None)
-        if isinstance(thread, str):
-            if lanes is None:
-                lanes = self._lanes[community] = {}
-            elif (last := lanes.get(thread)) is not None:
+        if type(thread) is str:
+            if (last := lanes.get(thread)) is not None:
                 before.append(last)
             lanes[thread] = end
         else:
-            if lanes:
-                before.extend(lanes.values())
-                lanes.clear()  # every later event waits for this one, which waits for them
+            before.extend(lanes.values())
+            lanes.clear()  # every later event waits for this one, which waits for them
             self._whole[community] = end
         return before, end
 
     def _finish(self, event: Event, end: asyncio.Future[None] | None) -> None:
         if end is not None:
             end.set_result(None)
-            community = event.community
-            if self._whole.get(community) is end:
-                del self._whole[community]
-            elif (lanes := self._lanes.get(community)) is not None:
-                thread = getattr(event, "thread_id", None)
-                if isinstance(thread, str) and lanes.get(thread) is end:
-                    del lanes[thread]
-                    if not lanes:
-                        del self._lanes[community]
+            lanes = self._lanes[event.community]
+            thread = getattr(event, "thread_id", None)
+            if type(thread) is str and lanes.get(thread) is end:
+                del lanes[thread]
+            elif self._whole.get(event.community) is end:
+                del self._whole[event.community]
         while self._waiting:  # the slot goes to the first caller waiting, if any
             waiting, turn = self._waiting.popleft()
             if not turn.done():

@@ -42,6 +42,7 @@ T = TypeVar("T")
 
 DEFAULT_MAX_ROWS = 512
 DEFAULT_MAX_DELAY = 0.005  # seconds
+YIELD_EVERY = 32  # items queued while a batch is written, between turns given to the writer
 
 
 class GroupCommit(Generic[T]):
@@ -84,8 +85,13 @@ class GroupCommit(Generic[T]):
         self._added += 1
         if len(self._queue) >= self._max_rows:
             self._start_writer()
-        elif self._timer is None and not self._writing():
-            self._timer = asyncio.get_running_loop().call_later(self._max_delay, self._start_writer)
+        elif not self._writing():
+            if self._timer is None:
+                self._timer = asyncio.get_running_loop().call_later(self._max_delay, self._start_writer)
+        elif not len(self._queue) % YIELD_EVERY:
+            # A producer that never has to wait (a tight loop, a full socket buffer) would hold
+            # the loop while the writer has a query's answer to act on: it gets a turn now and then.
+            await asyncio.sleep(0)
 
     async def flush(self) -> None:
         """Write everything queued so far, and return once it is written."""

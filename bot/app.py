@@ -35,9 +35,35 @@ EventHandler = Callable[[E], Awaitable[None]]
 
 DEFAULT_MAX_IN_FLIGHT = 512
 
-# What an admitted event waits for (earlier events of its lane), and its own end, which
+
+class _Place:
+    """An admitted event's place in its lane: whether it is done, and who waits for it (each
+    with a future of its own, so a waiter cancelled takes nobody else's wait away)."""
+
+    __slots__ = ("done", "waiters")
+
+    def __init__(self) -> None:
+        self.done = False
+        self.waiters: list[asyncio.Future[None]] | None = None
+
+    async def wait(self) -> None:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.waiters is None:
+            self.waiters = [waiter]
+        else:
+            self.waiters.append(waiter)
+        await waiter
+
+    def end(self) -> None:
+        self.done = True
+        for waiter in self.waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+
+# What an admitted event waits for (earlier events of its lane), and its own place, which
 # later ones wait for; None for a command, which nobody waits for.
-_Turn = tuple[list[asyncio.Future[None]], asyncio.Future[None] | None]
+_Turn = tuple[list[_Place], _Place | None]
 
 
 class App:
@@ -64,9 +90,9 @@ class App:
         self._in_flight = 0
         self._waiting: deque[tuple[Event, asyncio.Future[_Turn]]] = deque()
         # The end of the last event admitted, per community and thread...
-        self._lanes: dict[Community, dict[str, asyncio.Future[None]]] = {}
+        self._lanes: dict[Community, dict[str, _Place]] = {}
         # ...and of the last event of the whole community (one that names no thread).
-        self._whole: dict[Community, asyncio.Future[None]] = {}
+        self._whole: dict[Community, _Place] = {}
 
     def on(self, event_type: type[E], handler: EventHandler[E]) -> None:
         if event_type is CommandInvoked:
@@ -103,9 +129,8 @@ class App:
             before, end = await self._admit(event)
         try:
             for earlier in before:
-                if not earlier.done():
-                    await asyncio.wait(before)
-                    break
+                if not earlier.done:
+                    await earlier.wait()
             if type(event) is CommandInvoked:
                 await self.flush()
             else:
@@ -149,7 +174,7 @@ class App:
         if type(event) is CommandInvoked:
             before.extend(lanes.values())
             return before, None
-        end: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        end = _Place()
         thread = getattr(event, "thread_id", None)
         if type(thread) is str:
             if (last := lanes.get(thread)) is not None:
@@ -161,9 +186,9 @@ class App:
             self._whole[community] = end
         return before, end
 
-    def _finish(self, event: Event, end: asyncio.Future[None] | None) -> None:
+    def _finish(self, event: Event, end: _Place | None) -> None:
         if end is not None:
-            end.set_result(None)
+            end.end()
             lanes = self._lanes[event.community]
             thread = getattr(event, "thread_id", None)
             if type(thread) is str and lanes.get(thread) is end:

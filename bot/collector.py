@@ -117,7 +117,9 @@ class Collector:
                 if not event.from_history:
                     await self._store.count_anonymous_reply(discussion_id)
                 continue
-            new.append(NewReply(discussion_id, event.message_id, event.author_id, name, text, event.created_at))
+            new.append(
+                NewReply(discussion_id, event.message_id, event.author_id, name, text, event.created_at)
+            )
         stored = await self._store.add_replies(new)
         if not all(stored):
             _log.debug("%d replies arrived twice", stored.count(False))

@@ -198,7 +198,9 @@ async def test_a_command_sees_a_reply_dispatched_before_it_whose_lane_was_held(s
     app.commands.add("count", count, help="count", moderator=False)
     held = asyncio.create_task(app.dispatch(ReplyEdited(C, "t-a", "gone", "?", T0)))
     late = asyncio.create_task(app.dispatch(reply("late", "t-a")))
-    command = asyncio.create_task(app.dispatch(CommandInvoked(C, "general", Caller("u", "U", False), ("count",))))
+    command = asyncio.create_task(
+        app.dispatch(CommandInvoked(C, "general", Caller("u", "U", False), ("count",)))
+    )
     await _turns()
     assert not command.done()  # the reply before it is not handled yet: the command waits
     gate.set()

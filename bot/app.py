@@ -26,7 +26,6 @@ from typing import Any, TypeVar
 from bot.commands.registry import Answer, CommandRegistry
 from bot.events import CommandInvoked, Event, ReplyPosted
 from bot.handlers import check_handler
-from bot.models import Community
 
 _log = logging.getLogger(__name__)
 
@@ -35,14 +34,17 @@ EventHandler = Callable[[E], Awaitable[None]]
 
 DEFAULT_MAX_IN_FLIGHT = 512
 
+_Key = tuple[str, ...]
+
 
 class _Place:
     """An admitted event's place in its lane: whether it is done, and who waits for it (each
     with a future of its own, so a waiter cancelled takes nobody else's wait away)."""
 
-    __slots__ = ("done", "waiters")
+    __slots__ = ("done", "key", "waiters")
 
-    def __init__(self) -> None:
+    def __init__(self, key: _Key) -> None:
+        self.key = key  # its lane: (platform, community, thread), or (platform, community)
         self.done = False
         self.waiters: list[asyncio.Future[None]] | None = None
 
@@ -89,10 +91,11 @@ class App:
         self._max_in_flight = max_in_flight
         self._in_flight = 0
         self._waiting: deque[tuple[Event, asyncio.Future[_Turn]]] = deque()
-        # The end of the last event admitted, per community and thread...
-        self._lanes: dict[Community, dict[str, _Place]] = {}
-        # ...and of the last event of the whole community (one that names no thread).
-        self._whole: dict[Community, _Place] = {}
+        # The place of the last event admitted, per thread, keyed (platform, community, thread)
+        # (strings: hashed in C, on every event)...
+        self._lanes: dict[_Key, _Place] = {}
+        # ...and of the last event of a whole community (one that names no thread).
+        self._whole: dict[_Key, _Place] = {}
 
     def on(self, event_type: type[E], handler: EventHandler[E]) -> None:
         if event_type is CommandInvoked:
@@ -121,6 +124,14 @@ class App:
         """Calls of `dispatch` waiting for a slot."""
         return len(self._waiting)
 
+    @property
+    def crowded(self) -> bool:
+        """Every slot is taken and callers wait for one. A platform whose library starts a task
+        per event (discord.py) gets no backpressure from waiting callers alone, as its reader
+        goes on reading: while this holds, it should stop reading (and start again once the
+        `dispatch` that found it crowded returns)."""
+        return bool(self._waiting)
+
     async def dispatch(self, event: Event) -> Answer | None:
         if self._in_flight < self._max_in_flight and not self._waiting:
             self._in_flight += 1
@@ -145,7 +156,7 @@ class App:
                         )
                 return None
         finally:
-            self._finish(event, end)
+            self._finish(end)
         assert isinstance(event, CommandInvoked)
         return await self.commands.run(event)  # beside the lanes: a slow command stalls none
 
@@ -157,7 +168,7 @@ class App:
             return await turn
         except asyncio.CancelledError:
             if turn.done() and not turn.cancelled():  # admitted just before: give the slot on
-                self._finish(event, turn.result()[1])
+                self._finish(turn.result()[1])
             else:
                 turn.cancel()  # skipped by `_finish`
             raise
@@ -165,36 +176,33 @@ class App:
     def _enter(self, event: Event) -> _Turn:
         """Take the event's place in its lane, now: its order is fixed here."""
         community = event.community
-        lanes = self._lanes.get(community)
-        if lanes is None:  # kept once made: one small dict per community
-            lanes = self._lanes[community] = {}
+        whole_key = (community.platform, community.id)
         before = []
-        if self._whole and (whole := self._whole.get(community)) is not None:
+        if self._whole and (whole := self._whole.get(whole_key)) is not None:
             before.append(whole)
-        if type(event) is CommandInvoked:
-            before.extend(lanes.values())
-            return before, None
-        end = _Place()
         thread = getattr(event, "thread_id", None)
-        if type(thread) is str:
-            if (last := lanes.get(thread)) is not None:
-                before.append(last)
-            lanes[thread] = end
-        else:
-            before.extend(lanes.values())
-            lanes.clear()  # every later event waits for this one, which waits for them
-            self._whole[community] = end
-        return before, end
+        if type(event) is CommandInvoked or type(thread) is not str:
+            # A command, or an event of the whole community: after every lane of it.
+            lanes = [key for key in self._lanes if key[:2] == whole_key]
+            before.extend(self._lanes[key] for key in lanes)
+            if type(event) is CommandInvoked:
+                return before, None
+            for key in lanes:  # every later event waits for this one, which waits for them
+                del self._lanes[key]
+            place = self._whole[whole_key] = _Place(whole_key)
+            return before, place
+        key = (community.platform, community.id, thread)
+        if (last := self._lanes.get(key)) is not None:
+            before.append(last)
+        place = self._lanes[key] = _Place(key)
+        return before, place
 
-    def _finish(self, event: Event, end: _Place | None) -> None:
-        if end is not None:
-            end.end()
-            lanes = self._lanes[event.community]
-            thread = getattr(event, "thread_id", None)
-            if type(thread) is str and lanes.get(thread) is end:
-                del lanes[thread]
-            elif self._whole.get(event.community) is end:
-                del self._whole[event.community]
+    def _finish(self, place: _Place | None) -> None:
+        if place is not None:
+            place.end()
+            lanes = self._lanes if len(place.key) == 3 else self._whole
+            if lanes.get(place.key) is place:
+                del lanes[place.key]
         while self._waiting:  # the slot goes to the first caller waiting, if any
             waiting, turn = self._waiting.popleft()
             if not turn.done():

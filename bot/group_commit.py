@@ -42,7 +42,6 @@ T = TypeVar("T")
 
 DEFAULT_MAX_ROWS = 512
 DEFAULT_MAX_DELAY = 0.005  # seconds
-YIELD_EVERY = 32  # items queued while a batch is written, between turns given to the writer
 
 
 class GroupCommit(Generic[T]):
@@ -58,9 +57,6 @@ class GroupCommit(Generic[T]):
             raise ValueError("max_rows must be at least 1 and max_delay not negative")
         self._write = write
         self._max_rows = max_rows
-        # Two batches may wait while one is written: the next fills while the one before it is
-        # resolved (its lookups) and the one before that written.
-        self._max_queued = 2 * max_rows
         self._max_delay = max_delay
         self._name = name
         self._queue: list[T] = []
@@ -79,7 +75,7 @@ class GroupCommit(Generic[T]):
         return len(self._queue)
 
     async def add(self, item: T) -> None:
-        while len(self._queue) >= self._max_queued and self._writing():
+        while len(self._queue) >= self._max_rows and self._writing():
             self._taken.clear()  # a full batch is waiting already: wait until the writer takes it
             await self._taken.wait()
         if not self._queue:
@@ -88,13 +84,8 @@ class GroupCommit(Generic[T]):
         self._added += 1
         if len(self._queue) >= self._max_rows:
             self._start_writer()
-        elif not self._writing():
-            if self._timer is None:
-                self._timer = asyncio.get_running_loop().call_later(self._max_delay, self._start_writer)
-        elif not self._added % YIELD_EVERY:
-            # A producer that never has to wait (a tight loop; a socket with a full buffer) holds
-            # the loop while the writer has a lookup's answer to act on: it gives it a turn.
-            await asyncio.sleep(0)
+        elif self._timer is None and not self._writing():
+            self._timer = asyncio.get_running_loop().call_later(self._max_delay, self._start_writer)
 
     async def flush(self) -> None:
         """Write everything queued so far, and return once it is written."""

@@ -221,6 +221,7 @@ async def test_a_flush_waits_for_what_was_queued_before_it_not_for_the_flood_aft
     await commit.add(1)
     await commit.add(2)  # full: the writer takes it and waits
     flushing = asyncio.create_task(commit.flush())
+    await asyncio.sleep(0)  # the flush takes its mark: the two items so far
     await commit.add(3)
     await commit.add(4)  # the next full batch, queued after the flush began
     await _turns()

@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--runs N] [--postgres URL] [--only NAME …]`: every benchmark, a table, bench/results.json.
+"""`python -m bench [--quick] [--runs N] [--postgres URL] [--only NAME …]`: every benchmark, tables, results.
 
 Each case runs in a fresh process (`bench.worker`); a figure and its baseline run one
 after the other in the same invocation, and the figure reported is their ratio, since
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", choices=["ingest", "discord", "digest", "feeds"], default=None)
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"where to write the results ({RESULTS})")
     parser.add_argument("--runs", type=int, default=None, metavar="N",
-                        help="full runs, each ratio reported as its min-max (default 3; 1 with --quick)")  # fmt: skip
+                        help="whole runs, each ratio as its min-max (default 3, 1 with --quick)")  # fmt: skip
     args = parser.parse_args(argv)
     if args.runs is not None and args.runs < 1:
         parser.error("--runs must be at least 1")

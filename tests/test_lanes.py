@@ -13,10 +13,11 @@ from bot.events import Caller, CommandInvoked, Event, ReactionChanged, ReplyDele
 from bot.group_commit import GroupCommit
 from bot.models import ArticleDraft, Community
 from storage.sqlite import SQLiteStore
-from tests.conftest import T0
+from tests.conftest import T0, eventually
 
 C = Community("discord", "g1")
 OTHER = Community("discord", "g2")
+THREAD_ID = 1_300_000_000_000_000_001  # a Discord thread discord.py has not cached
 
 
 def reply(message_id: str, thread: str = "t-a", where: Community = C, n: int = 0) -> ReplyPosted:
@@ -231,3 +232,54 @@ async def test_a_flush_waits_for_what_was_queued_before_it_not_for_the_flood_aft
     release.put_nowait(None)
     await commit.flush()
     assert written == [[1, 2], [3, 4]]
+
+
+async def test_a_crowded_core_stops_discord_being_read_until_it_has_room() -> None:
+    """discord.py reads on and starts a task per message whatever the core does: the adapter
+    stops reading the gateway's socket while callers wait for a slot, so a flood waits at
+    Discord (here: in the fake's socket), not in memory."""
+    from adapters.discord.platform import DiscordPlatform
+    from tests.fake_discord import FakeDiscord
+
+    app = App(max_in_flight=4)
+    gate = asyncio.Event()
+    handled = 0
+
+    async def held(event: ReplyPosted) -> None:
+        nonlocal handled
+        await gate.wait()
+        handled += 1
+
+    app.on(ReplyPosted, held)
+    count = 3000
+    async with FakeDiscord(compress=False, heartbeat_interval_ms=600_000) as fake:
+        platform = DiscordPlatform(app, guild_ready_timeout=0.1)
+        running = asyncio.create_task(platform.run(fake.token))
+        try:
+            await asyncio.wait_for(platform.ready.wait(), 10)
+            # Long messages: the flood is larger than the socket's buffers.
+            frames = fake.message_frames(THREAD_ID, fake.member_id, count, "x" * 3000 + " {n}")
+            sending = asyncio.create_task(fake.send_frames(frames))
+
+            async def crowded() -> bool:
+                return app.crowded
+
+            await eventually(crowded, what="the core crowded")
+            assert platform.client.ws is not None
+            read = platform.client.ws.sequence or 0
+            await _turns(2000)  # read freely, the reader would take the whole flood in this
+            now = platform.client.ws.sequence or 0
+            assert now - read < count // 6, (read, now)
+            assert app.in_flight + app.waiting < count // 6 and not sending.done()
+            gate.set()  # room again: the rest is read and handled
+            await asyncio.wait_for(sending, 30)
+
+            async def all_handled() -> bool:
+                return handled == count
+
+            await eventually(all_handled, timeout=30, what="every message handled")
+        finally:
+            gate.set()
+            await platform.close()
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)

@@ -251,14 +251,23 @@ class DiscordPlatform:
                 self._holding -= 1
                 if not self._holding:
                     held.resume_reading()
+                    if (now := self._gateway()) is not None and now is not held:
+                        now.resume_reading()  # reconnected meanwhile: the new socket may be held too
 
-    def _hold_gateway(self) -> asyncio.Transport | None:
-        """Stop reading the gateway's socket (again: aiohttp's own flow control may have resumed
-        it); the transport, or None without one (discord.py's websocket over aiohttp)."""
+    def _gateway(self) -> asyncio.Transport | None:
+        """The gateway's socket (discord.py's websocket over aiohttp), or None."""
         socket = getattr(getattr(self.client, "ws", None), "socket", None)
         protocol = getattr(getattr(socket, "_conn", None), "protocol", None)
         transport = getattr(protocol, "transport", None)
         if not isinstance(transport, asyncio.Transport) or transport.is_closing():
+            return None
+        return transport
+
+    def _hold_gateway(self) -> asyncio.Transport | None:
+        """Stop reading the gateway's socket (again: aiohttp's own flow control may have resumed
+        it); the transport held, or None."""
+        transport = self._gateway()
+        if transport is None:
             return None
         self._holding += 1
         transport.pause_reading()

@@ -25,7 +25,7 @@ from bench import pg
 from bench.common import COMMUNITY, T0, Timer, peak_rss_mb
 from bot.digest import DigestBuilder
 from bot.store import Store
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 
 CACHE = Path(__file__).parent / ".cache"
 YEAR = timedelta(days=364)

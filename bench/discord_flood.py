@@ -24,7 +24,7 @@ from bot.app import App
 from bot.collector import Collector
 from bot.events import ReplyPosted
 from bot.models import ArticleDraft, Community
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.fake_discord import FakeDiscord
 
 THREAD_ID = 1_300_000_000_000_000_001  # a thread the client has not cached: a PartialMessageable

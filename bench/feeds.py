@@ -59,7 +59,7 @@ async def poller(count: int) -> dict[str, Any]:
     from bot.platform import ChatPlatform
     from bot.services import build_core
     from bot.sources.http import AiohttpFetcher
-    from storage.sqlite import SQLiteStore
+    from storage.store import SQLiteStore
 
     async with feed_server(count) as base:
         with tempfile.TemporaryDirectory() as folder:

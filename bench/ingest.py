@@ -26,7 +26,7 @@ from bot.events import ReplyPosted
 from bot.group_commit import DEFAULT_MAX_ROWS
 from bot.models import ArticleDraft
 from bot.store import Store
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 
 THREADS = 100
 AUTHORS = 200

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 import asyncpg  # type: ignore[import-untyped]
 
-from storage.postgres import PostgresStore
+from storage.store import PostgresStore
 
 
 def store(url: str, schema: str) -> PostgresStore:

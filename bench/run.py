@@ -108,6 +108,15 @@ def feeds(sizes: Sizes) -> list[Row]:
     ]  # fmt: skip
 
 
+def startup(runs: int) -> list[Row]:
+    from bench.startup import measure
+
+    found = measure(runs)
+    ours, bare = float(found["help_seconds"]), float(found["bare_seconds"])
+    return [Row(f"`{found['command']}` wall time vs `python -c pass` (median of {runs})", "-",
+                ours, bare, "s", ours / bare, "report", True)]  # fmt: skip
+
+
 def memory(ours: dict[str, Any], bare: dict[str, Any]) -> list[Row]:
     peak = ours["rss_peak_mb"] / bare["rss_peak_mb"]
     return [
@@ -149,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run of every case")
     parser.add_argument("--postgres", metavar="URL", default=os.environ.get(POSTGRES_VARIABLE),
                         help=f"also on PostgreSQL (default ${POSTGRES_VARIABLE})")  # fmt: skip
-    parser.add_argument("--only", nargs="*", choices=["ingest", "discord", "digest", "feeds"], default=None)
+    parser.add_argument("--only", nargs="*", choices=["ingest", "discord", "digest", "feeds", "startup"],
+                        default=None)  # fmt: skip
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"where to write the results ({RESULTS})")
     parser.add_argument("--runs", type=int, default=None, metavar="N",
                         help="whole runs, each ratio as its min-max (default 3, 1 with --quick)")  # fmt: skip
@@ -161,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     backends: dict[str, str | None] = {"sqlite": None}
     if args.postgres:
         backends["postgres"] = args.postgres
-    wanted = set(args.only or ["ingest", "discord", "digest", "feeds"])
+    wanted = set(args.only or ["ingest", "discord", "digest", "feeds", "startup"])
     started = time.monotonic()
     runs: list[list[Row]] = []
     for number in range(1, runs_wanted + 1):
@@ -175,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
             rows += digest(sizes, backends)
         if "feeds" in wanted:
             rows += feeds(sizes)
+        if "startup" in wanted:
+            rows += startup(5 if args.quick else 15)
         print(f"run {number} of {runs_wanted}\n{table(rows)}\n", flush=True)
         runs.append(rows)
     if len(runs) > 1:

@@ -23,14 +23,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Protocol
 
-from babel import Locale
-from babel.dates import format_date, format_datetime
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.numbers import format_decimal, format_percent
-
 if TYPE_CHECKING:
+    from babel import Locale
+
     from bot.models import Community, CommunitySettings
+
+# Babel is imported where it formats or reads a catalog (loaded once, then a dict lookup):
+# a command that writes no number or date does not load it.
 
 _log = logging.getLogger(__name__)
 
@@ -76,6 +75,8 @@ class Words:
 
     @property
     def locale(self) -> Locale:
+        from babel import Locale
+
         return Locale.parse(self.language)
 
     def gettext(self, message: str, /, **values: object) -> str:
@@ -88,10 +89,14 @@ class Words:
         return text.format(n=self.number(n), **values)
 
     def number(self, n: float) -> str:
+        from babel.numbers import format_decimal
+
         return format_decimal(n, locale=self.language)
 
     def decimal(self, n: float) -> str:
         """`n` with exactly one decimal, as the locale writes it ("2.5", "2,5")."""
+        from babel.numbers import format_decimal
+
         return format_decimal(n, "#,##0.0", locale=self.language)
 
     def weekday(self, index: int) -> str:
@@ -99,13 +104,19 @@ class Words:
         return str(self.locale.days["format"]["wide"][index])
 
     def percent(self, fraction: float) -> str:
+        from babel.numbers import format_percent
+
         return format_percent(fraction, locale=self.language)
 
     def date(self, day: date, form: str = "medium") -> str:
+        from babel.dates import format_date
+
         return format_date(day, form, locale=self.language)
 
     def datetime(self, moment: datetime, form: str = "medium") -> str:
         """`moment` as the locale writes it, in the moment's own timezone."""
+        from babel.dates import format_datetime
+
         return format_datetime(moment, form, tzinfo=moment.tzinfo, locale=self.language)
 
 
@@ -141,6 +152,9 @@ class Languages:
             if code != DEFAULT_LANGUAGE:
                 _log.warning("no catalog for language %s: using English", code)
             return gettext.NullTranslations()
+        from babel.messages.mofile import write_mo
+        from babel.messages.pofile import read_po
+
         with path.open("rb") as po:
             catalog = read_po(po, locale=code, domain=DOMAIN)
         compiled = io.BytesIO()

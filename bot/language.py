@@ -22,9 +22,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Protocol
 
-import snowballstemmer
-from wordfreq import zipf_frequency
-
 from bot.i18n import DEFAULT_LANGUAGE, language_code
 from bot.wording import MAX_WORD, written_words
 from bot.wording import words as _words
@@ -352,6 +349,8 @@ class Language:
         scale: "work" 6.0, "moon" 4.7 are common; "memcached" 1.3, "Reparatur" 3.9 are not)."""
         found = self._common.get(word)
         if found is None:
+            from wordfreq import zipf_frequency  # loaded by `language` already: a dict lookup
+
             found = self._common[word] = zipf_frequency(word, self.code) >= COMMON_ZIPF
         return found
 
@@ -430,6 +429,9 @@ def language(code: str | None) -> Language:
     """The word knowledge of a supported language (English when unknown). Reads wordfreq's
     list from disk the first time a process asks for the language: build it off the event
     loop (`DigestReader` is built in a thread)."""
+    import snowballstemmer  # both loaded here, at the first digest: importing the core stays light
+    from wordfreq import zipf_frequency
+
     key = language_code(code or DEFAULT_LANGUAGE) or DEFAULT_LANGUAGE
     zipf_frequency("a", key)  # loads the language's word list now, not in the middle of a read
     return Language(

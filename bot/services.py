@@ -51,7 +51,7 @@ def build_core(
 ) -> tuple[App, Services]:
     """Wire the core over a store, a fetcher and the platforms (which may be
     added to `platforms` after this call: adapters often need the app first)."""
-    from bot.commands import register_all
+    from bot.commands.all import register_all
 
     languages = Languages()
     words = CommunityWords(languages, store, settings.language)

@@ -41,129 +41,14 @@ class DuplicateError(StoreError):
     """The record exists already (a unique rule said no)."""
 
 
-class Store(Protocol):
-    # -- lifecycle --------------------------------------------------------
-    async def open(self) -> None:
-        """Connect and run pending migrations."""
+class ArticleStore(Protocol):
+    """Articles, and the discussions posted about them (the outbox: a post is recorded before it is sent)."""
 
-    async def close(self) -> None: ...
-
-    async def schema_version(self) -> int: ...
-
-    # -- articles ---------------------------------------------------------
     async def save_article(self, key: str, draft: ArticleDraft, now: datetime) -> Article:
         """Insert the article, or return the stored one with the same key."""
 
     async def get_article(self, article_id: int) -> Article | None: ...
 
-    # -- feeds --------------------------------------------------------------
-    async def add_feed(
-        self,
-        community: Community,
-        channel_id: str,
-        url: str,
-        *,
-        prompt: str | None,
-        backlog: int,
-        interval_seconds: int,
-        now: datetime,
-    ) -> Feed:
-        """Raises DuplicateError if the channel already follows this URL."""
-
-    async def get_feed(self, feed_id: int) -> Feed | None: ...
-
-    async def list_feeds(self, community: Community) -> list[Feed]: ...
-
-    async def remove_feed(self, feed_id: int) -> bool: ...
-
-    async def due_feeds(self, now: datetime) -> list[Feed]: ...
-
-    async def record_feed_success(
-        self,
-        feed_id: int,
-        *,
-        title: str | None,
-        etag: str | None,
-        last_modified: str | None,
-        next_poll_at: datetime,
-        now: datetime,
-    ) -> None:
-        """Also marks the feed primed and clears its failure count."""
-
-    async def record_feed_failure(
-        self, feed_id: int, *, error: str, next_poll_at: datetime, now: datetime
-    ) -> None: ...
-
-    async def unseen_item_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:
-        """The keys among `keys` that this feed has never remembered."""
-
-    async def remember_items(self, feed_id: int, keys: Iterable[str], now: datetime) -> None: ...
-
-    async def count_feed_post(self, feed_id: int) -> None: ...
-
-    # -- feed controls: templates and filters -----------------------------------
-    async def set_feed_template(self, feed_id: int, template: str | None) -> bool:
-        """The feed's post template (None: the standard post); False if there is no such feed."""
-
-    async def add_feed_filter(
-        self, feed_id: int, *, action: str, pattern: str, field: str, now: datetime
-    ) -> FeedFilter | None:
-        """A new rule, after the feed's others; None if there is no such feed. ValueError for
-        an action not in `FILTER_ACTIONS` or a field not in `FILTER_FIELDS`."""
-
-    async def list_feed_filters(self, feed_id: int) -> list[FeedFilter]:
-        """The feed's rules, oldest first."""
-
-    async def remove_feed_filter(self, feed_id: int, filter_id: int) -> bool: ...
-
-    async def count_held_back(self, feed_id: int, by_filter: Mapping[int, int], unmatched: int) -> None:
-        """Items a poll held back: `by_filter` per exclude rule (ids of rules since removed are
-        ignored), `unmatched` those that matched no include rule. The feed's total grows by all."""
-
-    # -- channel settings -----------------------------------------------------
-    async def set_channel_prompt(self, community: Community, channel_id: str, prompt: str | None) -> None: ...
-
-    async def get_channel_settings(self, community: Community, channel_id: str) -> ChannelSettings | None: ...
-
-    async def set_digest_style(self, community: Community, channel_id: str, style: str) -> None:
-        """The digest style of a digest channel: one of `models.DIGEST_STYLES` (ValueError
-        otherwise). A channel without settings is "compact"."""
-
-    # -- community settings ---------------------------------------------------------
-    async def get_community_settings(self, community: Community) -> CommunitySettings:
-        """The stored settings, or the defaults (no language, built-in summaries)."""
-
-    async def set_community_language(self, community: Community, language: str | None) -> None:
-        """A language code (see `bot.i18n.language_code`), or None for the operator's default."""
-
-    async def set_community_summaries(self, community: Community, engine: str) -> None:
-        """Who writes the gists: one of `models.SUMMARY_ENGINES` (ValueError otherwise)."""
-
-    # -- gists -------------------------------------------------------------------------
-    # The gist written for a discussion's replies of one period, keyed by a fingerprint of the
-    # words it was written from. Cached text must never outlive those words, so the store
-    # deletes a discussion's gists whenever one of its replies is deleted, hidden, edited
-    # (text or author name), and every gist of the discussions a member replied in whenever
-    # that member's preferences are written (opt-out, anonymous, named) or the member is
-    # forgotten; deleting a discussion deletes its gists. Both stores do it with triggers
-    # (migration 0005), so no write path can forget it.
-    async def save_gist(
-        self,
-        discussion_id: int,
-        period_start: datetime,
-        fingerprint: str,
-        engine: str,
-        text: str,
-        now: datetime,
-    ) -> None:
-        """Keep a gist; saving the same key again replaces its engine and text."""
-
-    async def get_gist(
-        self, discussion_id: int, period_start: datetime, fingerprint: str
-    ) -> tuple[str, str] | None:
-        """(engine, text) of the kept gist, or None."""
-
-    # -- discussions (the outbox) ----------------------------------------------
     async def begin_discussion(
         self,
         article_id: int,
@@ -196,7 +81,16 @@ class Store(Protocol):
 
     async def recent_discussions(self, community: Community, since: datetime) -> list[Discussion]: ...
 
-    # -- replies -----------------------------------------------------------------
+    async def discussions_for_threads(
+        self, community: Community, thread_ids: Iterable[str]
+    ) -> dict[str, Discussion]:
+        """`discussion_for_thread` for many threads at once: thread id -> discussion, for
+        the threads that are discussions."""
+
+
+class ReplyStore(Protocol):
+    """Members' replies in discussions, their reactions and flags, and the catch-up marks."""
+
     async def add_reply(
         self,
         discussion_id: int,
@@ -245,24 +139,30 @@ class Store(Protocol):
         hidden: bool | None = None,
     ) -> bool: ...
 
-    # -- reply batches -------------------------------------------------------------
     async def add_replies(self, batch: Sequence[NewReply]) -> list[bool]:
         """Store many replies in one short transaction: per reply, as `add_reply` answers,
         False if its message was stored before or earlier in the same batch."""
 
-    async def discussions_for_threads(
-        self, community: Community, thread_ids: Iterable[str]
-    ) -> dict[str, Discussion]:
-        """`discussion_for_thread` for many threads at once: thread id -> discussion, for
-        the threads that are discussions."""
+    # Where reading a thread's history starts, kept until the reading is done, so a process
+    # killed mid catch-up does not skip what it had not read (see bot/catchup.py).
+    async def catch_up_from(self, discussion_ids: Sequence[int]) -> dict[int, str | None]:
+        """Per discussion, the message id after which its history is read (None: from the
+        start): a mark left by a reading that did not finish, else its newest stored reply,
+        which is recorded as its mark now, until `caught_up`."""
 
-    async def prefs_of(self, platform: str, user_ids: Iterable[str]) -> dict[str, MemberPrefs]:
-        """`get_prefs` for many members at once; only members with stored preferences appear."""
+    async def caught_up(self, discussion_id: int) -> None:
+        """The reading that began at the discussion's mark is done (and its replies stored)."""
 
-    # -- members -----------------------------------------------------------------
+
+class MemberStore(Protocol):
+    """Members' preferences (opt-out, anonymous) and what forgetting a member deletes."""
+
     async def get_prefs(self, platform: str, user_id: str) -> MemberPrefs: ...
 
     async def set_prefs(self, prefs: MemberPrefs) -> None: ...
+
+    async def prefs_of(self, platform: str, user_ids: Iterable[str]) -> dict[str, MemberPrefs]:
+        """`get_prefs` for many members at once; only members with stored preferences appear."""
 
     async def member_replies(self, platform: str, user_id: str) -> list[tuple[Reply, Article]]: ...
 
@@ -270,7 +170,117 @@ class Store(Protocol):
         """Delete every reply and reaction of the member, and their preferences
         except an opt-out. Returns (replies deleted, reactions deleted)."""
 
-    # -- digests -----------------------------------------------------------------
+
+class FeedStore(Protocol):
+    """Subscribed feeds, the items they have shown, and their templates and filters."""
+
+    async def add_feed(
+        self,
+        community: Community,
+        channel_id: str,
+        url: str,
+        *,
+        prompt: str | None,
+        backlog: int,
+        interval_seconds: int,
+        now: datetime,
+    ) -> Feed:
+        """Raises DuplicateError if the channel already follows this URL."""
+
+    async def get_feed(self, feed_id: int) -> Feed | None: ...
+
+    async def list_feeds(self, community: Community) -> list[Feed]: ...
+
+    async def remove_feed(self, feed_id: int) -> bool: ...
+
+    async def due_feeds(self, now: datetime) -> list[Feed]: ...
+
+    async def record_feed_success(
+        self,
+        feed_id: int,
+        *,
+        title: str | None,
+        etag: str | None,
+        last_modified: str | None,
+        next_poll_at: datetime,
+        now: datetime,
+    ) -> None:
+        """Also marks the feed primed and clears its failure count."""
+
+    async def record_feed_failure(
+        self, feed_id: int, *, error: str, next_poll_at: datetime, now: datetime
+    ) -> None: ...
+
+    async def unseen_item_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:
+        """The keys among `keys` that this feed has never remembered."""
+
+    async def remember_items(self, feed_id: int, keys: Iterable[str], now: datetime) -> None: ...
+
+    async def count_feed_post(self, feed_id: int) -> None: ...
+
+    async def set_feed_template(self, feed_id: int, template: str | None) -> bool:
+        """The feed's post template (None: the standard post); False if there is no such feed."""
+
+    async def add_feed_filter(
+        self, feed_id: int, *, action: str, pattern: str, field: str, now: datetime
+    ) -> FeedFilter | None:
+        """A new rule, after the feed's others; None if there is no such feed. ValueError for
+        an action not in `FILTER_ACTIONS` or a field not in `FILTER_FIELDS`."""
+
+    async def list_feed_filters(self, feed_id: int) -> list[FeedFilter]:
+        """The feed's rules, oldest first."""
+
+    async def remove_feed_filter(self, feed_id: int, filter_id: int) -> bool: ...
+
+    async def count_held_back(self, feed_id: int, by_filter: Mapping[int, int], unmatched: int) -> None:
+        """Items a poll held back: `by_filter` per exclude rule (ids of rules since removed are
+        ignored), `unmatched` those that matched no include rule. The feed's total grows by all."""
+
+
+class DigestStore(Protocol):
+    """Digest schedules and claims, channel and community settings, kept gists, and the reads
+    a digest is built from."""
+
+    async def set_channel_prompt(self, community: Community, channel_id: str, prompt: str | None) -> None: ...
+
+    async def get_channel_settings(self, community: Community, channel_id: str) -> ChannelSettings | None: ...
+
+    async def set_digest_style(self, community: Community, channel_id: str, style: str) -> None:
+        """The digest style of a digest channel: one of `models.DIGEST_STYLES` (ValueError
+        otherwise). A channel without settings is "compact"."""
+
+    async def get_community_settings(self, community: Community) -> CommunitySettings:
+        """The stored settings, or the defaults (no language, built-in summaries)."""
+
+    async def set_community_language(self, community: Community, language: str | None) -> None:
+        """A language code (see `bot.i18n.language_code`), or None for the operator's default."""
+
+    async def set_community_summaries(self, community: Community, engine: str) -> None:
+        """Who writes the gists: one of `models.SUMMARY_ENGINES` (ValueError otherwise)."""
+
+    # The gist written for a discussion's replies of one period, keyed by a fingerprint of the
+    # words it was written from. Cached text must never outlive those words, so the store
+    # deletes a discussion's gists whenever one of its replies is deleted, hidden, edited
+    # (text or author name), and every gist of the discussions a member replied in whenever
+    # that member's preferences are written (opt-out, anonymous, named) or the member is
+    # forgotten; deleting a discussion deletes its gists. Both stores do it with triggers
+    # (migration 0005), so no write path can forget it.
+    async def save_gist(
+        self,
+        discussion_id: int,
+        period_start: datetime,
+        fingerprint: str,
+        engine: str,
+        text: str,
+        now: datetime,
+    ) -> None:
+        """Keep a gist; saving the same key again replaces its engine and text."""
+
+    async def get_gist(
+        self, discussion_id: int, period_start: datetime, fingerprint: str
+    ) -> tuple[str, str] | None:
+        """(engine, text) of the kept gist, or None."""
+
     async def set_digest_schedule(self, schedule: DigestSchedule) -> None:
         """One schedule per digest channel: setting it replaces that channel's."""
 
@@ -331,7 +341,10 @@ class Store(Protocol):
         self, community: Community, author_ids: Iterable[str]
     ) -> dict[str, datetime]: ...
 
-    # -- stats and export ----------------------------------------------------------
+
+class StatsStore(Protocol):
+    """Figures per feed and per prompt, and the export of everything posted."""
+
     async def stats(self, community: Community, since: datetime) -> tuple[list[StatsRow], list[StatsRow]]:
         """Per feed and per prompt: articles posted since then, their replies
         and participants (opted-out members left out)."""
@@ -340,9 +353,11 @@ class Store(Protocol):
         self, community: Community | None
     ) -> list[tuple[Discussion, Article, list[ReplyView]]]: ...
 
-    # -- leases --------------------------------------------------------------------------
-    # A named job that one process at a time runs (the scheduler's): several processes may
-    # share one database. Times come from the callers' clocks, so hosts must keep them in sync.
+
+class LeaseStore(Protocol):
+    """A named job that one process at a time runs (the scheduler's): several processes may
+    share one database. Times come from the callers' clocks, so hosts must keep them in sync."""
+
     async def acquire_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
         """Take the lease until `now + ttl` if nobody holds it, its holder let it run out
         (expiry at or before `now`), or `holder` holds it already (a renewal); else False."""
@@ -353,16 +368,16 @@ class Store(Protocol):
     async def lease_holder(self, name: str, now: datetime) -> str | None:
         """Who holds the lease at `now`; None when it is free or has run out."""
 
-    # -- catch-up marks ------------------------------------------------------------------
-    # Where reading a thread's history starts, kept until the reading is done, so a process
-    # killed mid catch-up does not skip what it had not read (see bot/catchup.py).
-    async def catch_up_from(self, discussion_ids: Sequence[int]) -> dict[int, str | None]:
-        """Per discussion, the message id after which its history is read (None: from the
-        start): a mark left by a reading that did not finish, else its newest stored reply,
-        which is recorded as its mark now, until `caught_up`."""
 
-    async def caught_up(self, discussion_id: int) -> None:
-        """The reading that began at the discussion's mark is done (and its replies stored)."""
+class Store(ArticleStore, ReplyStore, MemberStore, FeedStore, DigestStore, StatsStore, LeaseStore, Protocol):
+    """Everything the core keeps: the union of the narrow stores above, and the lifecycle."""
+
+    async def open(self) -> None:
+        """Connect and run pending migrations."""
+
+    async def close(self) -> None: ...
+
+    async def schema_version(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)

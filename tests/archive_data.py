@@ -27,7 +27,7 @@ from bot.models import ArticleDraft
 from bot.platform import ChatPlatform
 from bot.services import build_core
 from bot.sources.http import AiohttpFetcher
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.conftest import FakeClock, Harness
 
 START = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)  # Monday, in week A

@@ -24,7 +24,7 @@ from bot.events import Caller, CommandInvoked, ReplyPosted
 from bot.platform import ChatPlatform
 from bot.services import Services, build_core
 from bot.sources.http import AiohttpFetcher
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.sources_server import SourcesServer
 
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)  # a Monday
@@ -83,8 +83,9 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 T = TypeVar("T")
 
 
-async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 3.0, what: str = "") -> T:
-    """Poll an async condition until it holds (the store announces nothing to wait on)."""
+async def eventually(check: Callable[[], Awaitable[T | None]], timeout: float = 3.0, what: str = "") -> T:
+    """Poll an async condition until it holds (the store announces nothing to wait on); its
+    first truthy result (so never None: a check answers None for "not yet")."""
     try:
         async with asyncio.timeout(timeout):
             while True:

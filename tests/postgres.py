@@ -18,7 +18,7 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 from bot.redact import mask_url
-from storage.postgres import PostgresStore
+from storage.store import PostgresStore
 
 URL_VARIABLE = "THREADCAST_TEST_POSTGRES_URL"
 

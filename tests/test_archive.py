@@ -19,7 +19,7 @@ from bot.archive.chart import Point, bar_chart
 from bot.archive.periods import DEFAULT_CADENCE, Cadence, weekly_periods
 from bot.digest import DigestBuilder
 from bot.models import ArticleDraft, Community, MemberPrefs
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.archive_data import (
     ANONYMOUS_WORDS,
     HOSTILE_TITLE,

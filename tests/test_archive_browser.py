@@ -22,7 +22,7 @@ from adapters.console.platform import COMMUNITY
 from bot.archive import write_archive
 from bot.digest import DigestBuilder
 from bot.models import DigestSchedule
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.archive_data import NEVER_SHOWN, WEEK_A_REPLIES, History, write_history, write_site
 from tests.cdp import Browser, Session, chromium
 

@@ -32,6 +32,9 @@ def _placeholders(text: str) -> set[str]:
 
 
 def _forms(message: Message) -> tuple[str, ...]:
+    """The translated forms; none when the message has no translation (`string` is None)."""
+    if message.string is None:
+        return ()
     return tuple(message.string) if isinstance(message.string, tuple | list) else (message.string,)
 
 
@@ -145,7 +148,9 @@ def test_the_tool_updates_a_copy_of_the_catalogs_and_lists_what_is_new(
     assert "[untranslated] 'A brand new heading for {week}'" in catalogs.report(gaps, len(grown))
     before = catalogs.read_catalog(catalogs.po_path("de"), "de")
     after = catalogs.read_catalog(catalogs.po_path("de", tmp_path), "de")
-    assert after.get("Feeds:") is not None and after.get("Feeds:").string == before.get("Feeds:").string  # type: ignore[union-attr]
+    kept, was = after.get("Feeds:"), before.get("Feeds:")
+    assert kept is not None and was is not None
+    assert kept.string == was.string
 
 
 def test_the_check_mode_writes_nothing_and_says_so(capsys: pytest.CaptureFixture[str]) -> None:

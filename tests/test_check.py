@@ -8,10 +8,12 @@ import asyncio
 import base64
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 import yaml
+from aiohttp import web
 
 from adapters.discord.setup import PERMISSIONS, PERMISSIONS_VALUE
 from adapters.slack.setup import EVENTS, SCOPES
@@ -19,8 +21,8 @@ from bot.checkup import CheckLine, DatabaseState, SubscribedFeed, check_feeds, d
 from bot.models import Community
 from bot.sources.http import AiohttpFetcher
 from storage import migrations
-from storage.sqlite import SQLiteStore
 from storage.state import database_state
+from storage.store import SQLiteStore
 from tests.conftest import T0
 from tests.fake_discord import (
     ATTACH_FILES,
@@ -55,7 +57,7 @@ LAUNCHER = """
 import sys, discord.http, discord.gateway, yarl
 discord.http.Route.BASE = sys.argv.pop(1)
 discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(sys.argv.pop(1))
-from bot.cli import entry
+from threadcast.cli import entry
 sys.argv[0] = "threadcast"
 entry()
 """
@@ -67,9 +69,14 @@ def leaks(text: str) -> list[str]:
 
 
 async def check(
-    tmp_path: Path, *args: str, discord: FakeDiscord | None = None, **env: str
+    tmp_path: Path,
+    *args: str,
+    discord: FakeDiscord | None = None,
+    environment: Mapping[str, str] | None = None,
+    **env: str,
 ) -> tuple[int, str]:
-    """`threadcast check ARGS` in a process of its own; its exit code and stdout + stderr."""
+    """`threadcast check ARGS` in a process of its own, with `environment` and then `env` set;
+    its exit code and stdout + stderr."""
     full_env = {
         k: v for k, v in os.environ.items() if not k.startswith(("THREADCAST_", "DISCORD_", "SLACK_"))
     }
@@ -79,6 +86,7 @@ async def check(
         THREADCAST_ALLOW_PRIVATE_URLS="true",
         THREADCAST_HTTP_TIMEOUT="10",
     )
+    full_env.update(environment or {})
     full_env.update(env)
     # Discord's address is set in every run: a test without the fake must reach no real Discord.
     base, gateway = (
@@ -191,7 +199,7 @@ async def test_a_slack_token_without_files_write_is_one_line_naming_what_it_cost
     async with FakeSlack() as slack:
         env = slack_env(slack)
         slack.granted_scopes = [scope for scope in BOT_SCOPES if scope != "files:write"]
-        code, out = await check(tmp_path, **env)
+        code, out = await check(tmp_path, environment=env)
     assert code == 1, out
     assert crosses(out) == [
         "✗ Slack scope files:write is not granted: the digest chart is not uploaded — add files:write under"
@@ -205,14 +213,14 @@ async def test_refused_slack_tokens_and_a_malformed_signing_secret(tmp_path: Pat
     async with FakeSlack() as slack:
         env = slack_env(slack)
         slack.bot_token = "xoxb-another-one"
-        code, out = await check(tmp_path, **env)
+        code, out = await check(tmp_path, environment=env)
         assert code == 1 and crosses(out) == [
             "✗ Slack refused SLACK_BOT_TOKEN (invalid_auth) — copy the Bot User OAuth Token (xoxb-…) again"
             " from OAuth & Permissions into SLACK_BOT_TOKEN; reinstall the app if it was revoked."
         ], out
 
         slack.bot_token, slack.app_token = SLACK_BOT_TOKEN, "xapp-another-one"
-        code, out = await check(tmp_path, **env)
+        code, out = await check(tmp_path, environment=env)
         [line] = crosses(out)
         assert line.startswith(
             "✗ Socket Mode: Slack refused SLACK_APP_TOKEN (invalid_auth) — create an app-level"
@@ -220,10 +228,10 @@ async def test_refused_slack_tokens_and_a_malformed_signing_secret(tmp_path: Pat
         assert slack.socket_connections == 0
 
         http_env = {**env, "SLACK_APP_TOKEN": "", "SLACK_SIGNING_SECRET": "not-the-signing-secret"}
-        code, out = await check(tmp_path, **http_env)
+        code, out = await check(tmp_path, environment=http_env)
         [line] = crosses(out)
         assert line.startswith("✗ Slack HTTP mode: SLACK_SIGNING_SECRET does not look like a signing secret")
-        code, out = await check(tmp_path, **{**http_env, "SLACK_SIGNING_SECRET": SIGNING_SECRET})
+        code, out = await check(tmp_path, environment=http_env, SLACK_SIGNING_SECRET=SIGNING_SECRET)
         assert code == 0, out
         assert "✓ Slack HTTP mode: SLACK_SIGNING_SECRET has the form of a signing secret" in out
         assert leaks(out) == [], out
@@ -252,8 +260,8 @@ async def test_a_healthy_set_up_is_all_ticks(tmp_path: Path) -> None:
             tmp_path,
             discord=fake,
             DISCORD_TOKEN=DISCORD_TOKEN,
+            environment=slack_env(slack),
             THREADCAST_LOG_LEVEL="DEBUG",
-            **slack_env(slack),
         )
         assert code == 0, out
         assert crosses(out) == [], out
@@ -314,7 +322,7 @@ async def test_offline_contacts_nothing_and_prints_the_set_up(tmp_path: Path) ->
         feeds.serve("/feed.xml", RSS)
         await database_with_feeds(tmp_path / "threadcast.db", feeds.url("/feed.xml"))
         env = {"DISCORD_TOKEN": DISCORD_TOKEN, **slack_env(slack)}
-        code, out = await check(tmp_path, "--offline", discord=fake, **env)
+        code, out = await check(tmp_path, "--offline", discord=fake, environment=env)
         assert code == 0, out
         assert fake.requests == [] and fake.connections == []
         assert slack.calls == [] and slack.socket_connections == 0
@@ -400,11 +408,11 @@ async def test_the_state_of_a_postgresql_database() -> None:
 async def test_feeds_still_unanswered_when_the_time_is_up_are_reported() -> None:
     async with SourcesServer() as server, AiohttpFetcher(timeout=30, allow_private=True) as fetcher:
 
-        async def never(request: object) -> object:
+        async def never(request: web.Request) -> web.StreamResponse:
             await server.released.wait()
             raise AssertionError("released")
 
-        server.route("/slow.xml", never)  # type: ignore[arg-type]
+        server.route("/slow.xml", never)
         server.serve("/feed.xml", RSS)
         feeds = [SubscribedFeed(1, server.url("/slow.xml")), SubscribedFeed(2, server.url("/feed.xml")),
                  SubscribedFeed(3, server.url("/feed.xml"))]  # fmt: skip

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 
 SCRIPT = """\
 .channel news

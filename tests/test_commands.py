@@ -34,7 +34,7 @@ from bot.post_layout import STANDARD, PostLayout
 from bot.prompts import split_prompts
 from bot.services import build_core
 from bot.sources.http import AiohttpFetcher
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.conftest import T0, FakeClock, Harness
 
 # -- a feed server on 127.0.0.1 --------------------------------------------------------------
@@ -842,7 +842,9 @@ async def test_digest_quotes_a_featured_reply_first(harness: Harness) -> None:
     h = harness
     _, ids = await discussion_with_replies(h)
     # Without a feature, the most reacted reply comes first.
-    first = highlight_lines(render_markdown((await h.command("digest preview")).digest.layout()))  # type: ignore[union-attr]
+    plain = (await h.command("digest preview")).digest
+    assert plain is not None
+    first = highlight_lines(render_markdown(plain.layout()))
     assert "twenty minutes" in first[0]
 
     assert (await h.command(f"reply feature {ids['ben']}")).ok
@@ -868,7 +870,9 @@ async def test_digest_never_shows_a_hidden_reply(harness: Harness) -> None:
     assert "railing" not in digests_posted(h)[0]
 
     assert (await h.command(f"reply show {ids['ben']}")).ok
-    assert "railing" in render_markdown((await h.command("digest preview")).digest.layout())  # type: ignore[union-attr]
+    shown = (await h.command("digest preview")).digest
+    assert shown is not None
+    assert "railing" in render_markdown(shown.layout())
 
 
 async def test_digest_never_shows_a_deleted_reply(harness: Harness) -> None:
@@ -913,7 +917,8 @@ async def test_digest_now_posts_to_the_scheduled_channel(harness: Harness) -> No
     assert answer.ok and "Posted the digest to #digest." in answer.text
     assert "Tip:" not in answer.text
     assert digests_posted(h, "general") == []
-    assert digests_posted(h, "digest") == [render_markdown(preview.digest.layout())]  # type: ignore[arg-type]
+    assert preview.digest is not None
+    assert digests_posted(h, "digest") == [render_markdown(preview.digest.layout())]
 
 
 async def test_digest_schedule_stores_the_schedule(harness: Harness) -> None:
@@ -1226,7 +1231,9 @@ async def test_a_failing_event_handler_is_logged_and_the_others_still_run(
 
     failures = [r for r in caplog.records if r.name == "bot.app" and "broken" in r.getMessage()]
     assert len(failures) == 2 and all(r.exc_info for r in failures)
-    assert "cannot handle" in str(failures[0].exc_info[1])  # type: ignore[index]
+    exc_info = failures[0].exc_info
+    assert exc_info is not None
+    assert "cannot handle" in str(exc_info[1])
     assert seen == [first, second]
     # The collector (registered before) stored both replies.
     for message in (first, second):
@@ -1263,10 +1270,11 @@ def test_event_handlers_are_checked_when_registered() -> None:
 
     with pytest.raises(TypeError, match=r"app\.commands\.add"):
         app.on(CommandInvoked, for_command)
+    # Deliberately ill-typed handlers: the check at run time is what is tested.
     with pytest.raises(TypeError):
-        app.on(ReplyPosted, not_async)
+        app.on(ReplyPosted, not_async)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        app.on(ReplyPosted, returns_something)
+        app.on(ReplyPosted, returns_something)  # type: ignore[arg-type]
 
 
 # ==================================================================================================

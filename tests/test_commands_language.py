@@ -15,7 +15,7 @@ from bot.models import Community, CommunitySettings
 from bot.platform import ChatPlatform
 from bot.services import build_core
 from bot.sources.http import AiohttpFetcher
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.conftest import FakeClock, Harness
 
 

@@ -31,9 +31,9 @@ from adapters.console.clock import ConsoleClock, recorded_clock
 from adapters.console.platform import COMMUNITY
 from bot.config import settings_from
 from bot.store import Store
-from bot.wiring import runtime
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.postgres import fresh_schema
+from threadcast.wiring import runtime
 
 CONSOLES = 2
 ARTICLES_PER_CONSOLE = 3

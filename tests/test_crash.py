@@ -25,7 +25,7 @@ import pytest
 from aiohttp import web
 
 from bot.models import Community
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.fake_slack import ADMIN, GENERAL, MEMBER, OWNER, TEAM_ID, FakeSlack, delayed
 from tests.sources_server import SourcesServer
 

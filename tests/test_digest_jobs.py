@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from adapters.console.platform import COMMUNITY, ConsolePlatform
+from adapters.console.platform import BOT_NAME, COMMUNITY, ConsolePlatform
 from bot.config import Settings
-from bot.platform import ChatPlatform
+from bot.layout import DigestPost
+from bot.markdown import render as render_markdown
+from bot.models import Community
+from bot.platform import ChatPlatform, PartlyPosted
 from bot.services import build_core
 from bot.sources.http import AiohttpFetcher
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.conftest import FakeClock, Harness
 
 
@@ -165,10 +169,13 @@ async def test_scheduled_digests_keep_their_local_time_across_a_dst_change(
         await h.services.scheduler.run_once()
         if len(digests_in(h.platform)) > before:
             posted_at.append(h.clock.now().astimezone(ZoneInfo(zone)))
+    assert posted_at, "no digest was posted in three weeks"
+    winter = posted_at[0].utcoffset()
+    assert winter is not None  # an aware time in a named zone has an offset
     assert [(t.strftime("%a %H:%M"), t.utcoffset()) for t in posted_at] == [
-        ("Mon 09:00", posted_at[0].utcoffset()),
-        ("Mon 09:00", posted_at[0].utcoffset() + timedelta(hours=1)),  # summer time now
-        ("Mon 09:00", posted_at[0].utcoffset() + timedelta(hours=1)),
+        ("Mon 09:00", winter),
+        ("Mon 09:00", winter + timedelta(hours=1)),  # summer time now
+        ("Mon 09:00", winter + timedelta(hours=1)),
     ]
 
 
@@ -243,13 +250,15 @@ class SplitConsole(ConsolePlatform):
 
     refuse_after: int | None = None
 
-    async def post_digest(  # type: ignore[override]
-        self, community, channel_id, post, *, skip=0, sent=None
+    async def post_digest(
+        self,
+        community: Community,
+        channel_id: str,
+        post: DigestPost,
+        *,
+        skip: int = 0,
+        sent: Callable[[str], Awaitable[None]] | None = None,
     ) -> list[str]:
-        from adapters.console.platform import BOT_NAME
-        from bot.markdown import render as render_markdown
-        from bot.platform import PartlyPosted
-
         text = render_markdown(post.layout())
         parts = [f"# Community part {n}/3\n{text}" for n in (1, 2, 3)]
         ids: list[str] = []

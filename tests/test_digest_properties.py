@@ -34,7 +34,7 @@ from bot.export import to_csv, to_json
 from bot.model_gist import ModelGist
 from bot.models import ArticleDraft, MemberPrefs
 from bot.store import Store
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.digest_views import layout_of
 from tests.fake_chat import FakeChat
 

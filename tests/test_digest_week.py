@@ -29,7 +29,7 @@ from bot.demo.week import (
 )
 from bot.digest import Digest, DigestBuilder
 from bot.models import DigestSchedule
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.test_digest_properties import (
     archive_pages,
     assert_within_limits,

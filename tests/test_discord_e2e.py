@@ -33,7 +33,7 @@ from bot.platform import ChatPlatform
 from bot.publisher import PublishError
 from bot.services import Services, build_core
 from bot.sources.http import AiohttpFetcher
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests import feed_items
 from tests.conftest import eventually
 from tests.fake_discord import (
@@ -55,7 +55,7 @@ from tests.sources_server import SourcesServer
 pytestmark = pytest.mark.timeout(15)
 
 MODERATOR_ROLE = "Community Team"  # DISCORD_MODERATOR_ROLE in these tests
-NO_PINGS = {"parse": []}
+NO_PINGS: dict[str, list[str]] = {"parse": []}
 WEEK_IN_MINUTES = 10080
 
 LONG_TITLE = (
@@ -950,7 +950,7 @@ async def test_without_guild_ids_commands_sync_globally(bot: Bot) -> None:
 
 
 async def test_threadcast_run_with_a_discord_token_runs_the_bot_until_sigterm(tmp_path: Path) -> None:
-    from bot.wiring import run_platforms
+    from threadcast.wiring import run_platforms
 
     database = tmp_path / "threadcast.db"
     async with FakeDiscord() as fake:

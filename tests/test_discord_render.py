@@ -23,7 +23,7 @@ from tests.digest_views import layout_of
 
 words = st.lists(
     st.one_of(
-        st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=80),
+        st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=80),
         st.sampled_from(["@everyone", "@here", "<@123>", "<@&9>", "**bold**", "x" * 300]),
     ),
     max_size=12,

@@ -24,7 +24,7 @@ from bot.models import ArticleDraft, Community
 from bot.platform import ChatPlatform
 from bot.services import Services, build_core
 from bot.sources.http import AiohttpFetcher
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.conftest import eventually
 from tests.fake_discord import FakeDiscord, shard_of
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
-from bot.cli import main
 from bot.config import VARIABLES
 from tests.conftest import Harness
+from threadcast.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"

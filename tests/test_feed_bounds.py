@@ -3,14 +3,14 @@ without stalling the event loop; only its newest entries are looked at."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import UTC, datetime, timedelta
 
+from adapters.console.platform import COMMUNITY
+from bot.models import Feed
 from bot.publisher import item_key
 from bot.sources.feeds import MAX_FEED_ENTRIES, parse_feed
 from bot.sources.http import DEFAULT_MAX_BYTES
-from tests.conftest import COMMUNITY, Harness
+from tests.conftest import Harness
 from tests.sources_server import SourcesServer
 
 HUGE = 160_000
@@ -27,27 +27,10 @@ def _rss(guids: list[str], *, dated: bool = False) -> bytes:
     return f'<rss version="2.0"><channel><title>Huge</title>{items}</channel></rss>'.encode()
 
 
-async def _poll_while_ticking(harness: Harness, feed_id: int) -> tuple[object, float]:
-    """Poll once while a task on the same loop ticks every 10 ms; the longest gap between ticks."""
-    gaps: list[float] = []
-    done = asyncio.Event()
-
-    async def ticker() -> None:
-        last = time.perf_counter()
-        while not done.is_set():
-            await asyncio.sleep(0.01)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
-
-    ticking = asyncio.create_task(ticker())
-    try:
-        feed = next(f for f in await harness.store.list_feeds(COMMUNITY) if f.id == feed_id)
-        report = await harness.services.poller.poll(feed)
-    finally:
-        done.set()
-        await ticking
-    return report, max(gaps)
+async def _current(harness: Harness, feed_id: int) -> Feed:
+    feed = await harness.store.get_feed(feed_id)
+    assert feed is not None
+    return feed
 
 
 async def test_a_160k_entry_feed_is_polled_off_the_loop_and_only_its_newest_entries_count(
@@ -63,8 +46,9 @@ async def test_a_160k_entry_feed_is_polled_off_the_loop_and_only_its_newest_entr
         now=harness.clock.now(),
     )  # fmt: skip
 
-    report, longest = await _poll_while_ticking(harness, feed.id)
-    assert longest < 0.5, f"the event loop stalled for {longest:.2f} s"
+    # (How long the loop waits meanwhile is measured by `python -m bench --only feeds`: timing
+    # is the benchmark's business, not a test's.)
+    report = await harness.services.poller.poll(await _current(harness, feed.id))
     # The backlog rule over the newest MAX_FEED_ENTRIES entries: 3 posted, the others of those
     # remembered; the 159,000 older ones neither posted nor stored.
     assert (report.posted, report.remembered, report.error) == (3, MAX_FEED_ENTRIES - 3, None)
@@ -79,8 +63,7 @@ async def test_a_160k_entry_feed_is_polled_off_the_loop_and_only_its_newest_entr
     # new ones are posted at the next poll, none of the older ones the window moves over.
     server.serve("/huge.xml", _rss(["g160001", "g160000", *guids[:-2]]))
     harness.clock.advance(timedelta(seconds=901))
-    report, longest = await _poll_while_ticking(harness, feed.id)
-    assert longest < 0.5, f"the event loop stalled for {longest:.2f} s"
+    report = await harness.services.poller.poll(await _current(harness, feed.id))
     assert (report.posted, report.remembered, report.waiting, report.error) == (2, 0, 0, None)
 
 

@@ -18,7 +18,7 @@ from bot.sources.errors import FeedError
 from bot.sources.http import AiohttpFetcher, FetchError, HttpResponse
 from bot.sources.opml import MAX_FEEDS, OpmlError, parse_opml
 from bot.subscriptions import export_feeds
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.conftest import Harness
 from tests.sources_server import SourcesServer
 from tests.test_commands import rss_document

@@ -48,7 +48,7 @@ from bot.sources.http import AiohttpFetcher
 from bot.sources.pages import article_from_html
 from bot.sources.plaintext import EXPLICIT_TITLE_LIMIT, SOURCE_LIMIT, SUMMARY_LIMIT
 from bot.text import neutralize_mentions, safe
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.digest_views import layout_of
 
 pytestmark = pytest.mark.timeout(120)
@@ -87,7 +87,7 @@ HOSTILE = (
     "x" * 3000,
     "🙂👍🏽👨‍👩‍👧",
 )
-any_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=200)
+any_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=200)
 words = st.lists(st.one_of(any_text, st.sampled_from(HOSTILE)), max_size=8).map(" ".join)
 
 

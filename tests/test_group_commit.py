@@ -12,7 +12,7 @@ from bot.collector import Collector
 from bot.events import ReactionChanged, ReplyDeleted, ReplyEdited, ReplyPosted
 from bot.group_commit import GroupCommit
 from bot.models import ArticleDraft, Community, Discussion, MemberPrefs
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.conftest import T0, eventually
 
 C = Community("discord", "g1")

@@ -12,7 +12,7 @@ from bot.commands.registry import Answer, CommandContext
 from bot.events import Caller, CommandInvoked, Event, ReactionChanged, ReplyDeleted, ReplyEdited, ReplyPosted
 from bot.group_commit import GroupCommit
 from bot.models import ArticleDraft, Community
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.conftest import T0, eventually
 
 C = Community("discord", "g1")

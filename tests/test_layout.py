@@ -21,7 +21,7 @@ END = datetime(2026, 11, 9, 9, tzinfo=UTC)
 
 words = st.lists(
     st.one_of(
-        st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40),
+        st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40),
         st.sampled_from(["@everyone", "<@123>", "<!channel>", "**bold**", "x" * 300, "word"]),
     ),
     max_size=60,

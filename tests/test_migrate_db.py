@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from bot.cli import main
 from bot.demo.week import populate_week
 from bot.models import ArticleDraft, Community, DigestSchedule
 from bot.store import ConsoleStore, Store
 from storage.copy import TargetNotEmpty, copy_tables, plan_copy
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from storage.tables import TABLES, Kind, Row, TableStore
 from tests.postgres import Schema, fresh_schema
+from threadcast.cli import main
 
 COMMUNITY = Community("discord", "guild-1")
 END = datetime(2026, 11, 9, 9, 0, tzinfo=UTC)

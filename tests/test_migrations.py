@@ -21,7 +21,7 @@ import pytest
 from bot.models import ArticleDraft, Community
 from bot.store import StoreError
 from storage import migrations
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 SQLITE_FOLDER = Path(migrations.__file__).parent / "sqlite"

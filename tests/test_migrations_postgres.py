@@ -17,7 +17,7 @@ import pytest
 from bot.models import Community, MemberPrefs
 from bot.store import StoreError
 from storage import migrations, store_for_url
-from storage.postgres import PostgresStore
+from storage.store import PostgresStore
 from tests.postgres import Schema, fresh_schema
 from tests.test_migrations import BROKEN, FIXED, NOW, draft, use_migrations
 

@@ -28,11 +28,11 @@ from bot import logs
 from bot.config import Settings
 from bot.models import Community, DigestSchedule
 from bot.retry import backoff, seconds
-from bot.wiring import NothingRunning, run_platforms
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.conftest import eventually
 from tests.fake_discord import FakeDiscord
 from tests.fake_slack import ADMIN, GENERAL, TEAM_ID, FakeSlack, api_error, server_error
+from threadcast.wiring import NothingRunning, run_platforms
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -218,7 +218,7 @@ DISCORD_LAUNCHER = """
 import sys, discord.http, discord.gateway, yarl
 discord.http.Route.BASE = sys.argv.pop(1)
 discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(sys.argv.pop(1))
-from bot.cli import entry
+from threadcast.cli import entry
 sys.argv[0] = "threadcast"
 entry()
 """

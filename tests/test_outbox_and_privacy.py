@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,7 +16,7 @@ from bot.layout import DigestPost
 from bot.models import Article, ArticleDraft, Community, Discussion, DiscussionState, PostedMessage
 from bot.post_layout import STANDARD, PostLayout
 from bot.publisher import PublishError
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.conftest import Harness
 
 
@@ -40,7 +41,15 @@ class StalledPlatform(ConsolePlatform):
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
 
-    async def post_digest(self, community: Community, channel_id: str, post: DigestPost) -> list[str]:
+    async def post_digest(
+        self,
+        community: Community,
+        channel_id: str,
+        post: DigestPost,
+        *,
+        skip: int = 0,
+        sent: Callable[[str], Awaitable[None]] | None = None,
+    ) -> list[str]:
         raise AssertionError("not used")
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import time
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -202,12 +202,13 @@ def test_control_and_bidi_characters_are_removed() -> None:
     assert draft.source == "src"
 
 
-def test_a_megabyte_of_text_is_handled_quickly_and_bounded() -> None:
+def test_a_megabyte_of_text_ends_and_is_bounded() -> None:
     text = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 18_000) + "\n" + "x" * 100_000
     assert len(text) > 1_000_000
-    started = time.perf_counter()
-    draft = article_from_text(text, source="big")
-    assert time.perf_counter() - started < 5
+    # A guard against a pattern that never ends on such input, not a speed target (that is
+    # the benchmarks' business): a minute is far beyond any normal run.
+    with ThreadPoolExecutor(1) as pool:
+        draft = pool.submit(article_from_text, text, source="big").result(timeout=60)
     assert len(draft.title) <= 100
     assert len(draft.summary) <= 400
 

@@ -12,10 +12,10 @@ from bot.sources.http import (
     AiohttpFetcher,
     FetchError,
     PrivateAddressError,
-    _PublicResolver,
     embedded_ipv4,
     is_public_address,
 )
+from bot.sources.resolver import PublicResolver
 from tests.sources_server import SourcesServer
 
 
@@ -42,7 +42,7 @@ async def test_private_addresses_are_refused_before_any_request(server: SourcesS
 
 
 async def test_a_name_that_resolves_to_a_private_address_is_refused() -> None:
-    resolver = _PublicResolver()
+    resolver = PublicResolver()
     try:
         with pytest.raises(PrivateAddressError):
             await resolver.resolve("localhost", 80)
@@ -142,7 +142,7 @@ class _Answers(aiohttp.abc.AbstractResolver):
 
 @pytest.mark.parametrize("address", ["64:ff9b::a9fe:a9fe", "::7f00:1", "2002:a9fe:a9fe::1"])
 async def test_a_name_that_resolves_to_ipv6_carrying_a_private_ipv4_is_refused(address: str) -> None:
-    resolver = _PublicResolver()
+    resolver = PublicResolver()
     await resolver._inner.close()
     resolver._inner = _Answers(address)  # type: ignore[assignment]
     with pytest.raises(PrivateAddressError, match="not a public internet address"):

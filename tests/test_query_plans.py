@@ -19,7 +19,7 @@ from bot.demo.week import populate_week
 from bot.digest import DigestBuilder
 from bot.models import Community, NewReply
 from bot.store import Store
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.postgres import fresh_schema
 
 C = Community("discord", "g1")
@@ -64,9 +64,9 @@ async def test_sqlite_plans_use_indexes(tmp_path: Path) -> None:
     await store.open()
     await hot_work(store)
     statements: list[str] = []
-    await store._conn.set_trace_callback(statements.append)  # the SQL as run, values inlined
+    await store.sqlite_db.connection.set_trace_callback(statements.append)  # the SQL as run, values inlined
     await hot_calls(store)
-    await store._conn.set_trace_callback(None)
+    await store.sqlite_db.connection.set_trace_callback(None)  # type: ignore[arg-type]  # aiosqlite omits None
     await store.close()
 
     queries = [s for s in dict.fromkeys(statements) if s.split(None, 1)[0].upper() in QUERY_WORDS]
@@ -93,7 +93,7 @@ async def test_postgres_plans_use_indexes() -> None:
         try:
             await hot_work(store)
             statements: list[tuple[str, tuple[Any, ...]]] = []
-            store._pool = _RecordingPool(store._pool, statements)
+            store.pg_db.pool = _RecordingPool(store.pg_db.pool, statements)
             await hot_calls(store)
         finally:
             await store.close()
@@ -144,7 +144,7 @@ class _RecordingPool:
 
     def __getattr__(self, name: str) -> Any:
         call = getattr(self._pool, name)
-        if name not in ("fetch", "fetchrow", "execute"):
+        if name not in ("fetch", "fetchrow", "fetchval", "execute"):
             return call
 
         async def recorded(sql: str, *args: Any, **options: Any) -> Any:

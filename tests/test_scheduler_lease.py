@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +24,7 @@ from bot.platform import ChatPlatform
 from bot.scheduler import LEASE_NAME, LEASE_TICKS, Scheduler
 from bot.services import build_core
 from bot.sources.http import AiohttpFetcher
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -60,7 +60,9 @@ async def processes(tmp_path: Path) -> AsyncIterator[list[Process]]:
         fetchers.append(fetcher)
         platforms: dict[str, ChatPlatform] = {}
         _, services = build_core(Settings(tick_seconds=TICK), store, SystemClock(), fetcher, platforms)
-        process = Process(store, services.scheduler, services.scheduler._lease)  # type: ignore[arg-type]
+        lease = services.scheduler._lease
+        assert lease is not None  # two processes on one store: the scheduler holds a lease
+        process = Process(store, services.scheduler, lease)
 
         async def counted(process: Process = process) -> None:
             process.runs.append(time.monotonic())
@@ -77,10 +79,10 @@ async def processes(tmp_path: Path) -> AsyncIterator[list[Process]]:
             await fetcher.close()
 
 
-async def until(check: object, timeout: float) -> float:
+async def until(check: Callable[[], object], timeout: float) -> float:
     """Seconds until `check()` holds (AssertionError after `timeout`)."""
     began = time.monotonic()
-    while not check():  # type: ignore[operator]
+    while not check():
         if time.monotonic() - began > timeout:
             raise AssertionError(f"not within {timeout} s")
         await asyncio.sleep(0.01)

@@ -176,7 +176,7 @@ DISCORD_LAUNCHER = """
 import sys, discord.http, discord.gateway, yarl
 discord.http.Route.BASE = sys.argv.pop(1)
 discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(sys.argv.pop(1))
-from bot.cli import entry
+from threadcast.cli import entry
 sys.argv[0] = "threadcast"
 entry()
 """

@@ -26,7 +26,7 @@ import pytest
 
 from bot.models import Community, DigestSchedule
 from bot.scheduler import LEASE_NAME, LEASE_TICKS
-from storage.postgres import PostgresStore
+from storage.store import PostgresStore
 from tests.conftest import eventually
 from tests.fake_slack import GENERAL, MEMBER, NEWS, FakeSlack
 from tests.postgres import fresh_schema

@@ -27,7 +27,7 @@ from bot.models import Community
 from bot.platform import ChatPlatform
 from bot.services import build_core
 from bot.sources.http import AiohttpFetcher
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.conftest import FakeClock
 from tests.fake_slack import ADMIN, FIRST_TS, GENERAL, MEMBER, FakeSlack, Json, api_error, ratelimited
 

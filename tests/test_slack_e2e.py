@@ -25,12 +25,12 @@ from adapters.slack.render import BLOCKS_PER_MESSAGE, SECTION_LIMIT, article_blo
 from bot.app import App
 from bot.config import Settings
 from bot.events import PlatformReady
-from bot.models import Article, ArticleDraft, Community, Discussion, DiscussionState
+from bot.models import Article, ArticleDraft, Community, Discussion, DiscussionState, Reply
 from bot.platform import ChatPlatform, IncompleteHistory
 from bot.post_layout import parse_template
 from bot.services import Services, build_core
 from bot.sources.http import AiohttpFetcher
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests import feed_items
 from tests.conftest import FakeClock, eventually
 from tests.digest_views import layout_of
@@ -147,7 +147,7 @@ class Bot:
     async def discussions(self) -> list[Discussion]:
         return [d for d, _, _ in await self.store.export(self.community)]
 
-    async def replies(self) -> dict[str, Any]:
+    async def replies(self) -> dict[str, Reply]:
         return {
             v.reply.message_id: v.reply
             for _, _, views in await self.store.export(self.community)
@@ -252,7 +252,7 @@ async def test_replies_edit_delete_and_reactions_reach_storage(bot: Bot) -> None
     await bot.event(fake.delete_event(GENERAL, second["ts"]))
     await bot.app.drain(2)
 
-    async def settled() -> dict[str, Any] | None:
+    async def settled() -> dict[str, Reply] | None:
         found = await bot.replies()
         reply = found.get(first_id)
         ok = len(found) == 1 and reply and reply.text == "first, edited" and reply.reactions == 1
@@ -264,7 +264,7 @@ async def test_replies_edit_delete_and_reactions_reach_storage(bot: Bot) -> None
     assert_harmless(fake)
 
 
-async def _count(bot: Bot, n: int) -> dict[str, Any] | None:
+async def _count(bot: Bot, n: int) -> dict[str, Reply] | None:
     found = await bot.replies()
     return found if len(found) == n else None
 
@@ -623,8 +623,8 @@ async def test_threadcast_run_serves_discord_and_slack_over_one_store(
     import os
     import signal
 
-    from bot.wiring import run_platforms
     from tests.fake_discord import FakeDiscord
+    from threadcast.wiring import run_platforms
 
     database = tmp_path / "threadcast.db"
     async with FakeDiscord() as discord_fake, FakeSlack() as slack_fake:

@@ -47,7 +47,7 @@ from bot.publisher import PublishError
 from bot.services import Services, build_core
 from bot.sources.http import AiohttpFetcher
 from bot.store import Store
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests import fake_discord, fake_slack
 from tests.fake_discord import FakeDiscord
 from tests.fake_slack import GENERAL, NEWS, FakeSlack
@@ -396,7 +396,10 @@ async def run_discord(soak: Soak, script: Script, rng: random.Random) -> None:
             await fake.drop_connection(4000)
         elif op.kind == "rejoin":
             # What is written from here on reaches the new session live.
-            await fake.wait_for(lambda gone=expired: fake.session_id != gone and fake.live, 20)
+            def rejoined(gone: str | None = expired) -> bool:
+                return fake.session_id != gone and fake.live
+
+            await fake.wait_for(rejoined, 20)
         elif op.kind == "ratelimit":
             burst = [fake_discord.rate_limited(0.05) for _ in range(op.user)]
             fake.inject("POST", "/channels/*/messages", *burst)

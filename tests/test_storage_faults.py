@@ -25,7 +25,7 @@ from adapters.console.shell import ConsoleShell
 from bot.config import Settings
 from bot.events import PlatformReady, ReplyPosted
 from bot.models import Discussion
-from bot.wiring import runtime
+from threadcast.wiring import runtime
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -98,7 +98,8 @@ async def test_a_full_disk_keeps_the_bot_running_and_the_reply_for_catch_up(
         settings = replace(Settings(), database_url=f"sqlite:///{disk / 'c.db'}")
         clock = ConsoleClock()
         async with runtime(settings, clock) as rt:
-            platform = HistoryConsole(io.StringIO(), state_file=tmp_path / "console.json")
+            out = io.StringIO()
+            platform = HistoryConsole(out, state_file=tmp_path / "console.json")
             rt.platforms[platform.name] = platform
             shell = ConsoleShell(rt.app, platform, clock, rt.services.scheduler.run_once, moderator="mod")
             store = rt.services.store
@@ -118,7 +119,7 @@ async def test_a_full_disk_keeps_the_bot_running_and_the_reply_for_catch_up(
             assert await store.get_reply(COMMUNITY, "m3") is None
             assert await store.catch_up_from([discussion.id]) == {discussion.id: "m2"}, "the mark must stay"
             await shell.handle("/feed list")  # the bot goes on: reading still works
-            assert "No feeds yet" in platform._out.getvalue()  # type: ignore[attr-defined]
+            assert "No feeds yet" in out.getvalue()
 
             filler.unlink()  # room again: the next catch-up stores what was missed
             await rt.app.dispatch(PlatformReady(COMMUNITY))

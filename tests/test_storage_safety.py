@@ -16,7 +16,7 @@ import pytest
 
 from bot.models import ArticleDraft
 from bot.store import StoreError
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.conftest import T0
 
 

@@ -37,7 +37,7 @@ from bot.models import (
     StatsRow,
 )
 from bot.store import ConsoleMessage, ConsoleStore, DuplicateError, Store, StoreError
-from storage.sqlite import SQLiteStore
+from storage.store import SQLiteStore
 from tests.conftest import T0
 from tests.postgres import fresh_schema
 

@@ -188,7 +188,7 @@ def built_digest(db: Path, end: datetime) -> tuple[Any, Any]:
     from adapters.console.clock import recorded_clock
     from adapters.console.platform import COMMUNITY
     from bot.config import settings_from
-    from bot.wiring import runtime
+    from threadcast.wiring import runtime
 
     settings = settings_from(
         {"THREADCAST_DATABASE_URL": f"sqlite:///{db}", "THREADCAST_LOG_LEVEL": "WARNING"}

@@ -15,7 +15,7 @@ class ConsoleClock:
     def __init__(self, start: datetime | None = None) -> None:
         self._offset = timedelta() if start is None else start - datetime.now(UTC)
         # The time the console recorded in the store is to be read once it is open (see
-        # `bot.wiring.use_recorded_time`): set by `recorded_clock`.
+        # `threadcast.wiring.use_recorded_time`): set by `recorded_clock`.
         self.recorded = False
 
     def now(self) -> datetime:

@@ -51,6 +51,7 @@ from bot.events import (
     ReplyPosted,
     ThreadDeleted,
 )
+from bot.intake import DONE, Intake, failed
 from bot.layout import DigestPost
 from bot.models import Article, Community, Discussion, PostedMessage
 from bot.platform import IncompleteHistory, PartlyPosted, PlatformError, ShownReply, ThreadShown
@@ -146,8 +147,7 @@ class DiscordPlatform:
         self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(self.client)
         self.tree.on_error = self._command_failed  # type: ignore[method-assign]
         self.ready = asyncio.Event()
-        self._inflight: set[asyncio.Task[Any]] = set()
-        self._closing = False
+        self._intake = Intake(app)  # refusal at closing, commands in flight, the standard answers
         self._holding = 0  # events that found the core crowded and hold the gateway's reading
         build_tree(self.tree, app.commands, self._invoke)
         self.client.setup_hook = self._setup_hook  # type: ignore[method-assign]
@@ -199,9 +199,7 @@ class DiscordPlatform:
 
     async def close(self, timeout: float = 10.0) -> None:
         """Stop taking commands, let those under way finish (or time out), then disconnect."""
-        self._closing = True
-        if self._inflight:
-            await asyncio.wait(set(self._inflight), timeout=timeout)
+        await self._intake.close(timeout)
         if not self.client.is_closed():
             await self.client.close()
 
@@ -398,15 +396,10 @@ class DiscordPlatform:
         where = community(interaction.guild_id)
         # Answer within Discord's 3 seconds; the work may take longer (feeds are fetched).
         await interaction.response.defer(ephemeral=True, thinking=True)
-        if self._closing:
-            await self._answer(
-                interaction, Answer("threadcast is restarting; try again in a minute.", ok=False)
-            )
+        refused = self._intake.admit()
+        if refused is not None:
+            await self._answer(interaction, refused)
             return
-        task = asyncio.current_task()
-        if task is not None:  # kept so a shutdown waits for this command to finish
-            self._inflight.add(task)
-            task.add_done_callback(self._inflight.discard)
         if where is None:
             await self._answer(
                 interaction, Answer("threadcast works in servers, not in direct messages.", ok=False)
@@ -423,8 +416,7 @@ class DiscordPlatform:
             path=path,
             options=options,
         )
-        answer = await self._app.dispatch(event)
-        await self._answer(interaction, answer or Answer("Done."))
+        await self._answer(interaction, await self._intake.run(event))
 
     async def _command_failed(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
@@ -432,11 +424,7 @@ class DiscordPlatform:
         """Errors before or around a command (an option that could not be read, say) still
         get an answer, so nobody waits on "thinking…" forever."""
         _log.error("slash command failed", exc_info=error)
-        text = "That did not work: " + (
-            str(error)
-            if isinstance(error, app_commands.TransformerError)
-            else "the error is in the bot's log."
-        )
+        text = (failed(str(error)) if isinstance(error, app_commands.TransformerError) else failed()).text
         try:
             if interaction.response.is_done():
                 await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
@@ -449,7 +437,7 @@ class DiscordPlatform:
         followup = interaction.followup
         # Our own words, already safe; channel ids become Discord's channel links.
         text = _CHANNEL_ID.sub(r"<#\1>", neutralize_mentions(answer.text))
-        parts = split_content(text) or ["Done."]
+        parts = split_content(text) or [DONE]
         for text in parts:
             await followup.send(text, ephemeral=answer.private, allowed_mentions=NO_PINGS)
         if answer.digest is not None:  # a preview: the very messages `digest now` would send

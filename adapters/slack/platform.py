@@ -50,6 +50,7 @@ from bot.events import (
     ReplyEdited,
     ReplyPosted,
 )
+from bot.intake import DONE, Intake, failed
 from bot.layout import DigestPost
 from bot.models import Article, Community, Discussion, PostedMessage
 from bot.platform import IncompleteHistory, PartlyPosted, PlatformError
@@ -183,8 +184,7 @@ class SlackPlatform:
         self.http_url: str | None = None  # the events URL once serving over HTTP
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
-        self._inflight: set[asyncio.Task[Any]] = set()
-        self._closing = False
+        self._intake = Intake(app)  # refusal at closing, commands in flight, the standard answers
         self._last_post: dict[str, float] = {}
         self._events_seen: OrderedDict[str, None] = OrderedDict()
         self.bolt.event("message")(self._on_message)
@@ -283,9 +283,7 @@ class SlackPlatform:
 
     async def close(self, timeout: float = 10.0) -> None:
         """Stop taking commands, let those under way finish (or time out), then disconnect."""
-        self._closing = True
-        if self._inflight:
-            await asyncio.wait(set(self._inflight), timeout=timeout)
+        await self._intake.close(timeout)
         await self._drop_socket()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -330,7 +328,7 @@ class SlackPlatform:
     async def _on_message(self, event: Json, body: Json, context: AsyncBoltContext) -> None:
         if not self._first_delivery(body):
             return
-        self._track()
+        self._intake.track()  # a shutdown waits for this event to finish
         team = context.team_id or self.team_id
         channel = str(event.get("channel") or "")
         if not team or not channel:
@@ -372,7 +370,7 @@ class SlackPlatform:
     async def _on_reaction(self, event: Json, body: Json, context: AsyncBoltContext) -> None:
         if not self._first_delivery(body):
             return
-        self._track()
+        self._intake.track()  # a shutdown waits for this event to finish
         team = context.team_id or self.team_id
         item = event.get("item") or {}
         user = str(event.get("user") or "")
@@ -401,12 +399,6 @@ class SlackPlatform:
         user: Json = info.get("user") or {}
         return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
 
-    def _track(self) -> None:
-        task = asyncio.current_task()
-        if task is not None:  # kept so a shutdown waits for this command or event to finish
-            self._inflight.add(task)
-            task.add_done_callback(self._inflight.discard)
-
     async def _run(
         self,
         team: str | None,
@@ -419,9 +411,9 @@ class SlackPlatform:
         channel_name: str | None = None,
     ) -> Answer:
         """`channel_name` (a slash command's): `text` may name channels, which become ids here."""
-        if self._closing:
-            return Answer("threadcast is restarting; try again in a minute.", ok=False)
-        self._track()
+        refused = self._intake.admit()
+        if refused is not None:
+            return refused
         if not team:
             return Answer("threadcast could not tell which workspace this is.", ok=False)
         community = Community(PLATFORM, team)
@@ -437,7 +429,7 @@ class SlackPlatform:
                 return translated
             text = translated
         event = CommandInvoked(community=community, channel_id=channel, caller=caller, path=path, text=text)
-        return await self._app.dispatch(event) or Answer("Done.")
+        return await self._intake.run(event)
 
     async def _on_command(
         self, ack: Any, command: Json, respond: AsyncRespond, context: AsyncBoltContext
@@ -458,7 +450,7 @@ class SlackPlatform:
             )
         except Exception:
             _log.exception("slash command failed")
-            answer = Answer("That did not work: the error is in the bot's log.", ok=False)
+            answer = failed()
         await self._answer(respond, answer)
 
     async def _on_shortcut(
@@ -480,15 +472,15 @@ class SlackPlatform:
             )
         except Exception:
             _log.exception("message shortcut failed")
-            answer = Answer("That did not work: the error is in the bot's log.", ok=False)
+            answer = failed()
         await self._answer(respond, answer)
 
     async def _answer(self, respond: AsyncRespond, answer: Answer) -> None:
         kind = "ephemeral" if answer.private else "in_channel"
-        text = answer_text(answer.text) or "Done."
+        text = answer_text(answer.text) or DONE
         try:
             # A long answer (an import report) in a few messages, leaving one for an attachment.
-            parts = chunk_lines(text.splitlines(), ANSWER_LIMIT)[: RESPONSES_PER_URL - 2] or ["Done."]
+            parts = chunk_lines(text.splitlines(), ANSWER_LIMIT)[: RESPONSES_PER_URL - 2] or [DONE]
             for part in parts:
                 await respond(text=part, response_type=kind, replace_original=False)
             if answer.digest is not None:

@@ -1,16 +1,3 @@
-"""Every command of the DESIGN table, as handlers over the core's services."""
+"""Every command of the DESIGN table, as handlers over the core's services.
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-from bot.commands import digests, feed_controls, feed_io, feeds, members, posting, replies, stats
-from bot.commands.registry import CommandRegistry
-
-if TYPE_CHECKING:
-    from bot.services import Services
-
-
-def register_all(registry: CommandRegistry, services: Services) -> None:
-    for module in (feeds, feed_controls, feed_io, posting, digests, replies, stats, members):
-        module.register(registry, services)
+`bot.commands.all.register_all` registers them; this package's import loads none of them."""

@@ -8,7 +8,7 @@ from bot.commands.registry import UsageError
 from bot.i18n import N_, Words
 from bot.prompts import check_template, tidy_template
 from bot.redact import mask_url
-from bot.sources import InvalidURL, parse_url
+from bot.sources.http import InvalidURL, parse_url
 
 
 def channel_label(channel_id: str) -> str:

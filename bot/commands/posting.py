@@ -12,8 +12,9 @@ from bot.models import Article
 from bot.prompts import MAX_PROMPTS, join_prompts, render_prompt, split_prompts
 from bot.publisher import PublishError
 from bot.redact import mask_url
-from bot.sources import InvalidURL, load_article
+from bot.sources.articles import load_article
 from bot.sources.errors import SourceError
+from bot.sources.http import InvalidURL
 from bot.text import safe
 
 if TYPE_CHECKING:

@@ -3,24 +3,27 @@
 Every source returns ``ArticleDraft`` records and raises ``SourceError`` (or a
 subclass) with a message fit to show a moderator. Network access goes through
 an injected ``Fetcher``.
+
+The names below load their submodule on first use (feed parsing, HTML extraction
+and HTTP are heavy): import from the submodules in the core.
 """
 
 from __future__ import annotations
 
-import asyncio
-import re
-from pathlib import Path
+import importlib
+from typing import TYPE_CHECKING
 
-from bot.models import ArticleDraft
-
-from .errors import FeedError, SourceError
-from .feeds import FeedResult, fetch_feed, parse_feed
-from .files import read_article_file
-from .http import AiohttpFetcher, Fetcher, FetchError, HttpResponse, InvalidURL, parse_url
-from .pages import fetch_page
-from .plaintext import article_from_text
+if TYPE_CHECKING:
+    from .articles import HAND_SOURCE, load_article
+    from .errors import FeedError, SourceError
+    from .feeds import FeedResult, fetch_feed, parse_feed
+    from .files import read_article_file
+    from .http import AiohttpFetcher, Fetcher, FetchError, HttpResponse, InvalidURL, parse_url
+    from .pages import fetch_page
+    from .plaintext import article_from_text
 
 __all__ = (
+    "HAND_SOURCE",
     "AiohttpFetcher",
     "FeedError",
     "FeedResult",
@@ -38,42 +41,19 @@ __all__ = (
     "read_article_file",
 )
 
-HAND_SOURCE = "posted by hand"
-
-_HTTP_URL = re.compile(r"https?://\S+", re.IGNORECASE)
-_OTHER_URL = re.compile(r"[a-z][a-z0-9+.-]*://\S*", re.IGNORECASE)
-_MAX_PATH_LENGTH = 4096
-
-
-async def load_article(fetcher: Fetcher, ref: str, *, allow_files: bool = True) -> ArticleDraft:
-    """The article ``ref`` points to: an http(s) URL, a local file, or else the article's own text.
-
-    Pass ``allow_files=False`` where ``ref`` comes from chat rather than the
-    operator's shell, so a moderator cannot make the bot read its host's files.
-    """
-    ref = ref.strip()
-    if not ref:
-        raise SourceError("nothing to post: give a link, a file or the article's text")
-    if _HTTP_URL.fullmatch(ref):
-        parse_url(ref)  # InvalidURL: bad input, said before any fetcher sees it
-        return await fetch_page(fetcher, ref)
-    if _OTHER_URL.fullmatch(ref):
-        raise SourceError(f"{ref}: only http:// and https:// links can be posted")
-    if allow_files and await asyncio.to_thread(_is_existing_path, ref):
-        return await read_article_file(ref)
-    if allow_files and _PATH_LIKE.fullmatch(ref):
-        # One word that looks like a path is a mistyped file, not an article.
-        raise SourceError(f"{ref}: no such file")
-    return await asyncio.to_thread(article_from_text, ref, source=HAND_SOURCE)
+_WHERE = (
+    ("articles", ("HAND_SOURCE", "load_article")),
+    ("errors", ("FeedError", "SourceError")),
+    ("feeds", ("FeedResult", "fetch_feed", "parse_feed")),
+    ("files", ("read_article_file",)),
+    ("http", ("AiohttpFetcher", "Fetcher", "FetchError", "HttpResponse", "InvalidURL", "parse_url")),
+    ("pages", ("fetch_page",)),
+    ("plaintext", ("article_from_text",)),
+)
 
 
-_PATH_LIKE = re.compile(r"(?:[~./]\S*|\S+\.(?:txt|md|markdown|html?))", re.IGNORECASE)
-
-
-def _is_existing_path(ref: str) -> bool:
-    if "\n" in ref or len(ref) > _MAX_PATH_LENGTH:
-        return False
-    try:
-        return Path(ref).exists()
-    except (OSError, ValueError):  # a name too long for the OS, or a NUL byte
-        return False
+def __getattr__(name: str) -> object:
+    for module, names in _WHERE:
+        if name in names:
+            return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

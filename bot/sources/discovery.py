@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import trafilatura
-
 from bot.redact import mask_url
 
 from .errors import FeedError, SourceError
@@ -70,6 +68,8 @@ def feed_links(html: bytes | str, page_url: str, charset: str | None = None) -> 
     """The feeds a page links to, in document order, each URL once, resolved against the page
     (or its ``<base href>``). Blocking: call it in a thread."""
     text = decode_html(html, charset) if isinstance(html, bytes) else html
+    import trafilatura  # loaded at the first page read: importing the core stays light
+
     tree = trafilatura.load_html(text)  # lxml's HTML parser, as for articles
     if tree is None:  # an empty or unreadable document
         return []

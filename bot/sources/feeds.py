@@ -15,8 +15,6 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
-import feedparser
-
 from bot.models import ArticleDraft
 from bot.redact import mask_url
 from bot.text import ELLIPSIS, shorten
@@ -149,6 +147,8 @@ def parse_feed(
     # A BytesIO, never raw bytes or str: feedparser would treat a string as a URL or path to open.
     # Entry HTML only ever becomes plain text here (`html_to_text` drops scripts and styles),
     # so feedparser's sanitizing and link rewriting inside it would be work for nothing.
+    import feedparser  # loaded at the first feed read: importing the core stays light
+
     parsed = feedparser.parse(
         io.BytesIO(data), response_headers=response_headers, sanitize_html=False, resolve_relative_uris=False
     )

@@ -11,19 +11,19 @@ import asyncio
 import importlib.metadata
 import ipaddress
 import logging
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
-import aiohttp
-import aiohttp.abc
 from yarl import URL
 
 from bot.redact import mask_url
 
 from .errors import SourceError
+
+if TYPE_CHECKING:
+    import aiohttp  # loaded by the fetcher when it first fetches: importing the core stays light
 
 _log = logging.getLogger(__name__)
 
@@ -181,7 +181,11 @@ class AiohttpFetcher:
         if self._session is None or self._session.closed:
             if not self._owns_session:
                 raise RuntimeError("the ClientSession given to AiohttpFetcher is closed")
-            connector = None if self.allow_private else aiohttp.TCPConnector(resolver=_PublicResolver())
+            import aiohttp
+
+            from .resolver import PublicResolver
+
+            connector = None if self.allow_private else aiohttp.TCPConnector(resolver=PublicResolver())
             self._session = aiohttp.ClientSession(connector=connector)
         return self._session
 
@@ -225,6 +229,8 @@ class AiohttpFetcher:
         shown: str | None = None,
     ) -> HttpResponse:
         """One request; errors name `shown` (the URL the caller asked for)."""
+        import aiohttp
+
         original = url
         url = shown or url
         try:
@@ -323,28 +329,6 @@ def is_public_address(address: str) -> bool:
         if ip.ipv4_mapped is not None:  # ::ffff:8.8.8.8 is not global as IPv6: it is that IPv4 host
             return True
     return _is_public(ip)
-
-
-class _PublicResolver(aiohttp.abc.AbstractResolver):
-    """Resolves names as usual, then refuses any that lead to a non-public address.
-
-    Checked where the connection is made, so a name that resolves differently
-    a second time (DNS rebinding) cannot slip through.
-    """
-
-    def __init__(self) -> None:
-        self._inner = aiohttp.ThreadedResolver()
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[aiohttp.abc.ResolveResult]:
-        found = await self._inner.resolve(host, port, family)
-        if not found or not all(is_public_address(r["host"]) for r in found):
-            raise PrivateAddressError(f"refused: {host} is not a public internet address ({PRIVATE_HINT})")
-        return found
-
-    async def close(self) -> None:
-        await self._inner.close()
 
 
 def _headers(response: aiohttp.ClientResponse) -> dict[str, str]:

@@ -10,9 +10,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import trafilatura
-from trafilatura.settings import Document
-
 from bot.models import ArticleDraft
 from bot.redact import mask_url
 from bot.text import shorten
@@ -163,6 +160,10 @@ def article_from_html(html: str, *, url: str | None, fallback_source: str) -> Ar
     ``fallback_source`` names the source when the page names no site and
     ``url`` gives no host.
     """
+    # Loaded at the first page read (in a worker thread): importing the core stays light.
+    import trafilatura
+    from trafilatura.settings import Document
+
     where = mask_url(url) if url else fallback_source
     tree = trafilatura.load_html(html)
     if tree is None:

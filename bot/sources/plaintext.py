@@ -17,8 +17,6 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 from types import MappingProxyType
 
-import charset_normalizer
-
 from bot.models import ArticleDraft
 from bot.text import ELLIPSIS, clean, shorten
 
@@ -123,6 +121,8 @@ def _detect_charset(data: bytes) -> str | None:
     high = len(sample) - len(sample.translate(None, _HIGH_BYTES))
     if high < _MIN_HIGH_BYTES:
         return None
+    import charset_normalizer  # loaded at the first undeclared encoding met
+
     matches = charset_normalizer.from_bytes(sample)
     best = matches.best()
     if best is None:

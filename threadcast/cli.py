@@ -1,8 +1,10 @@
-"""`threadcast` on the command line (also `python -m bot`)."""
+"""`threadcast` on the command line (also `python -m threadcast`, and `python -m bot`).
+
+The module's top imports click and light things only, so `threadcast --help` starts fast:
+each command imports what it uses (the core, the stores, the platforms) when it runs."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import logging
@@ -20,13 +22,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from bot import logs
-from bot.clock import Clock
-from bot.config import ConfigError, Settings, describe, load_env, settings_from
-from bot.models import Community
-from bot.store import StoreError
 
 if TYPE_CHECKING:
     from bot.checkup import CheckLine
+    from bot.clock import Clock
+    from bot.config import Settings
+    from bot.models import Community
 
 T = TypeVar("T")
 
@@ -36,6 +37,8 @@ LONG_RUNNING = ("run", "console")  # log at INFO by default; every other command
 
 
 def _settings(ctx: click.Context, **overrides: str) -> Settings:
+    from bot.config import ConfigError, load_env, settings_from
+
     env = load_env(ctx.obj["env_file"])
     env.update({k: v for k, v in overrides.items() if v})
     try:
@@ -62,6 +65,10 @@ def _settings(ctx: click.Context, **overrides: str) -> Settings:
 def _run(coro: Coroutine[Any, Any, T], *, stop_ok: bool = False) -> T | None:
     """Run `coro`; interrupted, a one-shot command exits 130 (it did not finish), while
     `run` and `console` (`stop_ok`), which are meant to be stopped, exit 0."""
+    import asyncio
+
+    from bot.store import StoreError
+
     try:
         return asyncio.run(coro)
     except KeyboardInterrupt:
@@ -110,7 +117,7 @@ def _reading_clock(settings: Settings) -> Clock:
     beside it (`.advance` moves the console's time ahead, and the replies with it), else
     the real time. Commands that read the database take their clock from here only."""
     from adapters.console.clock import recorded_clock
-    from bot.wiring import console_state_file
+    from threadcast.wiring import console_state_file
 
     return recorded_clock(console_state_file(settings))
 
@@ -155,7 +162,7 @@ def run(ctx: click.Context) -> None:
         # (inside the event loop, one landing mid-import ended it as if killed by SIGINT).
         import adapters.discord.platform
         import adapters.slack.platform  # noqa: F401
-        from bot.wiring import NothingRunning, run_platforms
+        from threadcast.wiring import NothingRunning, run_platforms
 
         settings = _settings(ctx)
         if not settings.platforms:
@@ -177,7 +184,7 @@ def run(ctx: click.Context) -> None:
 def console(ctx: click.Context, db: str | None, script: Any) -> None:
     """The bot on a local console platform. Reads a script from stdin when it is not a terminal."""
     with _stoppable():
-        from bot.wiring import run_console
+        from threadcast.wiring import run_console
 
         settings = _settings(ctx, **_db_override(db))
         interactive = script is None and sys.stdin.isatty()
@@ -197,7 +204,7 @@ def demo(ctx: click.Context, week: bool, db: str | None) -> None:
     """Show the whole job with no accounts: an article, replies, a digest.
 
     With --db the demo's database is kept in that (new) file, for `digest`, `archive` or `console`."""
-    from bot.wiring import run_console
+    from threadcast.wiring import run_console
 
     if week:
         _demo_week(ctx, db)
@@ -227,7 +234,7 @@ def _demo_week(ctx: click.Context, db: str | None) -> None:
     from adapters.console.platform import COMMUNITY
     from bot.demo.week import populate_week
     from bot.markdown import render
-    from bot.wiring import runtime
+    from threadcast.wiring import runtime
 
     async def fill(settings: Settings) -> None:
         async with runtime(settings, _reading_clock(settings)) as rt:
@@ -279,7 +286,7 @@ def _demo_week_into(
 @click.pass_context
 def post(ctx: click.Context, article: str, channel: str, prompt: str | None, db: str | None) -> None:
     """Post one article (a file or a URL) on the console platform now."""
-    from bot.wiring import run_console_command
+    from threadcast.wiring import run_console_command
 
     settings = _settings(ctx, **_db_override(db))
     options: dict[str, object] = {"article": article, "channel": channel.lstrip("#")}
@@ -329,11 +336,13 @@ def digest(
     ctx: click.Context, mode: str, at: str | None, chart: Path | None, style: str | None, db: str | None
 ) -> None:
     """Show the digest the console community would get now (or the one ending at --at)."""
+    import asyncio
+
     from adapters.console.platform import COMMUNITY
     from bot.digest_json import digest_json
     from bot.layout import Style
     from bot.markdown import render
-    from bot.wiring import runtime
+    from threadcast.wiring import runtime
 
     end = _at_time(at)
     settings = _existing_db(_settings(ctx, **_db_override(db)))
@@ -388,6 +397,7 @@ def check(ctx: click.Context, offline: bool) -> None:
 def _check_offline(settings: Settings) -> None:
     from adapters.discord.setup import setup_text as discord_setup
     from adapters.slack.setup import setup_text as slack_setup
+    from bot.config import describe
 
     click.echo("Configuration is valid. Effective settings (secrets masked):")
     for name, value in describe(settings):
@@ -399,6 +409,8 @@ def _check_offline(settings: Settings) -> None:
 
 async def _check_online(settings: Settings) -> bool:
     """Every check at once, printed in a fixed order as each is done; True when all passed."""
+    import asyncio
+
     from adapters.discord.setup import check as check_discord
     from adapters.slack.setup import check as check_slack
     from bot.checkup import passed
@@ -447,6 +459,7 @@ async def _check_store_and_feeds(settings: Settings) -> list[CheckLine]:
     """The database's state (read, never changed or created), then each subscribed feed."""
     from bot.checkup import check_feeds, database_lines, failed
     from bot.sources.http import AiohttpFetcher
+    from bot.store import StoreError
     from storage.state import database_state
 
     try:
@@ -481,7 +494,7 @@ async def _check_store_and_feeds(settings: Settings) -> list[CheckLine]:
 def export(ctx: click.Context, fmt: str, output: str | None, db: str | None) -> None:
     """Export discussions and replies (privacy rules applied) as JSON or CSV."""
     from bot.export import to_csv, to_json
-    from bot.wiring import make_store
+    from threadcast.wiring import make_store
 
     settings = _existing_db(_settings(ctx, **_db_override(db)))
 
@@ -516,7 +529,7 @@ def archive(ctx: click.Context, directory: Path, db: str | None) -> None:
     from bot.digest import DigestBuilder
     from bot.platform import ChatPlatform
     from bot.text import count
-    from bot.wiring import make_store, use_recorded_time
+    from threadcast.wiring import make_store, use_recorded_time
 
     settings = _existing_db(_settings(ctx, **_db_override(db)))
     clock = _reading_clock(settings)
@@ -554,12 +567,11 @@ def backup(ctx: click.Context, file: Path, db: str | None) -> None:
     Restore: stop threadcast and copy FILE over the database. For PostgreSQL use pg_dump.
     """
     from bot.redact import mask_url
-    from bot.wiring import make_store
-    from storage.sqlite import SQLiteStore
+    from threadcast.wiring import make_backup_store
 
     settings = _settings(ctx, **_db_override(db))
-    store = make_store(settings)
-    if not isinstance(store, SQLiteStore):
+    store = make_backup_store(settings)
+    if store is None:
         raise click.ClickException(
             f"{mask_url(settings.database_url)} is PostgreSQL: back it up with pg_dump"
             " (for example `pg_dump --format=custom --file=threadcast.dump DATABASE_URL`)."
@@ -655,6 +667,8 @@ def migrate_db(source_url: str, target_url: str) -> None:
 
 
 def _community(value: str) -> Community:
+    from bot.models import Community
+
     platform, sep, ident = value.partition(":")
     if not sep or not platform or not ident:
         raise click.BadParameter(
@@ -690,7 +704,7 @@ def feeds_import(ctx: click.Context, file: Path, channel: str, community: str, d
     from bot.i18n import english
     from bot.sources.opml import MAX_OPML_BYTES, OpmlError, parse_opml
     from bot.subscriptions import Outcome, import_feeds
-    from bot.wiring import runtime
+    from threadcast.wiring import runtime
 
     where = _community(community)
     channel = channel.lstrip("#")
@@ -739,7 +753,7 @@ def feeds_export(
 ) -> None:
     """Write the community's feeds as OPML 2.0, one folder per channel."""
     from bot.subscriptions import Export, export_feeds
-    from bot.wiring import make_store
+    from threadcast.wiring import make_store
 
     where = _community(community)
     settings = _existing_db(_settings(ctx, **_db_override(db)))

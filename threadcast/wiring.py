@@ -1,7 +1,7 @@
-"""The composition root: the one place that picks concrete stores and platforms.
+"""The composition root's wiring: the one place that picks concrete stores and platforms.
 
-Everything else in `bot/` sees protocols only; this module imports the
-adapters and stores lazily, so `bot` itself never pulls in a platform library.
+Everything in `bot/` sees protocols only; this module imports the adapters and
+stores lazily, so a command that needs neither never loads a platform library.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from bot.store import ConsoleStore, Store
 
 if TYPE_CHECKING:
     from adapters.console.shell import ConsoleShell
+    from storage.store import SQLiteStore
 
 _log = logging.getLogger(__name__)
 
@@ -35,6 +36,15 @@ def make_store(settings: Settings) -> Store:
     from storage import store_for_url
 
     return store_for_url(settings.database_url)  # settings_from has refused any other kind of URL
+
+
+def make_backup_store(settings: Settings) -> SQLiteStore | None:
+    """The store `backup` can copy file to file (SQLite's online backup), not yet opened;
+    None for a server database (PostgreSQL: pg_dump's work)."""
+    from storage.store import SQLiteStore
+
+    store = make_store(settings)
+    return store if isinstance(store, SQLiteStore) else None
 
 
 @dataclass

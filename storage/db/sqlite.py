@@ -1,0 +1,391 @@
+"""SQLite through aiosqlite: one file, WAL mode, one connection per process.
+
+aiosqlite runs the connection on its own thread; a lock keeps one task's transaction from
+interleaving with another's on that shared connection. Reads outside a transaction take no lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.store import DuplicateError, StoreError
+from storage.db import migrate
+from storage.db.core import NO_PARAMS, Engine, NewRows, Params, Row, Sql, Tx, compile_sql, iso_z
+
+_log = logging.getLogger(__name__)
+
+# Errors of the disk or the permissions, not of the file's content.
+_NOT_DAMAGE = frozenset({"SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM", "SQLITE_FULL", "SQLITE_IOERR"})
+
+
+def hint(exc: sqlite3.Error) -> str:
+    """What an operator can do about a disk or permission error, in plain words."""
+    name = getattr(exc, "sqlite_errorname", "")
+    if name == "SQLITE_FULL":
+        return " (the disk is full: free some space; nothing already stored is lost)"
+    if name in ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM"):
+        return (
+            " (threadcast must be able to write the file, and to create its -wal and -shm files"
+            " beside it: is the file, its directory or the disk read-only?)"
+        )
+    return ""
+
+
+def _value(value: object) -> object:
+    if isinstance(value, datetime):
+        return iso_z(value)
+    if isinstance(value, list | tuple | set | frozenset):  # `= ANY(:x)` and json_each(:x)
+        return json.dumps([iso_z(v) if isinstance(v, datetime) else v for v in value])
+    return value
+
+
+def _args(names: Sequence[str], params: Params) -> list[object]:
+    return [_value(params[name]) for name in names]
+
+
+class _NoParameters(logging.Filter):
+    """aiosqlite logs every call it runs at DEBUG with its arguments: the SQL and the values
+    bound to it, which hold a private feed's password and the members' replies. The SQL
+    stays in the log; the values never reach it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(_without_parameters(arg) for arg in record.args)
+        return True
+
+
+def _without_parameters(call: object) -> object:
+    if not isinstance(call, functools.partial):
+        return call
+    name = getattr(call.func, "__name__", type(call.func).__name__)
+    sql = next((arg for arg in call.args if isinstance(arg, str)), None)
+    return f"{name}({sql!r}, parameters not logged)" if sql is not None else f"{name}(...)"
+
+
+def hide_parameters_in_aiosqlite_log() -> None:
+    """Once per process: the filter sits on aiosqlite's own logger, so it holds wherever
+    that logger's records go (the CLI's handler, pytest's, an operator's)."""
+    library = logging.getLogger("aiosqlite")
+    if not any(isinstance(f, _NoParameters) for f in library.filters):
+        library.addFilter(_NoParameters())
+
+
+def statements(script: str) -> list[str]:
+    """Split a migration into statements, using SQLite's own completeness test."""
+    found: list[str] = []
+    current = ""
+    for line in script.splitlines(keepends=True):
+        if not current and (not line.strip() or line.lstrip().startswith("--")):
+            continue
+        current += line
+        if sqlite3.complete_statement(current):
+            found.append(current.strip())
+            current = ""
+    if current.strip():
+        raise ValueError(f"incomplete statement at the end of a migration: {current[:80]!r}")
+    return found
+
+
+class _Statements:
+    """The statements of `Tx` on the shared connection (the caller holds the lock if it must)."""
+
+    engine: Engine = "sqlite"
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._open = conn
+
+    def _connection(self) -> aiosqlite.Connection:
+        return self._open
+
+    async def fetch(self, sql: Sql, params: Params = NO_PARAMS) -> list[Row]:
+        query = compile_sql(sql, "sqlite")
+        return list(await self._connection().execute_fetchall(query.text, _args(query.names, params)))
+
+    async def fetch_one(self, sql: Sql, params: Params = NO_PARAMS) -> Row | None:
+        rows = await self.fetch(sql, params)
+        return rows[0] if rows else None
+
+    async def fetch_value(self, sql: Sql, params: Params = NO_PARAMS) -> Any:
+        row = await self.fetch_one(sql, params)
+        return None if row is None else row[0]
+
+    async def execute(self, sql: Sql, params: Params = NO_PARAMS) -> int:
+        query = compile_sql(sql, "sqlite")
+        cursor = await self._connection().execute(query.text, _args(query.names, params))
+        return max(cursor.rowcount, 0)
+
+    async def execute_many(self, sql: Sql, rows: Iterable[Params]) -> None:
+        query = compile_sql(sql, "sqlite")
+        await self._connection().executemany(query.text, [_args(query.names, r) for r in rows])
+
+    async def insert_new(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
+        # Inside the caller's transaction: a savepoint takes a partly stored batch back.
+        if not rows:
+            return set()
+        db = self._connection()
+        await db.execute("SAVEPOINT insert_new")
+        values = _encoded(rows, into)
+        if not await _all_new(db, into, values):
+            await db.execute("ROLLBACK TO insert_new")
+            values = await _rest(db, into, values)
+        await db.execute("RELEASE insert_new")
+        return _keys(into, rows, values)
+
+    async def run_script(self, script: str) -> None:
+        for statement in statements(script):
+            await self._connection().execute(statement)
+
+
+def _times(into: NewRows) -> list[int]:
+    return [i for i, t in enumerate(into.types) if t == "timestamptz"]
+
+
+def _encoded(rows: Sequence[tuple[Any, ...]], into: NewRows) -> list[tuple[Any, ...]]:
+    """The rows with their time columns as SQLite keeps them."""
+    times = _times(into)
+    if not times:
+        return list(rows)
+    encoded = []
+    for row in rows:
+        values = list(row)
+        for i in times:
+            if values[i] is not None:
+                values[i] = iso_z(values[i])
+        encoded.append(tuple(values))
+    return encoded
+
+
+def _insert(into: NewRows) -> str:
+    return (
+        f"INSERT INTO {into.table} ({', '.join(into.columns)}) VALUES ({', '.join('?' * len(into.columns))})"
+        " ON CONFLICT DO NOTHING"
+    )
+
+
+async def _all_new(db: aiosqlite.Connection, into: NewRows, values: Sequence[tuple[Any, ...]]) -> bool:
+    """Insert the rows; True if every one was new (the usual case: the row count says so)."""
+    cursor = await db.executemany(_insert(into), values)
+    return cursor.rowcount == len(values)
+
+
+async def _rest(
+    db: aiosqlite.Connection, into: NewRows, values: Sequence[tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
+    """Insert the rows whose keys are not stored (asked inside the write transaction, so nothing
+    comes in between); returns them."""
+    key = into.key
+    match = " AND ".join(f"{c} = value ->> {i}" for i, c in enumerate(into.columns[:key]))
+    found = await db.execute_fetchall(
+        f"SELECT {', '.join(f'value ->> {i}' for i in range(key))} FROM json_each(?)"
+        f" WHERE EXISTS (SELECT 1 FROM {into.table} WHERE {match})",
+        (json.dumps([v[:key] for v in values]),),
+    )
+    known = {tuple(r) for r in found}
+    rest = [v for v in values if v[:key] not in known]
+    await db.executemany(_insert(into), rest)
+    return rest
+
+
+def _keys(
+    into: NewRows, rows: Sequence[tuple[Any, ...]], stored: Sequence[tuple[Any, ...]]
+) -> set[tuple[Any, ...]]:
+    """The keys, as the caller gave them, of the rows stored (given as encoded)."""
+    key = into.key
+    new = {v[:key] for v in stored}
+    if not any(i < key for i in _times(into)):  # the keys are stored as given
+        return new
+    return {r[:key] for r, v in zip(rows, _encoded(rows, into), strict=True) if v[:key] in new}
+
+
+class _SomeStoredBefore(Exception):
+    """Rolls a batch back: some of its rows were stored before."""
+
+
+class SqliteDb(_Statements):
+    """`storage.db.core.Db` on one SQLite file."""
+
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000) -> None:
+        self.path = str(path)
+        self._busy_timeout_ms = busy_timeout_ms
+        self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def where(self) -> str:
+        return self.path
+
+    def _connection(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise StoreError("the store is not open")
+        return self._db
+
+    @property
+    def connection(self) -> aiosqlite.Connection:
+        """The open connection (for tests that trace the SQL run)."""
+        return self._connection()
+
+    # -- lifecycle ------------------------------------------------------------
+    async def open(self) -> None:
+        hide_parameters_in_aiosqlite_log()
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            db = await aiosqlite.connect(self.path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
+        self._db = db
+        try:
+            await db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+            await self._check_integrity(db)
+            await db.execute("PRAGMA foreign_keys = ON")
+            await self._use_wal(db)
+            await db.execute("PRAGMA synchronous = NORMAL")
+            await migrate.migrate(self)
+        except StoreError:
+            await self.close()
+            raise
+        except sqlite3.Error as exc:
+            await self.close()
+            raise StoreError(f"cannot prepare the database {self.path}: {exc}") from exc
+
+    async def _use_wal(self, db: aiosqlite.Connection) -> None:
+        """Switching a new file to WAL needs every other connection out, and SQLite answers
+        "locked" at once rather than calling the busy handler when another process is opening
+        the same file; so the switch is retried here, within the same busy timeout."""
+        deadline = time.monotonic() + self._busy_timeout_ms / 1000
+        while True:
+            try:
+                await db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+            await asyncio.sleep(0.01)
+
+    async def close(self) -> None:
+        if self._db is not None:
+            db, self._db = self._db, None
+            await db.close()
+
+    # -- errors and transactions ----------------------------------------------------
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """The core sees DuplicateError or StoreError, never sqlite3's exceptions."""
+        try:
+            yield
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateError(str(exc)) from exc
+        except sqlite3.Error as exc:
+            # Locked, read-only, full or corrupt: the core sees a StoreError, never sqlite3.
+            raise StoreError(f"database {self.path}: {exc}{hint(exc)}") from exc
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        async with self._lock:
+            db = self._connection()
+            with self._errors():
+                await db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield _Statements(db)
+                    await db.execute("COMMIT")
+                except BaseException:
+                    # Also when COMMIT itself failed: never leave the shared connection mid-transaction.
+                    if db.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            await db.execute("ROLLBACK")
+                    raise
+
+    # -- statements on their own: reads straight on the connection, writes in a transaction ----
+    async def fetch(self, sql: Sql, params: Params = NO_PARAMS) -> list[Row]:
+        if compile_sql(sql, "sqlite").writes:
+            async with self.transaction() as tx:
+                return await tx.fetch(sql, params)
+        with self._errors():
+            return await super().fetch(sql, params)
+
+    async def execute(self, sql: Sql, params: Params = NO_PARAMS) -> int:
+        async with self.transaction() as tx:
+            return await tx.execute(sql, params)
+
+    async def execute_many(self, sql: Sql, rows: Iterable[Params]) -> None:
+        async with self.transaction() as tx:
+            await tx.execute_many(sql, rows)
+
+    async def insert_new(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
+        # Its own transaction: usually one executemany and the commit; if some rows were stored
+        # before, that transaction is rolled back and a second one inserts the rest.
+        if not rows:
+            return set()
+        values = _encoded(rows, into)
+        try:
+            async with self.transaction():
+                if not await _all_new(self._connection(), into, values):
+                    raise _SomeStoredBefore
+            return _keys(into, rows, values)
+        except _SomeStoredBefore:
+            pass
+        async with self.transaction():
+            values = await _rest(self._connection(), into, values)
+        return _keys(into, rows, values)
+
+    async def run_script(self, script: str) -> None:
+        async with self.transaction() as tx:
+            await tx.run_script(script)
+
+    def when(self, value: Any) -> datetime | None:
+        # The "Z" makes it UTC-aware (Python 3.11+).
+        return None if value is None else datetime.fromisoformat(value)
+
+    # -- integrity and backup -------------------------------------------------------
+    def _damaged(self, problem: str) -> StoreError:
+        path = self.path
+        return StoreError(
+            f"the database {path} is damaged ({problem}). threadcast will not run on it. Restore it"
+            f" from a backup: stop threadcast, move {path} (and {path}-wal, {path}-shm) aside, copy"
+            f" the backup (made by `threadcast backup FILE`) to {path}, and start again."
+        )
+
+    async def _check_integrity(self, db: aiosqlite.Connection) -> None:
+        """`PRAGMA quick_check` before anything is written: a damaged file is refused, not grown."""
+        try:
+            rows = [str(r[0]) for r in await db.execute_fetchall("PRAGMA quick_check")]
+        except sqlite3.DatabaseError as exc:  # "file is not a database", "malformed", …
+            if getattr(exc, "sqlite_errorname", "") in _NOT_DAMAGE:
+                # A whole file on a read-only or full disk: restoring a backup would not help.
+                raise StoreError(f"cannot use the database {self.path}: {exc}{hint(exc)}") from exc
+            raise self._damaged(str(exc)) from exc
+        if rows != ["ok"]:
+            raise self._damaged("; ".join(rows[:3]))
+
+    async def backup(self, target: str | Path) -> None:
+        """An online copy to `target` through SQLite's backup API: a consistent snapshot (WAL
+        content included) taken while this and other processes go on writing. Written beside
+        the target and renamed into place, so a cut-off backup never looks complete."""
+        final = Path(target)
+        partial = final.with_name(final.name + ".partial")
+        copy = await asyncio.to_thread(sqlite3.connect, partial, check_same_thread=False)
+        try:
+            async with self._lock:  # not between another task's statements on this connection
+                await self._connection().backup(copy)
+            await asyncio.to_thread(copy.execute, "PRAGMA journal_mode = DELETE")  # one file
+            problems = await asyncio.to_thread(lambda: copy.execute("PRAGMA quick_check").fetchall())
+        except sqlite3.Error as exc:
+            raise StoreError(f"backup of {self.path} to {final} failed: {exc}") from exc
+        finally:
+            await asyncio.to_thread(copy.close)
+        if problems != [("ok",)]:
+            raise StoreError(f"the backup {partial} does not pass its check: {problems[:3]}")
+        await asyncio.to_thread(partial.replace, final)

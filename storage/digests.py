@@ -1,0 +1,317 @@
+"""Digests: channel and community settings, kept gists, schedules, claims, and the reads a
+digest is built from (a period's activity, replies and counts, and members' first replies)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
+
+from bot.models import (
+    DIGEST_STYLES,
+    SUMMARY_ENGINES,
+    ChannelSettings,
+    Community,
+    CommunitySettings,
+    DigestClaim,
+    DigestSchedule,
+    DiscussionActivity,
+    PeriodCounts,
+    ReplyView,
+)
+from storage.db.core import Db, Params, Sql
+from storage.feeds import check_choice
+from storage.fragments import bytewise, listed
+from storage.queries import Queries
+from storage.rows import ARTICLE_COLS, DISCUSSION_COLS, MARK_COLS, REPLY_COLS, SCHEDULE_COLS, Rows
+
+
+async def reply_views(db: Db, rows: Rows, where: str, params: Params) -> dict[int, list[ReplyView]]:
+    """Replies (alias r, their discussion d) matching `where`, with their authors' preferences,
+    by discussion, oldest first."""
+    found = await db.fetch(
+        f"SELECT {REPLY_COLS}, coalesce(p.opted_out, false), coalesce(p.anonymous, false)"
+        " FROM replies r JOIN discussions d ON d.id = r.discussion_id"
+        " LEFT JOIN member_prefs p ON p.platform = d.platform AND p.user_id = r.author_id"
+        f" WHERE {where} ORDER BY r.created_at, r.id",
+        params,
+    )
+    return rows.reply_views(found)
+
+
+def _community(community: Community, **more: object) -> dict[str, object]:
+    return {"platform": community.platform, "community": community.id, **more}
+
+
+_SCHEDULES = bytewise(
+    f"SELECT {SCHEDULE_COLS} FROM digest_schedules WHERE platform = :platform"
+    " AND community_id = :community ORDER BY channel_id{C}"
+)
+_DUE_SCHEDULES = bytewise(
+    f"SELECT {SCHEDULE_COLS} FROM digest_schedules WHERE enabled = true AND next_run_at <= :now"
+    " ORDER BY next_run_at, platform{C}, community_id{C}, channel_id{C}"
+)
+# The claim of one destination and period.
+_CLAIM = "platform = :platform AND community_id = :community AND channel_id = :channel AND period_end = :end"
+# Per author, the oldest of their replies (index replies_author_created) in this community:
+# usually the first one looked at, not every reply of the community.
+_FIRST_REPLIES: Sql = {
+    engine: "SELECT w.value, (SELECT r.created_at FROM replies r"
+    " JOIN discussions d ON d.id = r.discussion_id"
+    " WHERE r.author_id = w.value AND d.platform = :platform AND d.community_id = :community"
+    f" ORDER BY r.created_at LIMIT 1) FROM {table}"
+    for engine, table in listed("ids", "text", "w").items()
+}
+
+
+class DigestQueries(Queries):
+    """`bot.store.DigestStore`."""
+
+    # -- channel settings -----------------------------------------------------------------
+    async def set_channel_prompt(self, community: Community, channel_id: str, prompt: str | None) -> None:
+        await self._db.execute(
+            "INSERT INTO channel_settings (platform, community_id, channel_id, prompt)"
+            " VALUES (:platform, :community, :channel, :prompt)"
+            " ON CONFLICT (platform, community_id, channel_id) DO UPDATE SET prompt = excluded.prompt",
+            _community(community, channel=channel_id, prompt=prompt),
+        )
+
+    async def get_channel_settings(self, community: Community, channel_id: str) -> ChannelSettings | None:
+        row = await self._db.fetch_one(
+            "SELECT prompt, digest_style FROM channel_settings"
+            " WHERE platform = :platform AND community_id = :community AND channel_id = :channel",
+            _community(community, channel=channel_id),
+        )
+        return None if row is None else ChannelSettings(community, channel_id, row[0], row[1])
+
+    async def set_digest_style(self, community: Community, channel_id: str, style: str) -> None:
+        check_choice("digest style", style, DIGEST_STYLES)
+        await self._db.execute(
+            "INSERT INTO channel_settings (platform, community_id, channel_id, digest_style)"
+            " VALUES (:platform, :community, :channel, :style) ON CONFLICT"
+            " (platform, community_id, channel_id) DO UPDATE SET digest_style = excluded.digest_style",
+            _community(community, channel=channel_id, style=style),
+        )
+
+    # -- community settings -----------------------------------------------------------------
+    async def get_community_settings(self, community: Community) -> CommunitySettings:
+        row = await self._db.fetch_one(
+            "SELECT language, summaries FROM community_settings"
+            " WHERE platform = :platform AND community_id = :community",
+            _community(community),
+        )
+        return CommunitySettings(community) if row is None else CommunitySettings(community, row[0], row[1])
+
+    async def set_community_language(self, community: Community, language: str | None) -> None:
+        await self._db.execute(
+            "INSERT INTO community_settings (platform, community_id, language)"
+            " VALUES (:platform, :community, :language)"
+            " ON CONFLICT (platform, community_id) DO UPDATE SET language = excluded.language",
+            _community(community, language=language),
+        )
+
+    async def set_community_summaries(self, community: Community, engine: str) -> None:
+        check_choice("summary engine", engine, SUMMARY_ENGINES)
+        await self._db.execute(
+            "INSERT INTO community_settings (platform, community_id, summaries)"
+            " VALUES (:platform, :community, :engine)"
+            " ON CONFLICT (platform, community_id) DO UPDATE SET summaries = excluded.summaries",
+            _community(community, engine=engine),
+        )
+
+    # -- gists (kept clean of deleted, hidden, edited and opted-out words by triggers) --------
+    async def save_gist(
+        self,
+        discussion_id: int,
+        period_start: datetime,
+        fingerprint: str,
+        engine: str,
+        text: str,
+        now: datetime,
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO gists (discussion_id, period_start, fingerprint, engine, text, created_at)"
+            " VALUES (:discussion, :start, :fingerprint, :engine, :text, :now)"
+            " ON CONFLICT (discussion_id, period_start, fingerprint) DO UPDATE"
+            " SET engine = excluded.engine, text = excluded.text, created_at = excluded.created_at",
+            {"discussion": discussion_id, "start": period_start, "fingerprint": fingerprint,
+             "engine": engine, "text": text, "now": now},
+        )  # fmt: skip
+
+    async def get_gist(
+        self, discussion_id: int, period_start: datetime, fingerprint: str
+    ) -> tuple[str, str] | None:
+        row = await self._db.fetch_one(
+            "SELECT engine, text FROM gists"
+            " WHERE discussion_id = :discussion AND period_start = :start AND fingerprint = :fingerprint",
+            {"discussion": discussion_id, "start": period_start, "fingerprint": fingerprint},
+        )
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    # -- schedules ------------------------------------------------------------------------------
+    async def set_digest_schedule(self, schedule: DigestSchedule) -> None:
+        await self._db.execute(
+            f"INSERT INTO digest_schedules ({SCHEDULE_COLS}) VALUES (:platform, :community, :channel,"
+            " :weekday, :at, :timezone, :enabled, :next, :last)"
+            " ON CONFLICT (platform, community_id, channel_id) DO UPDATE SET weekday = excluded.weekday,"
+            " at = excluded.at, timezone = excluded.timezone, enabled = excluded.enabled,"
+            " next_run_at = excluded.next_run_at, last_run_at = excluded.last_run_at",
+            _community(
+                schedule.community, channel=schedule.channel_id, weekday=schedule.weekday,
+                at=schedule.at.isoformat(timespec="minutes"), timezone=schedule.timezone,
+                enabled=schedule.enabled, next=schedule.next_run_at, last=schedule.last_run_at,
+            ),
+        )  # fmt: skip
+
+    async def digest_schedules(self, community: Community) -> list[DigestSchedule]:
+        rows = await self._db.fetch(_SCHEDULES, _community(community))
+        return [self._rows.schedule(r) for r in rows]
+
+    async def disable_digests(self, community: Community) -> int:
+        return await self._db.execute(
+            "UPDATE digest_schedules SET enabled = false"
+            " WHERE platform = :platform AND community_id = :community AND enabled = true",
+            _community(community),
+        )
+
+    async def advance_digest_schedule(
+        self, community: Community, channel_id: str, last_run_at: datetime, next_run_at: datetime
+    ) -> None:
+        await self._db.execute(
+            "UPDATE digest_schedules SET last_run_at = :last, next_run_at = :next"
+            " WHERE platform = :platform AND community_id = :community AND channel_id = :channel",
+            _community(community, channel=channel_id, last=last_run_at, next=next_run_at),
+        )
+
+    async def due_digest_schedules(self, now: datetime) -> list[DigestSchedule]:
+        rows = await self._db.fetch(_DUE_SCHEDULES, {"now": now})
+        return [self._rows.schedule(r) for r in rows]
+
+    # -- claims -----------------------------------------------------------------------------------
+    async def claim_digest(
+        self,
+        community: Community,
+        channel_id: str,
+        period_start: datetime,
+        period_end: datetime,
+        now: datetime,
+    ) -> bool:
+        changed = await self._db.execute(
+            "INSERT INTO digests (platform, community_id, channel_id, period_start, period_end, state,"
+            " created_at) VALUES (:platform, :community, :channel, :start, :end, 'claimed', :now)"
+            " ON CONFLICT DO NOTHING",
+            _community(community, channel=channel_id, start=period_start, end=period_end, now=now),
+        )
+        return changed > 0
+
+    async def confirm_digest(
+        self, community: Community, channel_id: str, period_end: datetime, message_ids: Sequence[str]
+    ) -> None:
+        await self._db.execute(
+            f"UPDATE digests SET state = 'posted', message_ids = :ids WHERE {_CLAIM}",
+            _community(community, channel=channel_id, end=period_end, ids=",".join(message_ids)),
+        )
+
+    async def release_digest(self, community: Community, channel_id: str, period_end: datetime) -> None:
+        await self._db.execute(
+            f"DELETE FROM digests WHERE {_CLAIM} AND state = 'claimed'",
+            _community(community, channel=channel_id, end=period_end),
+        )
+
+    async def record_digest_messages(
+        self, community: Community, channel_id: str, period_end: datetime, message_ids: Sequence[str]
+    ) -> None:
+        await self._db.execute(
+            f"UPDATE digests SET message_ids = :ids WHERE {_CLAIM} AND state = 'claimed'",
+            _community(community, channel=channel_id, end=period_end, ids=",".join(message_ids)),
+        )
+
+    async def unfinished_digests(self, before: datetime) -> list[DigestClaim]:
+        rows = await self._db.fetch(
+            "SELECT platform, community_id, channel_id, period_start, period_end, message_ids, created_at"
+            " FROM digests WHERE state = 'claimed' AND created_at < :before ORDER BY created_at, period_end",
+            {"before": before},
+        )
+        return [
+            DigestClaim(
+                Community(r[0], r[1]), r[2], self._at(r[3]), self._at(r[4]),
+                tuple(i for i in r[5].split(",") if i), self._at(r[6]),
+            )
+            for r in rows
+        ]  # fmt: skip
+
+    def _at(self, value: object) -> datetime:
+        moment = self._db.when(value)
+        assert moment is not None, "a NOT NULL time column was NULL"
+        return moment
+
+    # -- what a digest is built from ----------------------------------------------------------------
+    async def activity(
+        self, community: Community, start: datetime, end: datetime
+    ) -> list[DiscussionActivity]:
+        params = _community(community, start=start, end=end)
+        # The period's replies first: they name the discussions with replies, which then are
+        # read by id rather than by probing every discussion of the community for one.
+        marks = await self._db.fetch(
+            f"SELECT r.discussion_id, {MARK_COLS}, coalesce(p.opted_out, false),"
+            " coalesce(p.anonymous, false) FROM replies r JOIN discussions d ON d.id = r.discussion_id"
+            " LEFT JOIN member_prefs p ON p.platform = d.platform AND p.user_id = r.author_id"
+            " WHERE d.platform = :platform AND d.community_id = :community AND d.state = 'posted'"
+            " AND r.created_at >= :start AND r.created_at < :end ORDER BY r.created_at, r.id",
+            params,
+        )
+        by_discussion = self._rows.marks(marks)
+        discussions = await self._db.fetch(
+            f"SELECT {DISCUSSION_COLS}, {ARTICLE_COLS},"
+            " (SELECT count(*) FROM replies r WHERE r.discussion_id = d.id)"
+            " FROM discussions d JOIN articles a ON a.id = d.article_id"
+            " WHERE d.platform = :platform AND d.community_id = :community AND d.state = 'posted' AND ("
+            "   (d.posted_at >= :start AND d.posted_at < :end) OR d.id = ANY(:ids::bigint[]))"
+            " ORDER BY d.posted_at, d.id",
+            {**params, "ids": list(by_discussion)},
+        )
+        return [
+            DiscussionActivity(
+                discussion=self._rows.discussion(row[:13]),
+                article=self._rows.article(row[13:21]),
+                marks=by_discussion.get(row[0], []),
+                replies_ever=row[21],
+            )
+            for row in discussions
+        ]
+
+    async def period_replies(
+        self, discussion_ids: Collection[int], start: datetime, end: datetime
+    ) -> dict[int, list[ReplyView]]:
+        if not discussion_ids:
+            return {}
+        return await reply_views(
+            self._db,
+            self._rows,
+            "r.discussion_id = ANY(:ids::bigint[]) AND r.created_at >= :start AND r.created_at < :end",
+            {"ids": sorted(discussion_ids), "start": start, "end": end},
+        )
+
+    async def period_counts(self, community: Community, start: datetime, end: datetime) -> PeriodCounts:
+        params = _community(community, start=start, end=end)
+        articles = await self._db.fetch_value(
+            "SELECT count(*) FROM discussions WHERE platform = :platform AND community_id = :community"
+            " AND state = 'posted' AND posted_at >= :start AND posted_at < :end",
+            params,
+        )
+        replies = await self._db.fetch_one(
+            "SELECT count(*), count(DISTINCT r.author_id) FROM replies r"
+            " JOIN discussions d ON d.id = r.discussion_id"
+            " LEFT JOIN member_prefs p ON p.platform = d.platform AND p.user_id = r.author_id"
+            " WHERE d.platform = :platform AND d.community_id = :community AND d.state = 'posted'"
+            " AND r.created_at >= :start AND r.created_at < :end AND NOT coalesce(p.opted_out, false)",
+            params,
+        )
+        assert replies is not None
+        return PeriodCounts(articles=int(articles), replies=replies[0], participants=replies[1])
+
+    async def first_reply_times(self, community: Community, author_ids: Iterable[str]) -> dict[str, datetime]:
+        wanted = sorted(set(author_ids))
+        if not wanted:
+            return {}
+        rows = await self._db.fetch(_FIRST_REPLIES, _community(community, ids=wanted))
+        return {r[0]: self._at(r[1]) for r in rows if r[1] is not None}

@@ -1,0 +1,105 @@
+"""The commands-in-flight policy every platform shares (bot.intake), over a real App and registry:
+a closing platform refuses new commands with one answer, waits for those under way, and
+answers with the standard words."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.app import App
+from bot.commands.registry import Answer, CommandContext
+from bot.events import Caller, CommandInvoked
+from bot.intake import DONE, RESTARTING, Intake, failed
+from bot.models import Community
+
+WHERE = Community("console", "local")
+
+
+def call(path: str) -> CommandInvoked:
+    return CommandInvoked(WHERE, "general", Caller("u1", "Ada", is_moderator=True), tuple(path.split()))
+
+
+def app_with_a_slow_command(gate: asyncio.Event, started: asyncio.Event) -> App:
+    app = App()
+
+    async def slow(ctx: CommandContext) -> Answer:
+        started.set()
+        await gate.wait()
+        return Answer("slow done")
+
+    async def quick(ctx: CommandContext) -> Answer:
+        return Answer("quick done")
+
+    app.commands.add("slow", slow, help="waits for the test")
+    app.commands.add("quick", quick, help="answers at once")
+    return app
+
+
+async def platform_call(intake: Intake, event: CommandInvoked) -> Answer:
+    """What an adapter does with a command it received, in the command's own task."""
+    refused = intake.admit()
+    if refused is not None:
+        return refused
+    return await intake.run(event)
+
+
+async def test_a_command_is_run_and_answered() -> None:
+    intake = Intake(app_with_a_slow_command(asyncio.Event(), asyncio.Event()))
+    answer = await asyncio.create_task(platform_call(intake, call("quick")))
+    assert answer == Answer("quick done")
+    assert not intake.closing
+
+
+async def test_closing_waits_for_the_command_under_way_and_refuses_new_ones() -> None:
+    gate, started = asyncio.Event(), asyncio.Event()
+    intake = Intake(app_with_a_slow_command(gate, started))
+    under_way = asyncio.create_task(platform_call(intake, call("slow")))
+    await started.wait()
+    closing = asyncio.create_task(intake.close(timeout=60))
+    await asyncio.sleep(0)
+    assert intake.closing
+    # A command arriving now is refused with the standard answer and never reaches the app.
+    refused = await asyncio.create_task(platform_call(intake, call("quick")))
+    assert refused == Answer(RESTARTING, ok=False)
+    await asyncio.sleep(0.01)
+    assert not closing.done(), "close returned while a command was under way"
+    gate.set()
+    await closing
+    assert under_way.done() and under_way.result() == Answer("slow done")
+
+
+async def test_closing_gives_up_waiting_after_its_timeout() -> None:
+    gate, started = asyncio.Event(), asyncio.Event()
+    intake = Intake(app_with_a_slow_command(gate, started))
+    stuck = asyncio.create_task(platform_call(intake, call("slow")))
+    await started.wait()
+    await intake.close(timeout=0.01)
+    assert not stuck.done()  # close returned although the command still waits
+    gate.set()
+    assert await stuck == Answer("slow done")
+
+
+async def test_an_event_tracked_by_the_adapter_is_waited_for_too() -> None:
+    intake = Intake(App())
+    release = asyncio.Event()
+    finished: list[str] = []
+
+    async def event_handling() -> None:
+        intake.track()
+        await release.wait()
+        finished.append("event")
+
+    task = asyncio.create_task(event_handling())
+    await asyncio.sleep(0)
+    closing = asyncio.create_task(intake.close(timeout=60))
+    await asyncio.sleep(0.01)
+    assert not closing.done()
+    release.set()
+    await closing
+    assert finished == ["event"] and task.done()
+
+
+def test_the_standard_answers() -> None:
+    assert DONE == "Done."
+    assert failed() == Answer("That did not work: the error is in the bot's log.", ok=False)
+    assert failed("channel: not a channel") == Answer("That did not work: channel: not a channel", ok=False)

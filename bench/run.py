@@ -1,8 +1,9 @@
-"""`python -m bench [--quick] [--postgres URL] [--only NAME …]`: every benchmark, a table, bench/results.json.
+"""`python -m bench [--quick] [--runs N] [--postgres URL] [--only NAME …]`: every benchmark, tables, results.
 
 Each case runs in a fresh process (`bench.worker`); a figure and its baseline run one
 after the other in the same invocation, and the figure reported is their ratio, since
-absolute times vary between machines and from run to run.
+absolute times vary between machines and from run to run. The whole set runs `--runs` times
+(3 by default) and each ratio is reported as its lowest and highest.
 """
 
 from __future__ import annotations
@@ -53,17 +54,26 @@ def ingest(sizes: Sizes, backends: dict[str, str | None]) -> list[Row]:
         raw = case("ingest_raw", backend=backend, count=sizes.replies, url=url)
         ratio = ours["rate"] / raw["rate"]
         rows.append(Row("reply ingest (App.dispatch vs raw batched INSERT), rate", backend,
-                        ours["rate"], raw["rate"], "replies/s", ratio, ">= 0.5", ratio >= 0.5))  # fmt: skip
+                        ours["rate"], raw["rate"], "replies/s", ratio, ">= 0.8", ratio >= 0.8))  # fmt: skip
     return rows
 
 
 def discord(sizes: Sizes) -> tuple[list[Row], dict[str, Any], dict[str, Any]]:
     ours = case("discord_adapter", count=sizes.messages)
     bare = case("discord_bare", count=sizes.messages)
+    raw = case("ingest_raw", backend="sqlite", count=sizes.messages)
     ratio = ours["rate"] / bare["rate"]
-    row = Row("Discord flood (adapter + core + store vs bare discord.py), rate", "sqlite",
-              ours["rate"], bare["rate"], "messages/s", ratio, ">= 0.8", ratio >= 0.8)  # fmt: skip
-    return [row], ours, bare
+    # The ceiling: what bare discord.py spends on a message plus one raw batched INSERT of it.
+    ceiling = 1 / (1 / bare["rate"] + 1 / raw["rate"])
+    against = ours["rate"] / ceiling
+    rows = [
+        Row("Discord flood (adapter + core + store vs bare discord.py), rate", "sqlite",
+            ours["rate"], bare["rate"], "messages/s", ratio, f"report (ceiling {ceiling / bare['rate']:.2f})",
+            True),
+        Row("Discord flood (vs its ceiling: bare discord.py + one raw batched INSERT a message), rate",
+            "sqlite", ours["rate"], ceiling, "messages/s", against, ">= 0.9", against >= 0.9),
+    ]  # fmt: skip
+    return rows, ours, bare
 
 
 def digest(sizes: Sizes, backends: dict[str, str | None]) -> list[Row]:
@@ -108,11 +118,12 @@ def startup(runs: int) -> list[Row]:
 
 
 def memory(ours: dict[str, Any], bare: dict[str, Any]) -> list[Row]:
+    peak = ours["rss_peak_mb"] / bare["rss_peak_mb"]
     return [
         Row("resident memory idle, connected (bot vs bare discord.py)", "sqlite", ours["rss_idle_mb"],
             bare["rss_idle_mb"], "MB", ours["rss_idle_mb"] / bare["rss_idle_mb"], "report", True),
         Row("resident memory under the flood, peak (bot vs bare discord.py)", "sqlite", ours["rss_peak_mb"],
-            bare["rss_peak_mb"], "MB", ours["rss_peak_mb"] / bare["rss_peak_mb"], "report", True),
+            bare["rss_peak_mb"], "MB", peak, "<= 1.3", peak <= 1.3),
     ]  # fmt: skip
 
 
@@ -123,6 +134,18 @@ def table(rows: list[Row]) -> str:
         f"{r.ratio:.2f} | {r.target} | {'✓' if r.met else '✗'} |"
         for r in rows
     ]
+    return "\n".join([head, *lines])
+
+
+def spread(runs: list[list[Row]]) -> str:
+    """Each ratio's lowest and highest over the runs, and whether its target held in every one."""
+    head = f"| benchmark | store | ratio min | ratio max | target | runs met |\n|{'---|' * 6}"
+    lines = []
+    for i, row in enumerate(runs[0]):
+        ratios = [run[i].ratio for run in runs]
+        met = sum(run[i].met for run in runs)
+        lines.append(f"| {row.benchmark} | {row.backend} | {min(ratios):.2f} | {max(ratios):.2f} | "
+                     f"{row.target} | {met}/{len(runs)} |")  # fmt: skip
     return "\n".join([head, *lines])
 
 
@@ -138,30 +161,47 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", choices=["ingest", "discord", "digest", "feeds", "startup"],
                         default=None)  # fmt: skip
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"where to write the results ({RESULTS})")
+    parser.add_argument("--runs", type=int, default=None, metavar="N",
+                        help="whole runs, each ratio as its min-max (default 3, 1 with --quick)")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.runs is not None and args.runs < 1:
+        parser.error("--runs must be at least 1")
+    runs_wanted = args.runs or (1 if args.quick else 3)
     sizes = Sizes.of(args.quick)
     backends: dict[str, str | None] = {"sqlite": None}
     if args.postgres:
         backends["postgres"] = args.postgres
     wanted = set(args.only or ["ingest", "discord", "digest", "feeds", "startup"])
     started = time.monotonic()
-    rows: list[Row] = []
-    if "ingest" in wanted:
-        rows += ingest(sizes, backends)
-    if "discord" in wanted:
-        flood, ours, bare = discord(sizes)
-        rows += flood + memory(ours, bare)
-    if "digest" in wanted:
-        rows += digest(sizes, backends)
-    if "feeds" in wanted:
-        rows += feeds(sizes)
-    if "startup" in wanted:
-        rows += startup(5 if args.quick else 15)
-    print(table(rows))
+    runs: list[list[Row]] = []
+    for number in range(1, runs_wanted + 1):
+        rows: list[Row] = []
+        if "ingest" in wanted:
+            rows += ingest(sizes, backends)
+        if "discord" in wanted:
+            flood, ours, bare = discord(sizes)
+            rows += flood + memory(ours, bare)
+        if "digest" in wanted:
+            rows += digest(sizes, backends)
+        if "feeds" in wanted:
+            rows += feeds(sizes)
+        if "startup" in wanted:
+            rows += startup(5 if args.quick else 15)
+        print(f"run {number} of {runs_wanted}\n{table(rows)}\n", flush=True)
+        runs.append(rows)
+    if len(runs) > 1:
+        print(f"spread over {len(runs)} runs\n{spread(runs)}")
     report = {
         "quick": args.quick, "sizes": asdict(sizes), "seconds": round(time.monotonic() - started, 1),
         "machine": {"python": platform.python_version(), "cpus": cpu_count(), "system": platform.platform()},
-        "rows": [asdict(r) for r in rows],
+        "rows": [asdict(r) for r in runs[-1]],
+        "runs": [[asdict(r) for r in rows] for rows in runs],
+        "spread": [
+            {"benchmark": row.benchmark, "backend": row.backend, "target": row.target,
+             "ratio_min": min(run[i].ratio for run in runs), "ratio_max": max(run[i].ratio for run in runs),
+             "met": sum(run[i].met for run in runs)}
+            for i, row in enumerate(runs[0])
+        ],
     }  # fmt: skip
     args.json.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nwritten to {args.json}")

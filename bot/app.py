@@ -1,9 +1,25 @@
-"""`App.dispatch`: the one entry point every adapter and test calls."""
+"""`App.dispatch`: the one entry point every adapter and test calls.
+
+Events travel in ordered lanes. Each thread of a community is a lane: its events are
+handled one at a time, in the order `dispatch` was called, so an edit never precedes its
+reply and a delete never overtakes it; different threads, and different communities,
+are handled at the same time. An event that names no thread (a reaction, a reconnect, a
+delete without its thread, a catch-up's mark) is a barrier of its community: it waits for
+every event of the community dispatched before it, and those dispatched after it wait
+for it. A command waits for every event of its community dispatched before it, and for
+the deferred writes (see `add_barrier`), so it sees every reply that arrived before it;
+it then runs beside the lanes, holding none of them up.
+
+At most `max_in_flight` events are admitted at once (waiting in their lane or being
+handled); the next `dispatch` waits for a slot, slots are given in arrival order. The
+platform adapters await `dispatch` from their readers, so a flood pushes back on them.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -16,25 +32,70 @@ _log = logging.getLogger(__name__)
 E = TypeVar("E", bound=Event)
 EventHandler = Callable[[E], Awaitable[None]]
 
+DEFAULT_MAX_IN_FLIGHT = 512
+
+_Key = tuple[str, ...]
+
+
+class _Place:
+    """An admitted event's place in its lane: whether it is done, and who waits for it (each
+    with a future of its own, so a waiter cancelled takes nobody else's wait away)."""
+
+    __slots__ = ("done", "key", "waiters")
+
+    def __init__(self, key: _Key) -> None:
+        self.key = key  # its lane: (platform, community, thread), or (platform, community)
+        self.done = False
+        self.waiters: list[asyncio.Future[None]] | None = None
+
+    async def wait(self) -> None:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.waiters is None:
+            self.waiters = [waiter]
+        else:
+            self.waiters.append(waiter)
+        await waiter
+
+    def end(self) -> None:
+        self.done = True
+        for waiter in self.waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+
+# What an admitted event waits for (earlier events of its lane), and its own place, which
+# later ones wait for; None for a command, which nobody waits for.
+_Turn = tuple[list[_Place], _Place | None]
+
 
 class App:
     """Routes events to handlers, each inside its own error boundary.
 
     Commands go to the registry and yield an `Answer`; other events go to
-    every handler registered for their type. Background work started through
-    `spawn` is kept referenced and drained by `shutdown`. Barriers (see
-    `add_barrier`) run before every event but a new reply, and at shutdown.
+    every handler registered for their type, in their lane (see the module's
+    docstring). Background work started through `spawn` is kept referenced and
+    drained by `shutdown`. Barriers (see `add_barrier`) run before every event
+    but a new reply, before every command, and at shutdown.
     """
 
-    def __init__(self, registry: CommandRegistry | None = None) -> None:
+    def __init__(
+        self, registry: CommandRegistry | None = None, *, max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    ) -> None:
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
         self.commands = registry or CommandRegistry()
         self._handlers: dict[type[Event], list[Callable[[Any], Awaitable[None]]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
-        # Platforms run each event in its own task; taken one at a time, in the
-        # order they arrive, a delete can never overtake the reply it deletes.
-        self._in_order = asyncio.Lock()
         self._barriers: list[Callable[[], Awaitable[None]]] = []
+        self._max_in_flight = max_in_flight
+        self._in_flight = 0
+        self._waiting: deque[tuple[Event, asyncio.Future[_Turn]]] = deque()
+        # The place of the last event admitted, per thread, keyed (platform, community, thread)
+        # (strings: hashed in C, on every event)...
+        self._lanes: dict[_Key, _Place] = {}
+        # ...and of the last event of a whole community (one that names no thread).
+        self._whole: dict[_Key, _Place] = {}
 
     def on(self, event_type: type[E], handler: EventHandler[E]) -> None:
         if event_type is CommandInvoked:
@@ -53,22 +114,103 @@ class App:
         for barrier in self._barriers:
             await barrier()
 
-    async def dispatch(self, event: Event) -> Answer | None:
-        if isinstance(event, CommandInvoked):
-            await self.flush()
-            return await self.commands.run(event)
-        async with self._in_order:
-            if not isinstance(event, ReplyPosted):
-                await self.flush()
-            for handler in self._handlers.get(type(event), []):
-                try:
-                    await handler(event)
-                except Exception:
-                    _log.exception(
-                        "handler %s failed on %r", getattr(handler, "__qualname__", handler), event
-                    )
-        return None
+    @property
+    def in_flight(self) -> int:
+        """Events admitted and not finished (waiting in their lane or being handled)."""
+        return self._in_flight
 
+    @property
+    def waiting(self) -> int:
+        """Calls of `dispatch` waiting for a slot."""
+        return len(self._waiting)
+
+    @property
+    def crowded(self) -> bool:
+        """Every slot is taken and callers wait for one. A platform whose library starts a task
+        per event (discord.py) gets no backpressure from waiting callers alone, as its reader
+        goes on reading: while this holds, it should stop reading (and start again once the
+        `dispatch` that found it crowded returns)."""
+        return bool(self._waiting)
+
+    async def dispatch(self, event: Event) -> Answer | None:
+        if self._in_flight < self._max_in_flight and not self._waiting:
+            self._in_flight += 1
+            before, end = self._enter(event)
+        else:
+            before, end = await self._admit(event)
+        try:
+            for earlier in before:
+                if not earlier.done:
+                    await earlier.wait()
+            if type(event) is CommandInvoked:
+                await self.flush()
+            else:
+                if type(event) is not ReplyPosted:
+                    await self.flush()
+                for handler in self._handlers.get(type(event), ()):
+                    try:
+                        await handler(event)
+                    except Exception:
+                        _log.exception(
+                            "handler %s failed on %r", getattr(handler, "__qualname__", handler), event
+                        )
+                return None
+        finally:
+            self._finish(end)
+        assert isinstance(event, CommandInvoked)
+        return await self.commands.run(event)  # beside the lanes: a slow command stalls none
+
+    # -- lanes and slots -------------------------------------------------------------
+    async def _admit(self, event: Event) -> _Turn:
+        turn: asyncio.Future[_Turn] = asyncio.get_running_loop().create_future()
+        self._waiting.append((event, turn))
+        try:
+            return await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():  # admitted just before: give the slot on
+                self._finish(turn.result()[1])
+            else:
+                turn.cancel()  # skipped by `_finish`
+            raise
+
+    def _enter(self, event: Event) -> _Turn:
+        """Take the event's place in its lane, now: its order is fixed here."""
+        community = event.community
+        whole_key = (community.platform, community.id)
+        before = []
+        if self._whole and (whole := self._whole.get(whole_key)) is not None:
+            before.append(whole)
+        thread = getattr(event, "thread_id", None)
+        if type(event) is CommandInvoked or type(thread) is not str:
+            # A command, or an event of the whole community: after every lane of it.
+            lanes = [key for key in self._lanes if key[:2] == whole_key]
+            before.extend(self._lanes[key] for key in lanes)
+            if type(event) is CommandInvoked:
+                return before, None
+            for key in lanes:  # every later event waits for this one, which waits for them
+                del self._lanes[key]
+            place = self._whole[whole_key] = _Place(whole_key)
+            return before, place
+        key = (community.platform, community.id, thread)
+        if (last := self._lanes.get(key)) is not None:
+            before.append(last)
+        place = self._lanes[key] = _Place(key)
+        return before, place
+
+    def _finish(self, place: _Place | None) -> None:
+        if place is not None:
+            place.end()
+            lanes = self._lanes if len(place.key) == 3 else self._whole
+            if lanes.get(place.key) is place:
+                del lanes[place.key]
+        while self._waiting:  # the slot goes to the first caller waiting, if any
+            waiting, turn = self._waiting.popleft()
+            if not turn.done():
+                turn.set_result(self._enter(waiting))
+                return
+        self._in_flight -= 1
+
+    # -- background work -----------------------------------------------------------------
     def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
         """Run work in the background, logged if it fails, awaited at shutdown."""
         if self._closing:

@@ -27,6 +27,10 @@ _log = logging.getLogger(__name__)
 
 MAX_REPLY_LENGTH = 8000
 MAX_NAME_LENGTH = 100
+MAX_KNOWN_THREADS = 10_000
+
+# A new reply waiting for its batch: the event, and its author's name and words cleaned.
+_Incoming = tuple[ReplyPosted, str, str]
 
 
 class Collector:
@@ -34,12 +38,15 @@ class Collector:
         self, store: Store, *, batch_rows: int = DEFAULT_MAX_ROWS, batch_delay: float = DEFAULT_MAX_DELAY
     ) -> None:
         self._store = store
-        self._batch: GroupCommit[ReplyPosted] = GroupCommit(
+        self._batch: GroupCommit[_Incoming] = GroupCommit(
             self._store_replies, max_rows=batch_rows, max_delay=batch_delay, name="reply batch"
         )
         # Replies that could not be written (a full or read-only disk), per thread: a catch-up
         # that meets one keeps the thread's mark, so the next one reads those replies again.
         self._failures: dict[tuple[Community, str], int] = {}
+        # The discussion of each thread seen: a posted discussion keeps its thread for good,
+        # so a batch asks the store only about threads it has not met (bounded, see `_known`).
+        self._discussions: dict[tuple[Community, str], int] = {}
 
     def register(self, app: App) -> None:
         app.on(ReplyPosted, self.reply_posted)
@@ -51,17 +58,20 @@ class Collector:
         app.add_barrier(self._batch.flush)
 
     async def reply_posted(self, event: ReplyPosted) -> None:
-        await self._batch.add(event)  # stored with its batch; App flushes before anything else
+        # Cleaned now, while the batch before is being written, not when this one is.
+        name = clean(event.author_name, keep_newlines=False)[:MAX_NAME_LENGTH] or "member"
+        await self._batch.add((event, name, clean(event.text)[:MAX_REPLY_LENGTH]))
+        # Stored with its batch; App flushes before anything else.
 
-    async def _store_replies(self, events: list[ReplyPosted]) -> None:
-        by_community: dict[Community, list[ReplyPosted]] = {}
-        for event in events:
-            by_community.setdefault(event.community, []).append(event)
+    async def _store_replies(self, incoming: list[_Incoming]) -> None:
+        by_community: dict[Community, list[_Incoming]] = {}
+        for item in incoming:
+            by_community.setdefault(item[0].community, []).append(item)
         for community, batch in by_community.items():
             try:
                 await self._store_community_replies(community, batch)
             except StoreError as exc:
-                self._not_stored(community, batch, exc)
+                self._not_stored(community, [item[0] for item in batch], exc)
 
     def _not_stored(self, community: Community, events: Sequence[ReplyPosted], exc: StoreError) -> None:
         """Never dropped silently: each reply is named, and its thread is remembered."""
@@ -81,29 +91,34 @@ class Collector:
         """How many replies in this thread could not be written since the process started."""
         return self._failures.get((community, thread_id), 0)
 
-    async def _store_community_replies(self, community: Community, events: Sequence[ReplyPosted]) -> None:
-        discussions = await self._store.discussions_for_threads(community, {e.thread_id for e in events})
+    async def _known(self, community: Community, threads: set[str]) -> dict[str, int]:
+        """The discussion id of each of these threads that is a discussion."""
+        cache = self._discussions
+        found = {t: d for t in threads if (d := cache.get((community, t))) is not None}
+        if unknown := threads - found.keys():
+            asked = await self._store.discussions_for_threads(community, unknown)
+            if len(cache) + len(asked) > MAX_KNOWN_THREADS:
+                cache.clear()  # the old ones are asked for again, once
+            for thread, discussion in asked.items():
+                cache[(community, thread)] = found[thread] = discussion.id
+        return found
+
+    async def _store_community_replies(self, community: Community, incoming: Sequence[_Incoming]) -> None:
+        discussions = await self._known(community, {item[0].thread_id for item in incoming})
         # Threads threadcast did not open are not its business.
-        events = [e for e in events if e.thread_id in discussions]
-        prefs = await self._store.prefs_of(community.platform, {e.author_id for e in events})
+        incoming = [item for item in incoming if item[0].thread_id in discussions]
+        prefs = await self._store.prefs_of(community.platform, {item[0].author_id for item in incoming})
         new: list[NewReply] = []
-        for event in events:
-            discussion = discussions[event.thread_id]
+        for event, name, text in incoming:
+            discussion_id = discussions[event.thread_id]
             if (found := prefs.get(event.author_id)) is not None and found.opted_out:
                 # Opted-out members are counted, never stored; a reply read back from
                 # history may have been counted live already, so it is not counted again.
                 if not event.from_history:
-                    await self._store.count_anonymous_reply(discussion.id)
+                    await self._store.count_anonymous_reply(discussion_id)
                 continue
             new.append(
-                NewReply(
-                    discussion_id=discussion.id,
-                    message_id=event.message_id,
-                    author_id=event.author_id,
-                    author_name=clean(event.author_name, keep_newlines=False)[:MAX_NAME_LENGTH] or "member",
-                    text=clean(event.text)[:MAX_REPLY_LENGTH],
-                    created_at=event.created_at,
-                )
+                NewReply(discussion_id, event.message_id, event.author_id, name, text, event.created_at)
             )
         stored = await self._store.add_replies(new)
         if not all(stored):

@@ -16,8 +16,9 @@ How it works, and what it promises:
   write queue for the next one, so the platform keeps reading while the
   database writes; `add` waits only when a full batch is already queued
   (backpressure: memory stays bounded by two batches).
-- `flush()` returns once every item queued before it is written. `App` calls it
-  before every event that is not a new reply and before every command (see
+- `flush()` returns once every item queued before it is written (items queued
+  after it, from other lanes, do not hold it up). `App` calls it before every
+  event that is not a new reply and before every command (see
   `App.add_barrier`), so an edit, a delete, a reaction or a moderator's command
   always sees the replies that arrived before it; and at shutdown, so a clean
   stop loses nothing.
@@ -64,6 +65,9 @@ class GroupCommit(Generic[T]):
         self._taken = asyncio.Event()  # set each time the writer takes a batch off the queue
         self._oldest = 0.0  # when the first queued item arrived (loop time)
         self._flushing = 0  # callers of flush() waiting: write now, however small the batch
+        self._added = 0  # items ever queued...
+        self._done = 0  # ...and those written (or given up on), in the same order
+        self._wrote = asyncio.Event()  # set, and replaced, each time a batch is done
 
     @property
     def pending(self) -> int:
@@ -77,6 +81,7 @@ class GroupCommit(Generic[T]):
         if not self._queue:
             self._oldest = asyncio.get_running_loop().time()
         self._queue.append(item)
+        self._added += 1
         if len(self._queue) >= self._max_rows:
             self._start_writer()
         elif self._timer is None and not self._writing():
@@ -84,11 +89,14 @@ class GroupCommit(Generic[T]):
 
     async def flush(self) -> None:
         """Write everything queued so far, and return once it is written."""
+        mark = self._added
         self._flushing += 1
         try:
-            while self._queue or self._writing():
+            while self._done < mark:
                 self._start_writer()
-                await self._wait_for_writer()
+                # Not the writer itself: under a flood it goes on with later batches. A caller
+                # cancelled here cuts no batch off mid-write.
+                await self._wrote.wait()
         finally:
             self._flushing -= 1
 
@@ -102,10 +110,9 @@ class GroupCommit(Generic[T]):
         if not self._writing() and self._queue:
             self._writer = asyncio.create_task(self._drain(), name=self._name)
 
-    async def _wait_for_writer(self) -> None:
-        if self._writer is not None:
-            # Shielded: a caller cancelled while waiting must not cut a batch off mid-write.
-            await asyncio.shield(self._writer)
+    def _wrote_some(self) -> None:
+        wrote, self._wrote = self._wrote, asyncio.Event()
+        wrote.set()
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
@@ -124,5 +131,9 @@ class GroupCommit(Generic[T]):
                     await self._write(batch)
                 except Exception:
                     _log.exception("%s: a batch of %d could not be written", self._name, len(batch))
+                finally:
+                    self._done += len(batch)
+                    self._wrote_some()
         finally:
             self._taken.set()  # nobody waits on a writer that is gone
+            self._wrote_some()  # nor on a batch it will not write (a flush starts another)

@@ -148,6 +148,7 @@ class DiscordPlatform:
         self.tree.on_error = self._command_failed  # type: ignore[method-assign]
         self.ready = asyncio.Event()
         self._intake = Intake(app)  # refusal at closing, commands in flight, the standard answers
+        self._holding = 0  # events that found the core crowded and hold the gateway's reading
         build_tree(self.tree, app.commands, self._invoke)
         self.client.setup_hook = self._setup_hook  # type: ignore[method-assign]
         for handler in (
@@ -236,7 +237,39 @@ class DiscordPlatform:
 
     # -- events in ----------------------------------------------------------------
     async def _dispatch(self, event: Event) -> None:
-        await self._app.dispatch(event)
+        # Backpressure: discord.py runs each event in a task of its own and reads on, so callers
+        # waiting for the core would pile up in memory. While the core is crowded the gateway's
+        # socket is not read (its buffers, then Discord, hold what comes), until every event that
+        # found it crowded is handled.
+        held = self._hold_gateway() if self._app.crowded else None
+        try:
+            await self._app.dispatch(event)
+        finally:
+            if held is not None:
+                self._holding -= 1
+                if not self._holding:
+                    held.resume_reading()
+                    if (now := self._gateway()) is not None and now is not held:
+                        now.resume_reading()  # reconnected meanwhile: the new socket may be held too
+
+    def _gateway(self) -> asyncio.Transport | None:
+        """The gateway's socket (discord.py's websocket over aiohttp), or None."""
+        socket = getattr(getattr(self.client, "ws", None), "socket", None)
+        protocol = getattr(getattr(socket, "_conn", None), "protocol", None)
+        transport = getattr(protocol, "transport", None)
+        if not isinstance(transport, asyncio.Transport) or transport.is_closing():
+            return None
+        return transport
+
+    def _hold_gateway(self) -> asyncio.Transport | None:
+        """Stop reading the gateway's socket (again: aiohttp's own flow control may have resumed
+        it); the transport held, or None."""
+        transport = self._gateway()
+        if transport is None:
+            return None
+        self._holding += 1
+        transport.pause_reading()
+        return transport
 
     def _is_bot(self, user: discord.abc.User | None) -> bool:
         return user is None or user.bot or (self.client.user is not None and user.id == self.client.user.id)

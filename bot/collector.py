@@ -19,18 +19,19 @@ from bot.events import (
     ThreadDeleted,
 )
 from bot.group_commit import DEFAULT_MAX_DELAY, DEFAULT_MAX_ROWS, GroupCommit
-from bot.models import Community, NewReply
-from bot.store import Store, StoreError
+from bot.models import Community
+from bot.store import ReplyRow, Store, StoreError
 from bot.text import clean
 
 _log = logging.getLogger(__name__)
 
 MAX_REPLY_LENGTH = 8000
 MAX_NAME_LENGTH = 100
-MAX_KNOWN_THREADS = 10_000
+MAX_NAMES_KEPT = 10_000  # cleaned author names remembered (a flood repeats a few names)
 
-# A new reply waiting for its batch: the event, and its author's name and words cleaned.
-_Incoming = tuple[ReplyPosted, str, str]
+# A new reply waiting for its batch: its community, and the row the store takes (name and words
+# cleaned). Built once, here; the store checks the thread and the author's preferences in SQL.
+_Incoming = tuple[Community, ReplyRow]
 
 
 class Collector:
@@ -44,9 +45,7 @@ class Collector:
         # Replies that could not be written (a full or read-only disk), per thread: a catch-up
         # that meets one keeps the thread's mark, so the next one reads those replies again.
         self._failures: dict[tuple[Community, str], int] = {}
-        # The discussion of each thread seen: a posted discussion keeps its thread for good,
-        # so a batch asks the store only about threads it has not met (bounded, see `_known`).
-        self._discussions: dict[tuple[Community, str], int] = {}
+        self._names: dict[str, str] = {}  # an author's name as given -> as kept
 
     def register(self, app: App) -> None:
         app.on(ReplyPosted, self.reply_posted)
@@ -59,25 +58,40 @@ class Collector:
 
     async def reply_posted(self, event: ReplyPosted) -> None:
         # Cleaned now, while the batch before is being written, not when this one is.
-        name = clean(event.author_name, keep_newlines=False)[:MAX_NAME_LENGTH] or "member"
-        await self._batch.add((event, name, clean(event.text)[:MAX_REPLY_LENGTH]))
+        if (name := self._names.get(event.author_name)) is None:
+            name = clean(event.author_name, keep_newlines=False)[:MAX_NAME_LENGTH] or "member"
+            if len(self._names) >= MAX_NAMES_KEPT:
+                self._names.clear()
+            self._names[event.author_name] = name
+        row = (event.thread_id, event.message_id, event.author_id, name, clean(event.text)[:MAX_REPLY_LENGTH],
+               event.created_at, event.from_history)  # fmt: skip
+        await self._batch.add((event.community, row))
         # Stored with its batch; App flushes before anything else.
 
     async def _store_replies(self, incoming: list[_Incoming]) -> None:
-        by_community: dict[Community, list[_Incoming]] = {}
-        for item in incoming:
-            by_community.setdefault(item[0].community, []).append(item)
+        by_community: dict[Community, list[ReplyRow]] = {}
+        last: Community | None = None
+        rows: list[ReplyRow] = []
+        for community, row in incoming:
+            if community is not last:  # a flood is one community: no hashing per reply
+                last = community
+                rows = by_community.setdefault(community, [])
+            rows.append(row)
         for community, batch in by_community.items():
+            # Threads threadcast did not open are not its business; opted-out members are
+            # counted, never stored; a reply delivered twice is kept once (see the store).
             try:
-                await self._store_community_replies(community, batch)
+                stored = await self._store.store_replies(community, batch)
             except StoreError as exc:
-                self._not_stored(community, [item[0] for item in batch], exc)
+                self._not_stored(community, batch, exc)
+            else:
+                _log.debug("%d of %d replies stored", stored, len(batch))
 
-    def _not_stored(self, community: Community, events: Sequence[ReplyPosted], exc: StoreError) -> None:
+    def _not_stored(self, community: Community, rows: Sequence[ReplyRow], exc: StoreError) -> None:
         """Never dropped silently: each reply is named, and its thread is remembered."""
         threads: dict[str, list[str]] = {}
-        for event in events:
-            threads.setdefault(event.thread_id, []).append(event.message_id)
+        for row in rows:
+            threads.setdefault(row[0], []).append(row[1])
         for thread_id, message_ids in threads.items():
             key = (community, thread_id)
             self._failures[key] = self._failures.get(key, 0) + len(message_ids)
@@ -90,39 +104,6 @@ class Collector:
     def failures(self, community: Community, thread_id: str) -> int:
         """How many replies in this thread could not be written since the process started."""
         return self._failures.get((community, thread_id), 0)
-
-    async def _known(self, community: Community, threads: set[str]) -> dict[str, int]:
-        """The discussion id of each of these threads that is a discussion."""
-        cache = self._discussions
-        found = {t: d for t in threads if (d := cache.get((community, t))) is not None}
-        if unknown := threads - found.keys():
-            asked = await self._store.discussions_for_threads(community, unknown)
-            if len(cache) + len(asked) > MAX_KNOWN_THREADS:
-                cache.clear()  # the old ones are asked for again, once
-            for thread, discussion in asked.items():
-                cache[(community, thread)] = found[thread] = discussion.id
-        return found
-
-    async def _store_community_replies(self, community: Community, incoming: Sequence[_Incoming]) -> None:
-        discussions = await self._known(community, {item[0].thread_id for item in incoming})
-        # Threads threadcast did not open are not its business.
-        incoming = [item for item in incoming if item[0].thread_id in discussions]
-        prefs = await self._store.prefs_of(community.platform, {item[0].author_id for item in incoming})
-        new: list[NewReply] = []
-        for event, name, text in incoming:
-            discussion_id = discussions[event.thread_id]
-            if (found := prefs.get(event.author_id)) is not None and found.opted_out:
-                # Opted-out members are counted, never stored; a reply read back from
-                # history may have been counted live already, so it is not counted again.
-                if not event.from_history:
-                    await self._store.count_anonymous_reply(discussion_id)
-                continue
-            new.append(
-                NewReply(discussion_id, event.message_id, event.author_id, name, text, event.created_at)
-            )
-        stored = await self._store.add_replies(new)
-        if not all(stored):
-            _log.debug("%d replies arrived twice", stored.count(False))
 
     async def reply_edited(self, event: ReplyEdited) -> None:
         reply = await self._store.get_reply(event.community, event.message_id)

@@ -75,16 +75,18 @@ class GroupCommit(Generic[T]):
         return len(self._queue)
 
     async def add(self, item: T) -> None:
+        # Called once per item under a flood: kept to a few attribute reads on the usual path.
         while len(self._queue) >= self._max_rows and self._writing():
             self._taken.clear()  # a full batch is waiting already: wait until the writer takes it
             await self._taken.wait()
-        if not self._queue:
+        queue = self._queue
+        if not queue:
             self._oldest = asyncio.get_running_loop().time()
-        self._queue.append(item)
+        queue.append(item)
         self._added += 1
-        if len(self._queue) >= self._max_rows:
+        if len(queue) >= self._max_rows:
             self._start_writer()
-        elif self._timer is None and not self._writing():
+        elif self._timer is None and (self._writer is None or self._writer.done()):
             self._timer = asyncio.get_running_loop().call_later(self._max_delay, self._start_writer)
 
     async def flush(self) -> None:

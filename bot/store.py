@@ -88,8 +88,22 @@ class ArticleStore(Protocol):
         the threads that are discussions."""
 
 
+# A new reply as a platform delivered it, for `ReplyStore.store_replies`: thread id, message
+# id, author id, author name, text (name and text already cleaned), when it was written, and
+# whether it was read back from the thread's history (True) rather than seen live.
+ReplyRow = tuple[str, str, str, str, str, datetime, bool]
+
+
 class ReplyStore(Protocol):
     """Members' replies in discussions, their reactions and flags, and the catch-up marks."""
+
+    async def store_replies(self, community: Community, rows: Sequence[ReplyRow]) -> int:
+        """A batch of new replies of the community, in one transaction and one pass, as the
+        members' preferences allow: a reply in a thread that is not one of the community's
+        discussions is dropped; an opted-out member's reply is never stored, and counted in
+        its discussion's anonymous replies when seen live (one read back from history may
+        have been counted live already); a message stored before, or earlier in the batch,
+        is skipped. Returns how many replies were stored."""
 
     async def add_reply(
         self,

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.models import Community, NewReply, Reply
+from bot.store import ReplyRow
 from storage.db.core import NewRows
 from storage.queries import Queries
 from storage.rows import REPLY_COLS
@@ -17,6 +18,15 @@ _IN_COMMUNITY = (
 )
 _COLUMNS = ("discussion_id", "message_id", "author_id", "author_name", "text", "created_at")
 _NEW_REPLIES = NewRows("replies", _COLUMNS, ("bigint", "text", "text", "text", "text", "timestamptz"))
+
+# What a batch of new replies needs to know, in one query: the discussion of each of its
+# threads (of this community), and which of its authors opted out.
+_BATCH_CONTEXT = (
+    "SELECT thread_id, id FROM discussions WHERE platform = :platform AND community_id = :community"
+    " AND thread_id = ANY(:threads::text[])"
+    " UNION ALL SELECT user_id, NULL FROM member_prefs"
+    " WHERE platform = :platform AND opted_out AND user_id = ANY(:authors::text[])"
+)
 
 
 def _message(community: Community, message_id: str, **more: object) -> dict[str, object]:
@@ -51,6 +61,46 @@ class ReplyQueries(Queries):
         stored = await self._db.insert_new(_NEW_REPLIES, rows) if rows else set()
         return [firsts[(r.discussion_id, r.message_id)] == i and (r.discussion_id, r.message_id) in stored
                 for i, r in enumerate(batch)]  # fmt: skip
+
+    async def store_replies(self, community: Community, rows: Sequence[ReplyRow]) -> int:
+        # Per reply only what must be: a tuple for the insert; the checks are per batch (one
+        # query), the duplicates left to the unique key (ON CONFLICT DO NOTHING).
+        if not rows:
+            return 0
+        context = {"platform": community.platform, "community": community.id,
+                   "threads": list({r[0] for r in rows}), "authors": list({r[2] for r in rows})}  # fmt: skip
+        async with self._db.transaction() as tx:
+            discussions: dict[str, int] = {}
+            opted_out: set[str] = set()
+            for key, discussion_id in await tx.fetch(_BATCH_CONTEXT, context):
+                if discussion_id is None:
+                    opted_out.add(key)
+                else:
+                    discussions[key] = int(discussion_id)
+            anonymous: dict[int, int] = {}
+            if opted_out:
+                new = []
+                for thread, message, author, name, text, at, from_history in rows:
+                    if (discussion := discussions.get(thread)) is None:
+                        continue
+                    if author in opted_out:
+                        # Counted, never stored; a reply read back from history may have been
+                        # counted live already, so it is not counted again.
+                        if not from_history:
+                            anonymous[discussion] = anonymous.get(discussion, 0) + 1
+                        continue
+                    new.append((discussion, message, author, name, text, at))
+            else:
+                new = [(d, message, author, name, text, at)
+                       for thread, message, author, name, text, at, _ in rows
+                       if (d := discussions.get(thread)) is not None]  # fmt: skip
+            stored = await tx.insert_rows(_NEW_REPLIES, new) if new else 0
+            if anonymous:
+                await tx.execute_many(
+                    "UPDATE discussions SET anonymous_replies = anonymous_replies + :count WHERE id = :id",
+                    [{"id": d, "count": n} for d, n in anonymous.items()],
+                )
+        return stored
 
     async def count_anonymous_reply(self, discussion_id: int) -> None:
         await self._db.execute(

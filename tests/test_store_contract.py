@@ -1017,6 +1017,74 @@ async def test_a_failing_batch_stores_nothing(contract_store: Store) -> None:
     assert await contract_store.get_reply(C1, "r1") is None  # one transaction: all or nothing
 
 
+async def anonymous(store: Store, discussion: Discussion) -> int:
+    got = await store.get_discussion(discussion.id)
+    assert got is not None
+    return got.anonymous_replies
+
+
+async def test_store_replies_checks_threads_and_preferences_in_one_batch(contract_store: Store) -> None:
+    first = await posted(contract_store, "a1")
+    second = await posted(contract_store, "a2")
+    elsewhere = await posted(contract_store, "a1", community=C2)
+    await reply(contract_store, first, "r0")
+    await contract_store.set_prefs(MemberPrefs("discord", "gone", opted_out=True))
+    await contract_store.set_prefs(MemberPrefs("slack", "u2", opted_out=True))  # another platform
+    await contract_store.set_prefs(
+        MemberPrefs("discord", "shy", anonymous=True)
+    )  # stored, shown as anonymous
+    created = T0 + timedelta(minutes=5, microseconds=42)
+    stamp = T0.replace(microsecond=0)  # a zero microsecond keeps its place in the stored text
+    t1, t2 = "t-a1-news", "t-a2-news"
+    rows = [
+        (t1, "r1", "u1", "Ann", "first", created, False),
+        (t1, "r0", "u1", "Ann", "stored before", T0, False),
+        (t2, "r1", "u2", "Bob", "same id, another thread", stamp, False),
+        (t1, "r1", "u9", "Eve", "a second delivery in the batch", T0, False),
+        ("t-not-ours", "r3", "u1", "Ann", "a thread threadcast did not open", T0, False),
+        (t1, "g1", "gone", "Gone", "live, opted out", T0, False),
+        (t1, "g2", "gone", "Gone", "live, opted out", T0, False),
+        (t2, "g3", "gone", "Gone", "live, opted out", T0, False),
+        (t1, "g4", "gone", "Gone", "read back from history, opted out", T0, True),
+        (t1, "s1", "shy", "Shy", "anonymous, kept", T0, True),
+    ]
+    assert await contract_store.store_replies(C1, rows) == 3
+
+    got = await must_reply(contract_store, C1, "s1")
+    assert (got.discussion_id, got.author_id, got.author_name, got.text) == (
+        first.id,
+        "shy",
+        "Shy",
+        "anonymous, kept",
+    )
+    replies = [view.reply for views in (await contract_store.period_replies(
+        [first.id, second.id, elsewhere.id], T0 - D, T0 + D)).values() for view in views]  # fmt: skip
+    assert {(r.discussion_id, r.message_id, r.author_id, r.text, r.created_at) for r in replies} == {
+        (first.id, "r0", "u1", "u1 says r0", T0), (first.id, "r1", "u1", "first", created),
+        (second.id, "r1", "u2", "same id, another thread", stamp),
+        (first.id, "s1", "shy", "anonymous, kept", T0),
+    }  # fmt: skip
+    assert [await anonymous(contract_store, d) for d in (first, second, elsewhere)] == [2, 1, 0]
+    # again: nothing new is stored; opted-out live replies are counted each time they come
+    assert await contract_store.store_replies(C1, rows) == 0
+    assert await contract_store.store_replies(C1, []) == 0
+    assert await anonymous(contract_store, first) == 4
+    # the same thread id in another community is that community's
+    assert await contract_store.store_replies(C2, [(t1, "c2", "u1", "Ann", "there", T0, False)]) == 1
+    assert (await must_reply(contract_store, C2, "c2")).discussion_id == elsewhere.id
+
+
+async def test_store_replies_in_a_large_batch(contract_store: Store) -> None:
+    discussion = await posted(contract_store, "a1")
+    rows = [
+        ("t-a1-news", f"r{i}", f"u{i % 7}", "N", "w", T0 + i * timedelta(seconds=1), False)
+        for i in range(1203)
+    ]
+    assert await contract_store.store_replies(C1, rows) == len(rows)
+    assert (await contract_store.period_counts(C1, T0, T0 + D)).replies == len(rows)
+    assert await contract_store.latest_reply_message_id(discussion.id) == "r1202"
+
+
 async def test_discussions_for_threads(contract_store: Store) -> None:
     a1 = await posted(contract_store, "a1")
     a2 = await posted(contract_store, "a2", channel="other")

@@ -49,6 +49,19 @@ def _column(kind: str, items: Sequence[Any]) -> list[Any]:
     return list(items)
 
 
+def _insert(into: NewRows) -> str:
+    """One statement over arrays, one per column: a single round trip for any number of rows."""
+    arrays = ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(into.types))
+    return (
+        f"INSERT INTO {into.table} ({', '.join(into.columns)}) SELECT * FROM unnest({arrays})"
+        " ON CONFLICT DO NOTHING"
+    )
+
+
+def _columns(into: NewRows, rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
+    return [_column(kind, c) for kind, c in zip(into.types, zip(*rows, strict=True), strict=True)]
+
+
 def _args(names: Sequence[str], params: Params) -> list[object]:
     return [value(params[name]) for name in names]
 
@@ -98,14 +111,14 @@ class _Statements:
         # One statement over arrays: a single round trip, and RETURNING says which rows were new.
         if not rows:
             return set()
-        arrays = ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(into.types))
-        sql = (
-            f"INSERT INTO {into.table} ({', '.join(into.columns)}) SELECT * FROM unnest({arrays})"
-            f" ON CONFLICT DO NOTHING RETURNING {', '.join(into.columns[: into.key])}"
-        )
-        columns = [_column(kind, c) for kind, c in zip(into.types, zip(*rows, strict=True), strict=True)]
-        new = await self._connection().fetch(sql, *columns)
+        sql = f"{_insert(into)} RETURNING {', '.join(into.columns[: into.key])}"
+        new = await self._connection().fetch(sql, *_columns(into, rows))
         return {tuple(r) for r in new}
+
+    async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> int:
+        if not rows:
+            return 0
+        return changed(await self._connection().execute(_insert(into), *_columns(into, rows)))
 
     async def run_script(self, script: str) -> None:
         await self._connection().execute(script)  # no arguments: the whole file in one simple query
@@ -208,6 +221,10 @@ class PgDb(_Statements):
     async def insert_new(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
         with self._errors():
             return await super().insert_new(into, rows)
+
+    async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> int:
+        with self._errors():
+            return await super().insert_rows(into, rows)
 
     async def run_script(self, script: str) -> None:
         async with self.transaction() as tx:

@@ -144,6 +144,12 @@ class _Statements:
         await db.execute("RELEASE insert_new")
         return _keys(into, rows, values)
 
+    async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> int:
+        if not rows:
+            return 0
+        cursor = await self._connection().executemany(_insert(into), _encoded(rows, into))
+        return max(cursor.rowcount, 0)
+
     async def run_script(self, script: str) -> None:
         for statement in statements(script):
             await self._connection().execute(statement)
@@ -158,6 +164,9 @@ def _encoded(rows: Sequence[tuple[Any, ...]], into: NewRows) -> list[tuple[Any, 
     times = _times(into)
     if not times:
         return list(rows)
+    if times == [len(into.columns) - 1] and into.types.count("timestamptz") == 1:
+        # One time, last (replies): one pass, no list per row.
+        return [(*row[:-1], None if row[-1] is None else iso_z(row[-1])) for row in rows]
     encoded = []
     for row in rows:
         values = list(row)
@@ -345,6 +354,12 @@ class SqliteDb(_Statements):
         async with self.transaction():
             values = await _rest(self._connection(), into, values)
         return _keys(into, rows, values)
+
+    async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> int:
+        if not rows:
+            return 0
+        async with self.transaction() as tx:
+            return await tx.insert_rows(into, rows)
 
     async def run_script(self, script: str) -> None:
         async with self.transaction() as tx:

@@ -192,14 +192,16 @@ class DigestBuilder:
         late.sort(key=_rank, reverse=True)
         shown, shown_late = fresh[:MAX_RANKED], late[:MAX_LATE]
         read = [a.discussion.id for a in (*shown, *shown_late)]
-        # The shown replies are asked for first (on SQLite the reads queue on one connection);
-        # the figures' reads return a few rows each and run while the replies are read word
-        # by word (on SQLite the database's thread works without the interpreter's lock, on
-        # PostgreSQL they run on other pooled connections).
+        # Asked for in this order (on SQLite the reads queue on one connection): the shown
+        # replies and the newcomers (rows to hand to Python) before the reading word by word
+        # starts, since a query returning rows while a thread of Python runs waits for the
+        # interpreter's lock at every row; the previous period's counts (one row: the database
+        # works without the lock, on PostgreSQL on another pooled connection) while it runs.
         replies_read = reads.start(self._store.period_replies(read, start, end))
         census_read = reads.start(self._census(community, start, end, counted, days))
         previous_read = reads.start(self._store.period_counts(community, start - (end - start), start))
         replies = await replies_read
+        census = await census_read
 
         # Reading thousands of replies word by word (and the language's word list, once) is
         # work for a thread, not for the event loop.
@@ -217,7 +219,6 @@ class DigestBuilder:
             }
 
         readings = await asyncio.to_thread(read_all)
-        census = await census_read
         # What `Store.period_counts` would answer for this period, without reading it again.
         current = PeriodCounts(
             articles=sum(_posted_in(a, start, end) for a in activity),

@@ -1374,7 +1374,7 @@ async def test_period_activity_is_what_the_marks_add_up_to(contract_store: Store
     fresh = counted.discussions[2]
     assert (fresh.article.key, fresh.discussion.anonymous_replies) == ("fresh", 1)
     assert counted.days == ((2, 2), (1, 1), (0, 0))
-    assert (counted.authors, counted.anonymous) == ({"u1", "u2"}, {"u2"})
+    assert (counted.authors, counted.anonymous) == (frozenset({"u1", "u2"}), frozenset({"u2"}))
     # the same as `activity`'s marks, added up, in every community and period
     for community, start, end in ((C1, START, END), (C2, START, END), (S1, START, END),
                                   (C1, START - 7 * D, START), (C1, END + 30 * D, END + 37 * D)):  # fmt: skip

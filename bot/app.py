@@ -114,6 +114,7 @@ class App:
         # ...and of the last event of a whole community (one that names no thread).
         self._whole: dict[_Key, _Place] = {}
         self._runners: set[asyncio.Task[None]] = set()  # tasks handling queued jobs (see `_run`)
+        self._settled: asyncio.Future[None] | None = None  # at shutdown: set once none is in flight
 
     def on(self, event_type: type[E], handler: EventHandler[E]) -> None:
         if event_type is CommandInvoked:
@@ -303,6 +304,8 @@ class App:
                 turn.set_result(self._enter(waiting))
                 return ready
         self._in_flight -= 1
+        if not self._in_flight and self._settled is not None and not self._settled.done():
+            self._settled.set_result(None)
         return ready
 
     # -- background work -----------------------------------------------------------------
@@ -336,6 +339,12 @@ class App:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._runners:  # events queued in their lanes before the stop are handled
-            await asyncio.wait(set(self._runners), timeout=timeout)
+        if self._in_flight:  # events admitted before the stop (some queued in their lanes) are handled
+            self._settled = asyncio.get_running_loop().create_future()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._settled), timeout)
+            except TimeoutError:
+                _log.warning("%d events still in their lanes at shutdown", self._in_flight)
+            finally:
+                self._settled = None
         await self.flush()  # what the platforms delivered before the stop is kept

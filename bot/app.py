@@ -13,6 +13,13 @@ it then runs beside the lanes, holding none of them up.
 At most `max_in_flight` events are admitted at once (waiting in their lane or being
 handled); the next `dispatch` waits for a slot, slots are given in arrival order. The
 platform adapters await `dispatch` from their readers, so a flood pushes back on them.
+
+An event whose lane is idle is handled in its caller's task. One that must wait is queued
+behind what it waits for, and whoever finishes that handles it next, in the same step: a
+lane's backlog is worked off in one task, not one turn of the event loop per event. A
+reader that need not know when its event is handled (Discord's, one task per message)
+calls `submit`: it returns once the event has its slot and its place, so the reader's
+task ends without waiting for the events before it; order and the bound are the same.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import io
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -111,3 +112,81 @@ async def minimal_loop(count: int) -> dict[str, Any]:
     if items != count // 2 * 20:
         raise AssertionError(f"read {items} items")
     return {"seconds": timer.seconds, "rss_peak_mb": peak_rss_mb()}
+
+
+def _huge_rss(entries: int) -> bytes:
+    # Bare items, newest first: 160,000 of them fit under the fetcher's 5 MB cap.
+    items = "".join(f"<item><guid>g{i}</guid></item>" for i in reversed(range(entries)))
+    return f'<rss version="2.0"><channel><title>Huge</title>{items}</channel></rss>'.encode()
+
+
+async def _longest_gap(work: Any) -> float:
+    """The longest wait of a task that ticks every 10 ms on this loop while `work` runs."""
+    gaps: list[float] = []
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while not done.is_set():
+            await asyncio.sleep(0.01)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    ticking = asyncio.create_task(ticker())
+    try:
+        await work
+    finally:
+        done.set()
+        await ticking
+    return max(gaps)
+
+
+async def huge_feed(entries: int) -> dict[str, Any]:
+    """A poll of one feed of `entries` items (read whole, parsed, its newest kept) while the
+    loop must keep serving others: the loop's longest wait, against the same ticker's longest
+    wait while the loop sleeps as long as the poll took (its own noise)."""
+    from adapters.console.platform import ConsolePlatform
+    from bot.config import Settings
+    from bot.platform import ChatPlatform
+    from bot.services import build_core
+    from bot.sources.http import AiohttpFetcher
+    from storage.store import SQLiteStore
+
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "huge.xml").write_bytes(_huge_rss(entries))
+        server = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", folder,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        assert server.stdout is not None
+        try:
+            line = (await server.stdout.readline()).decode()  # "Serving HTTP on 127.0.0.1 port N …"
+            port = int(line.split(" port ")[1].split()[0])
+            store = SQLiteStore(Path(folder) / "feeds.db")
+            await store.open()
+            console = ConsolePlatform(io.StringIO())
+            where = Community(console.name, "console")
+            feed = await store.add_feed(where, "news", f"http://127.0.0.1:{port}/huge.xml", prompt=None,
+                                        backlog=0, interval_seconds=900, now=T0)  # fmt: skip
+            fetcher = AiohttpFetcher(allow_private=True, timeout=60)
+            platforms: dict[str, ChatPlatform] = {console.name: console}
+            app, services = build_core(Settings(allow_private_urls=True), store, _Clock(), fetcher, platforms)
+            started = time.perf_counter()
+            report: list[Any] = []
+
+            async def poll() -> None:
+                report.append(await services.poller.poll(feed))
+
+            longest = await _longest_gap(poll())
+            took = time.perf_counter() - started
+            if report[0].error:
+                raise AssertionError(f"the huge feed failed: {report[0].error}")
+            idle = await _longest_gap(asyncio.sleep(took))
+            await app.shutdown()
+            await fetcher.close()
+            await store.close()
+        finally:
+            server.terminate()
+            await server.wait()
+    return {"seconds": longest, "idle_seconds": idle, "poll_seconds": took, "rss_peak_mb": peak_rss_mb()}

@@ -87,7 +87,7 @@ def digest(sizes: Sizes, backends: dict[str, str | None]) -> list[Row]:
             raise RuntimeError(f"the digest and the aggregate disagree: {ours} {sql}")
         ratio = ours["seconds"] / sql["seconds"]
         name = f"digest over {sizes.digest_replies:,} replies (builder vs one SQL aggregate), time"
-        rows.append(Row(name, backend, ours["seconds"], sql["seconds"], "s", ratio, "<= 2", ratio <= 2))
+        rows.append(Row(name, backend, ours["seconds"], sql["seconds"], "s", ratio, "<= 1.5", ratio <= 1.5))
     gist = case("gist_builtin")
     per, floor = gist["ms_per_discussion"], gist["baseline_ms_per_discussion"]
     name = (f"built-in gist, themes and quotes per discussion ({gist['discussions']} {gist['source']}"
@@ -99,12 +99,17 @@ def digest(sizes: Sizes, backends: dict[str, str | None]) -> list[Row]:
 def feeds(sizes: Sizes) -> list[Row]:
     ours = case("feeds_poller", count=sizes.feeds)
     loop = case("feeds_loop", count=sizes.feeds)
+    huge_entries = 160_000 if sizes.feeds >= 1_000 else 5_000
+    huge = case("feeds_huge", entries=huge_entries)
     ratio = ours["seconds"] / loop["seconds"]
     return [
         Row(f"feed cycle, {sizes.feeds:,} feeds, half 304 (poller vs aiohttp+feedparser loop), time",
-            "sqlite", ours["seconds"], loop["seconds"], "s", ratio, "<= 1.25", ratio <= 1.25),
+            "sqlite", ours["seconds"], loop["seconds"], "s", ratio, "<= 1.15", ratio <= 1.15),
         Row("feed cycle, peak memory (poller vs loop)", "sqlite", ours["rss_peak_mb"], loop["rss_peak_mb"],
             "MB", ours["rss_peak_mb"] / loop["rss_peak_mb"], "< 200 MB", ours["rss_peak_mb"] < 200),
+        Row(f"event loop's longest wait while a huge feed is polled ({huge_entries:,} entries, vs the same"
+            f" ticker idle; the poll took {huge['poll_seconds']:.1f} s), time", "sqlite", huge["seconds"],
+            huge["idle_seconds"], "s", huge["seconds"] / huge["idle_seconds"], "report", True),
     ]  # fmt: skip
 
 

@@ -20,6 +20,7 @@ CASES = {
     "gist_builtin": "bench.gist:builtin",
     "feeds_poller": "bench.feeds:poller",
     "feeds_loop": "bench.feeds:minimal_loop",
+    "feeds_huge": "bench.feeds:huge_feed",
 }
 
 

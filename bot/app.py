@@ -13,6 +13,13 @@ it then runs beside the lanes, holding none of them up.
 At most `max_in_flight` events are admitted at once (waiting in their lane or being
 handled); the next `dispatch` waits for a slot, slots are given in arrival order. The
 platform adapters await `dispatch` from their readers, so a flood pushes back on them.
+
+An event whose lane is idle is handled in its caller's task. One that must wait is queued
+behind what it waits for, and whoever finishes that handles it next, in the same step: a
+lane's backlog is worked off in one task, not one turn of the event loop per event. A
+reader that need not know when its event is handled (Discord's, one task per message)
+calls `submit`: it returns once the event has its slot and its place, so the reader's
+task ends without waiting for the events before it; order and the bound are the same.
 """
 
 from __future__ import annotations
@@ -38,15 +45,24 @@ _Key = tuple[str, ...]
 
 
 class _Place:
-    """An admitted event's place in its lane: whether it is done, and who waits for it (each
-    with a future of its own, so a waiter cancelled takes nobody else's wait away)."""
+    """An admitted event's place in its lane: whether it is done, and who waits for it.
 
-    __slots__ = ("done", "key", "waiters")
+    A command waits with a future of its own in `waiters` (so a waiter cancelled takes
+    nobody else's wait away). An event that must wait is a `job`: it is queued behind the
+    places it waits for (`after` of each), and whoever finishes the last of them handles it
+    in the same step (see `App._run`), so a lane's backlog is handled in one go, not one
+    turn of the event loop per event; its caller is told through the job's future.
+    """
+
+    __slots__ = ("after", "blocked", "done", "job", "key", "waiters")
 
     def __init__(self, key: _Key) -> None:
         self.key = key  # its lane: (platform, community, thread), or (platform, community)
         self.done = False
         self.waiters: list[asyncio.Future[None]] | None = None
+        self.job: tuple[Event, asyncio.Future[None] | None] | None = None
+        self.blocked = 0  # places not yet done that this job waits for
+        self.after: list[_Place] | None = None  # jobs waiting for this place
 
     async def wait(self) -> None:
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -56,11 +72,19 @@ class _Place:
             self.waiters.append(waiter)
         await waiter
 
-    def end(self) -> None:
+    def end(self) -> list[_Place]:
+        """Done: wake the waiters; the jobs that wait for nothing more now."""
         self.done = True
         for waiter in self.waiters or ():
             if not waiter.done():
                 waiter.set_result(None)
+        ready = []
+        for job in self.after or ():
+            job.blocked -= 1
+            if not job.blocked:
+                ready.append(job)
+        self.after = None
+        return ready
 
 
 # What an admitted event waits for (earlier events of its lane), and its own place, which
@@ -96,6 +120,8 @@ class App:
         self._lanes: dict[_Key, _Place] = {}
         # ...and of the last event of a whole community (one that names no thread).
         self._whole: dict[_Key, _Place] = {}
+        self._runners: set[asyncio.Task[None]] = set()  # tasks handling queued jobs (see `_run`)
+        self._settled: asyncio.Future[None] | None = None  # at shutdown: set once none is in flight
 
     def on(self, event_type: type[E], handler: EventHandler[E]) -> None:
         if event_type is CommandInvoked:
@@ -133,32 +159,106 @@ class App:
         return bool(self._waiting)
 
     async def dispatch(self, event: Event) -> Answer | None:
+        """Handle the event in its lane; returns once it is handled (a command: its answer)."""
         if self._in_flight < self._max_in_flight and not self._waiting:
             self._in_flight += 1
             before, end = self._enter(event)
         else:
             before, end = await self._admit(event)
-        try:
-            for earlier in before:
-                if not earlier.done:
-                    await earlier.wait()
-            if type(event) is CommandInvoked:
+        if end is None:  # a command
+            try:
+                for earlier in before:
+                    if not earlier.done:
+                        await earlier.wait()
                 await self.flush()
-            else:
-                if type(event) is not ReplyPosted:
-                    await self.flush()
-                for handler in self._handlers.get(type(event), ()):
-                    try:
-                        await handler(event)
-                    except Exception:
-                        _log.exception(
-                            "handler %s failed on %r", getattr(handler, "__qualname__", handler), event
-                        )
-                return None
-        finally:
-            self._finish(end)
-        assert isinstance(event, CommandInvoked)
-        return await self.commands.run(event)  # beside the lanes: a slow command stalls none
+            finally:
+                self._finish(end)
+            assert isinstance(event, CommandInvoked)
+            return await self.commands.run(event)  # beside the lanes: a slow command stalls none
+        if not (blocked := self._queue(before, end)):  # its lane is idle: handled here and now
+            try:
+                await self._handle(event)
+            finally:
+                self._start(self._finish(end))
+            return None
+        # Queued: handled by whoever finishes what it waits for, in order (see `_run`).
+        handled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        end.job = (event, handled)
+        end.blocked = blocked
+        await handled  # cancelled: the event is skipped when its turn comes
+        return None
+
+    async def submit(self, event: Event) -> None:
+        """Like `dispatch`, for a caller that need not wait for the event to be handled (a
+        platform's reader): returns once the event has a slot and its place in its lane, where
+        it is handled in order, as `dispatch` would. Its slot is held until then, so at most
+        `max_in_flight` events are in memory; `flush` and `shutdown` see it once handled, and
+        every event or command dispatched after it waits for it as usual. Not for commands."""
+        if type(event) is CommandInvoked:
+            raise TypeError("a command's caller waits for its answer: use dispatch")
+        if self._in_flight < self._max_in_flight and not self._waiting:
+            self._in_flight += 1
+            before, end = self._enter(event)
+        else:
+            before, end = await self._admit(event)
+        assert end is not None
+        if not (blocked := self._queue(before, end)):
+            try:
+                await self._handle(event)
+            finally:
+                self._start(self._finish(end))
+            return
+        end.job = (event, None)
+        end.blocked = blocked
+
+    @staticmethod
+    def _queue(before: list[_Place], end: _Place) -> int:
+        """Put `end` behind each earlier place not yet done; how many there are."""
+        blocked = 0
+        for earlier in before:
+            if not earlier.done:
+                blocked += 1
+                if earlier.after is None:
+                    earlier.after = [end]
+                else:
+                    earlier.after.append(end)
+        return blocked
+
+    async def _handle(self, event: Event) -> None:
+        if type(event) is not ReplyPosted:
+            await self.flush()
+        for handler in self._handlers.get(type(event), ()):
+            try:
+                await handler(event)
+            except Exception:
+                _log.exception("handler %s failed on %r", getattr(handler, "__qualname__", handler), event)
+
+    def _start(self, ready: list[_Place]) -> None:
+        """Jobs whose turn came in a caller's step: each chain runs in a task of its own."""
+        for place in ready:
+            task = asyncio.create_task(self._run(place), name="lane")
+            self._runners.add(task)
+            task.add_done_callback(self._runners.discard)
+
+    async def _run(self, place: _Place | None) -> None:
+        """Handle a queued job, then the jobs its end makes ready, one after the other in this
+        task while each is the only one (a lane's backlog); others get tasks of their own."""
+        while place is not None:
+            assert place.job is not None
+            event, handled = place.job
+            place.job = None
+            try:
+                if handled is None or not handled.done():  # not cancelled by a waiting caller
+                    await self._handle(event)
+            except BaseException:  # this task is cancelled: the jobs after it go on elsewhere
+                self._start(self._finish(place))
+                raise
+            finally:
+                if handled is not None and not handled.done():
+                    handled.set_result(None)
+            ready = self._finish(place)
+            place = ready.pop() if len(ready) == 1 else None
+            self._start(ready)
 
     # -- lanes and slots -------------------------------------------------------------
     async def _admit(self, event: Event) -> _Turn:
@@ -168,7 +268,7 @@ class App:
             return await turn
         except asyncio.CancelledError:
             if turn.done() and not turn.cancelled():  # admitted just before: give the slot on
-                self._finish(turn.result()[1])
+                self._start(self._finish(turn.result()[1]))
             else:
                 turn.cancel()  # skipped by `_finish`
             raise
@@ -197,9 +297,11 @@ class App:
         place = self._lanes[key] = _Place(key)
         return before, place
 
-    def _finish(self, place: _Place | None) -> None:
+    def _finish(self, place: _Place | None) -> list[_Place]:
+        """The place ends, its slot is given on; the jobs that may run now."""
+        ready: list[_Place] = []
         if place is not None:
-            place.end()
+            ready = place.end()
             lanes = self._lanes if len(place.key) == 3 else self._whole
             if lanes.get(place.key) is place:
                 del lanes[place.key]
@@ -207,8 +309,11 @@ class App:
             waiting, turn = self._waiting.popleft()
             if not turn.done():
                 turn.set_result(self._enter(waiting))
-                return
+                return ready
         self._in_flight -= 1
+        if not self._in_flight and self._settled is not None and not self._settled.done():
+            self._settled.set_result(None)
+        return ready
 
     # -- background work -----------------------------------------------------------------
     def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
@@ -241,4 +346,12 @@ class App:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._in_flight:  # events admitted before the stop (some queued in their lanes) are handled
+            self._settled = asyncio.get_running_loop().create_future()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._settled), timeout)
+            except TimeoutError:
+                _log.warning("%d events still in their lanes at shutdown", self._in_flight)
+            finally:
+                self._settled = None
         await self.flush()  # what the platforms delivered before the stop is kept

@@ -11,10 +11,9 @@ import asyncio
 import hashlib
 import json
 import logging
-from bisect import bisect_right
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -32,7 +31,7 @@ from bot.digest_model import (
 )
 from bot.gist import Gist, GistEngine, GistFailed, GistRequest
 from bot.i18n import CommunityWords, Words, english
-from bot.models import Community, CommunitySettings, DiscussionActivity, PeriodCounts
+from bot.models import Community, CommunitySettings, DiscussionTally, PeriodActivity, PeriodCounts
 from bot.platform import ChatPlatform
 from bot.quotes import DigestReader, Reading
 from bot.store import Store
@@ -62,70 +61,29 @@ MODEL_CALLS_AT_ONCE = 2  # a local model server answers one or two at a time any
 
 
 @dataclass(frozen=True, slots=True)
-class _Tally:
-    """A discussion's counts in the period, opted-out members left out: its rank."""
-
-    replies: int
-    participants: int
-    reactions: int
-
-    def rank(self) -> tuple[int, int, int]:
-        """Replies, then participants, then reactions."""
-        return (self.replies, self.participants, self.reactions)
-
-
-@dataclass(frozen=True, slots=True)
 class Census:
-    """Everything a digest counts, from one walk over the period's marks (a busy week has
-    tens of thousands). Opted-out members are left out of all of it."""
+    """Who replied in a period, on which local days, and who of them is new (opted-out
+    members left out of all of it)."""
 
-    tallies: dict[int, _Tally]  # by discussion id
-    authors: set[str]
+    participants: int
     days: tuple[DayCount, ...]  # per local day of the period, quiet days included
-    names: dict[str, str]  # each author's first name, unless only hidden replies show it
-    anonymous: set[str]
+    newcomers: int
+    newcomer_names: tuple[str, ...]  # in order of arrival: never an anonymous member
 
-    @classmethod
-    def of(cls, activity: list[DiscussionActivity], start: datetime, end: datetime, timezone: str) -> Census:
-        zone = ZoneInfo(timezone)
-        first = start.astimezone(zone).date()
-        last = (end - timedelta(microseconds=1)).astimezone(zone).date()
-        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-        # Each local midnight as a UTC instant: a reply's day is then a comparison of instants,
-        # cheaper than converting each reply's time to local time.
-        midnights = [datetime.combine(d, time(), zone).astimezone(UTC) for d in days[1:]]
-        per_day = [0] * len(days)
-        day_authors: list[set[str]] = [set() for _ in days]
-        tallies: dict[int, _Tally] = {}
-        authors: set[str] = set()
-        names: dict[str, str] = {}
-        anonymous: set[str] = set()
-        for item in activity:
-            replies, reactions, people = 0, 0, set()
-            for mark in item.marks:
-                if mark.opted_out:
-                    continue
-                author = mark.author_id
-                replies += 1
-                reactions += mark.reactions
-                people.add(author)
-                n = bisect_right(midnights, mark.created_at)
-                per_day[n] += 1
-                day_authors[n].add(author)
-                if mark.anonymous:
-                    anonymous.add(author)
-                elif not mark.hidden and author not in names:  # not named by a hidden reply
-                    names[author] = mark.author_name
-            tallies[item.discussion.id] = _Tally(replies, len(people), reactions)
-            authors |= people
-        counted = tuple(DayCount(day, per_day[n], len(day_authors[n])) for n, day in enumerate(days))
-        return cls(tallies, authors, counted, names, anonymous)
 
-    def newcomer_names(self, newcomers: set[str], first_seen: Mapping[str, datetime]) -> tuple[str, ...]:
-        """Names to welcome, in order of arrival: never an anonymous or opted-out member."""
-        named = [a for a in self.names if a in newcomers and a not in self.anonymous]
-        named.sort(key=lambda a: first_seen[a])
-        return tuple(label(self.names[a], False) for a in named[:MAX_NEWCOMER_NAMES])
+def local_days(start: datetime, end: datetime, timezone: str) -> tuple[list[date], list[datetime]]:
+    """The local days of a period, and each local midnight between them as a UTC instant (a
+    reply's day is the number of those it follows)."""
+    zone = ZoneInfo(timezone)
+    first = start.astimezone(zone).date()
+    last = (end - timedelta(microseconds=1)).astimezone(zone).date()
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    return days, [datetime.combine(d, time(), zone).astimezone(UTC) for d in days[1:]]
+
+
+def _rank(item: DiscussionTally) -> tuple[int, int, int]:
+    """Replies, then participants, then reactions."""
+    return (item.replies, item.participants, item.reactions)
 
 
 def _fingerprint(request: GistRequest) -> str:
@@ -156,7 +114,7 @@ class _Reads:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-def _posted_in(item: DiscussionActivity, start: datetime, end: datetime) -> bool:
+def _posted_in(item: DiscussionTally, start: datetime, end: datetime) -> bool:
     posted = item.discussion.posted_at
     return posted is not None and start <= posted < end
 
@@ -210,22 +168,17 @@ class DigestBuilder:
         words: Words,
         reads: _Reads,
     ) -> Digest:
-        activity = await self._store.activity(community, start, end)
-
-        census = Census.of(activity, start, end, timezone)
-        tallies = census.tallies
-        # What `Store.period_counts` would answer for this period, without reading it again.
-        current = PeriodCounts(
-            articles=sum(_posted_in(a, start, end) for a in activity),
-            replies=sum(t.replies for t in tallies.values()),
-            participants=len(census.authors),
-        )
-        fresh: list[DiscussionActivity] = []
-        late: list[DiscussionActivity] = []
+        # Counted by the database: only the counts of each discussion, day and replier cross
+        # into Python, not the period's replies one by one.
+        days, midnights = local_days(start, end, timezone)
+        counted = await self._store.period_activity(community, start, end, midnights)
+        activity = counted.discussions
+        fresh: list[DiscussionTally] = []
+        late: list[DiscussionTally] = []
         waiting: list[WaitingArticle] = []
         for item in activity:
             is_new = _posted_in(item, start, end)
-            if tallies[item.discussion.id].replies:
+            if item.replies:
                 (fresh if is_new else late).append(item)
             elif is_new and item.replies_ever == 0 and item.discussion.anonymous_replies == 0:
                 waiting.append(
@@ -235,14 +188,20 @@ class DigestBuilder:
                 )
         # Ranked on counts: only the discussions shown are read word by word (highlights,
         # themes), which is most of a digest's work over a busy week.
-        fresh.sort(key=lambda a: tallies[a.discussion.id].rank(), reverse=True)
-        late.sort(key=lambda a: tallies[a.discussion.id].rank(), reverse=True)
+        fresh.sort(key=_rank, reverse=True)
+        late.sort(key=_rank, reverse=True)
         shown, shown_late = fresh[:MAX_RANKED], late[:MAX_LATE]
         read = [a.discussion.id for a in (*shown, *shown_late)]
-        # Both before the replies are read word by word: a query returning rows while a
-        # thread of Python runs waits for the interpreter's lock at every row.
-        first_seen = await self._store.first_reply_times(community, census.authors)
-        replies = await self._store.period_replies(read, start, end)
+        # Asked for in this order (on SQLite the reads queue on one connection): the shown
+        # replies and the newcomers (rows to hand to Python) before the reading word by word
+        # starts, since a query returning rows while a thread of Python runs waits for the
+        # interpreter's lock at every row; the previous period's counts (one row: the database
+        # works without the lock, on PostgreSQL on another pooled connection) while it runs.
+        replies_read = reads.start(self._store.period_replies(read, start, end))
+        census_read = reads.start(self._census(community, start, end, counted, days))
+        previous_read = reads.start(self._store.period_counts(community, start - (end - start), start))
+        replies = await replies_read
+        census = await census_read
 
         # Reading thousands of replies word by word (and the language's word list, once) is
         # work for a thread, not for the event loop.
@@ -259,27 +218,28 @@ class DigestBuilder:
                 for a in (*shown, *shown_late)
             }
 
-        # The previous period's counts (one row: the database works without the interpreter's
-        # lock) are counted while the replies are read.
-        previous_read = reads.start(self._store.period_counts(community, start - (end - start), start))
         readings = await asyncio.to_thread(read_all)
-        newcomers = {author for author, when in first_seen.items() if when >= start}
+        # What `Store.period_counts` would answer for this period, without reading it again.
+        current = PeriodCounts(
+            articles=sum(_posted_in(a, start, end) for a in activity),
+            replies=sum(a.replies for a in activity),
+            participants=census.participants,
+        )
         previous = await previous_read
         gists = {key: reading.gist for key, reading in readings.items()}
         if settings.summaries == "model" and self._model is not None:
             gists |= await self._model_gists(readings, start, end)
 
-        def summary(item: DiscussionActivity) -> DiscussionSummary:
+        def summary(item: DiscussionTally) -> DiscussionSummary:
             key = item.discussion.id
-            tally = tallies[key]
             reading, gist = readings[key], gists[key]
             return DiscussionSummary(
                 title=safe(item.article.title, 256),
                 article_url=item.article.url,
                 thread_link=self._link(item),
-                replies=tally.replies,
-                participants=tally.participants,
-                reactions=tally.reactions,
+                replies=item.replies,
+                participants=item.participants,
+                reactions=item.reactions,
                 highlights=reading.highlights,
                 themes=reading.themes,
                 discussion_id=key,
@@ -297,9 +257,9 @@ class DigestBuilder:
                 articles=current.articles,
                 replies=current.replies,
                 participants=current.participants,
-                newcomers=len(newcomers),
+                newcomers=census.newcomers,
                 previous=previous,
-                newcomer_names=census.newcomer_names(newcomers, first_seen),
+                newcomer_names=census.newcomer_names,
             ),
             discussions=tuple(summary(a) for a in shown),
             more_discussions=max(0, len(fresh) - MAX_RANKED),
@@ -309,6 +269,23 @@ class DigestBuilder:
             note=note,
             days=census.days,
             language=words.language,
+        )
+
+    async def _census(
+        self, community: Community, start: datetime, end: datetime, counted: PeriodActivity, days: list[date]
+    ) -> Census:
+        """The period's repliers and days, and its newcomers: members whose first reply in
+        the community was written in it."""
+        first_seen = await self._store.first_reply_times(community, counted.authors)
+        newcomers = {author for author, when in first_seen.items() if when >= start}
+        # In the order of their first shown reply, so that arrivals at the same instant keep it.
+        names = await self._store.period_names(community, start, end, newcomers - counted.anonymous)
+        named = sorted(names, key=lambda a: first_seen[a])[:MAX_NEWCOMER_NAMES]
+        return Census(
+            participants=len(counted.authors),
+            days=tuple(DayCount(day, *counted.days[n]) for n, day in enumerate(days)),
+            newcomers=len(newcomers),
+            newcomer_names=tuple(label(names[a], False) for a in named),
         )
 
     async def _model_gists(
@@ -340,6 +317,6 @@ class DigestBuilder:
         asked = [one(key, reading) for key, reading in readings.items() if reading.request.replies]
         return dict(await asyncio.gather(*asked))
 
-    def _link(self, item: DiscussionActivity) -> str | None:
+    def _link(self, item: DiscussionTally) -> str | None:
         platform = self._platforms.get(item.discussion.community.platform)
         return platform.thread_link(item.discussion) if platform else None

@@ -237,6 +237,30 @@ class ReplyMark(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class DiscussionTally:
+    """A discussion of a digest period with its counts there (opted-out members left out),
+    counted by the database: a busy week's tens of thousands of replies stay there."""
+
+    discussion: Discussion
+    article: Article
+    replies: int
+    participants: int
+    reactions: int
+    replies_ever: int  # every stored reply, any time
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodActivity:
+    """What a digest counts of a period, counted by the database (a busy week's tens of
+    thousands of replies stay there); opted-out members are left out of all of it."""
+
+    discussions: list[DiscussionTally]
+    days: tuple[tuple[int, int], ...]  # (replies, participants) per day, quiet days included
+    authors: frozenset[str]  # who replied
+    anonymous: frozenset[str]  # those of them who asked to stay anonymous
+
+
+@dataclass(frozen=True, slots=True)
 class DiscussionActivity:
     """A discussion with marks of the replies written in a digest period (oldest first).
     The words of the replies are read separately, only for the discussions a digest shows."""

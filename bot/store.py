@@ -26,6 +26,7 @@ from bot.models import (
     FeedFilter,
     MemberPrefs,
     NewReply,
+    PeriodActivity,
     PeriodCounts,
     Reply,
     ReplyView,
@@ -339,6 +340,24 @@ class DigestStore(Protocol):
     ) -> list[DiscussionActivity]:
         """Discussions posted in [start, end) or with replies written then, oldest first,
         with marks of those replies (not deleted, oldest first) and their authors' preferences."""
+
+    async def period_activity(
+        self, community: Community, start: datetime, end: datetime, midnights: Sequence[datetime]
+    ) -> PeriodActivity:
+        """What `activity`'s marks add up to, leaving out opted-out members (hidden replies
+        count: they are only not quoted): the discussions posted in [start, end) or with
+        replies written then, oldest first, each with the replies, distinct repliers and
+        reactions of those replies; the replies and distinct repliers of each day (the days
+        split at `midnights`, ascending instants inside the period: one day more than
+        midnights); and who replied."""
+
+    async def period_names(
+        self, community: Community, start: datetime, end: datetime, author_ids: Iterable[str]
+    ) -> dict[str, str]:
+        """Of these members not opted out, the name on the first of their period's replies
+        that is not hidden, in the order of those replies as `activity` lists them
+        (discussions oldest first, replies oldest first within each); a member with only
+        hidden replies is left out."""
 
     async def period_replies(
         self, discussion_ids: Collection[int], start: datetime, end: datetime

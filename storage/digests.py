@@ -15,6 +15,8 @@ from bot.models import (
     DigestClaim,
     DigestSchedule,
     DiscussionActivity,
+    DiscussionTally,
+    PeriodActivity,
     PeriodCounts,
     ReplyView,
 )
@@ -61,6 +63,42 @@ _FIRST_REPLIES: Sql = {
     f" ORDER BY r.created_at LIMIT 1) FROM {table}"
     for engine, table in listed("ids", "text", "w").items()
 }
+
+
+# The replies a digest counts: in posted discussions of the community, written in the
+# period, by members not opted out (hidden replies count: they are only not quoted).
+_COUNTED = (
+    " FROM replies r JOIN discussions d ON d.id = r.discussion_id"
+    " LEFT JOIN member_prefs p ON p.platform = d.platform AND p.user_id = r.author_id"
+    " WHERE d.platform = :platform AND d.community_id = :community AND d.state = 'posted'"
+    " AND r.created_at >= :start AND r.created_at < :end AND NOT coalesce(p.opted_out, false)"
+)
+# Of some repliers, the name of each one's first reply not hidden in the order the digest
+# walks them (discussions oldest first, then replies oldest first).
+_NAMES = (
+    "SELECT author_id, author_name FROM ("
+    " SELECT r.author_id, r.author_name, d.posted_at, d.id AS discussion_id, r.created_at, r.id,"
+    " row_number() OVER (PARTITION BY r.author_id ORDER BY d.posted_at, d.id, r.created_at, r.id) AS n"
+    f"{_COUNTED} AND NOT r.hidden AND r.author_id = ANY(:ids::text[]))"
+    " w WHERE n = 1 ORDER BY posted_at, discussion_id, created_at, id"
+)
+
+
+def _activity_sql(midnights: int) -> str:
+    """The period's replies, read once: the counts of each discussion, then each replier's
+    replies per day (a day: the number of midnights passed) with their wish to stay
+    anonymous. A few rows per discussion and per replier, not one per reply."""
+    passed = " ".join(f"WHEN r.created_at < :m{i} THEN {i}" for i in range(midnights))
+    day = f"CASE {passed} ELSE {midnights} END" if midnights else "0"
+    return (
+        "WITH m AS (SELECT r.discussion_id, r.author_id, coalesce(p.anonymous, false) AS anonymous,"
+        f" {day} AS day, (SELECT count(*) FROM reactions x WHERE x.reply_id = r.id) AS reactions"
+        f"{_COUNTED})"
+        " SELECT discussion_id, NULL, NULL, NULL, count(*), count(DISTINCT author_id), sum(reactions)"
+        " FROM m GROUP BY discussion_id"
+        " UNION ALL SELECT NULL, author_id, anonymous, day, count(*), NULL, NULL"
+        " FROM m GROUP BY author_id, anonymous, day"
+    )
 
 
 class DigestQueries(Queries):
@@ -278,6 +316,60 @@ class DigestQueries(Queries):
             )
             for row in discussions
         ]
+
+    async def period_activity(
+        self, community: Community, start: datetime, end: datetime, midnights: Sequence[datetime]
+    ) -> PeriodActivity:
+        params = _community(community, start=start, end=end)
+        tallies: dict[int, tuple[int, int, int]] = {}
+        replies = [0] * (len(midnights) + 1)
+        repliers = [0] * (len(midnights) + 1)
+        authors: set[str] = set()
+        anonymous: set[str] = set()
+        counted = await self._db.fetch(
+            _activity_sql(len(midnights)), params | {f"m{i}": m for i, m in enumerate(midnights)}
+        )
+        for discussion, author, is_anonymous, day, count, participants, reactions in counted:
+            if discussion is not None:
+                tallies[discussion] = (count, participants, int(reactions))
+                continue
+            replies[day] += count
+            repliers[day] += 1
+            authors.add(author)
+            if is_anonymous:
+                anonymous.add(author)
+        discussions = await self._db.fetch(
+            f"SELECT {DISCUSSION_COLS}, {ARTICLE_COLS},"
+            " (SELECT count(*) FROM replies r WHERE r.discussion_id = d.id)"
+            " FROM discussions d JOIN articles a ON a.id = d.article_id"
+            " WHERE d.platform = :platform AND d.community_id = :community AND d.state = 'posted' AND ("
+            "   (d.posted_at >= :start AND d.posted_at < :end) OR d.id = ANY(:ids::bigint[]))"
+            " ORDER BY d.posted_at, d.id",
+            {**params, "ids": list(tallies)},
+        )
+        return PeriodActivity(
+            [
+                DiscussionTally(
+                    self._rows.discussion(row[:13]),
+                    self._rows.article(row[13:21]),
+                    *tallies.get(row[0], (0, 0, 0)),
+                    replies_ever=row[21],
+                )
+                for row in discussions
+            ],
+            tuple(zip(replies, repliers, strict=True)),
+            frozenset(authors),
+            frozenset(anonymous),
+        )
+
+    async def period_names(
+        self, community: Community, start: datetime, end: datetime, author_ids: Iterable[str]
+    ) -> dict[str, str]:
+        wanted = sorted(set(author_ids))
+        if not wanted:
+            return {}
+        rows = await self._db.fetch(_NAMES, _community(community, start=start, end=end, ids=wanted))
+        return {r[0]: r[1] for r in rows}
 
     async def period_replies(
         self, discussion_ids: Collection[int], start: datetime, end: datetime

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from adapters.console.platform import COMMUNITY
-from bot.digest import Census, Digest, DigestBuilder, DiscussionSummary
+from bot.digest import Digest, DigestBuilder, DiscussionSummary
 from bot.language import language
 from bot.markdown import render
-from bot.models import DiscussionActivity, MemberPrefs, ReplyMark
+from bot.models import MemberPrefs
 from bot.themes import Voice, boilerplate, find_themes
 from bot.wording import is_substantive, near_duplicate
 from tests.conftest import Harness
@@ -192,25 +191,32 @@ def test_a_turn_of_phrase_used_in_every_discussion_is_not_a_theme() -> None:
     assert "cents" in [t.phrase for t in find_themes(discussions[0], english)]
 
 
-def test_days_follow_local_midnight_across_a_dst_change_and_odd_offsets() -> None:
+async def test_days_follow_local_midnight_across_a_dst_change_and_odd_offsets(harness: Harness) -> None:
     """Replies a minute either side of local midnight, in a week with Berlin's autumn change
-    (25 October 2026) and in Kolkata (UTC+5:30): each lands on its own local day."""
+    (25 October 2026) and in Kolkata (UTC+5:30), counted by the store: each lands on its own
+    local day, in every zone's chart of the same replies."""
+    h = harness
     start, end = datetime(2026, 10, 19, tzinfo=UTC), datetime(2026, 10, 26, tzinfo=UTC)
-    for zone in ("Europe/Berlin", "Asia/Kolkata", "America/St_Johns"):
+    zones = ("Europe/Berlin", "Asia/Kolkata", "America/St_Johns")
+    midnights = [
+        datetime.combine(date(2026, 10, day), time(), ZoneInfo(z)) for z in zones for day in (21, 25, 26)
+    ]
+    moments = sorted((m + timedelta(minutes=offset)).astimezone(UTC) for m in midnights for offset in (-1, 0))
+    inside = [m for m in moments if start <= m < end]
+    h.clock.current = start
+    thread = await start_discussion(h)
+    for n, moment in enumerate(inside):
+        h.clock.current = moment
+        await h.reply(thread, f"u{n}", f"Words written at {moment.isoformat()}.")
+    builder = DigestBuilder(h.store, {h.platform.name: h.platform})
+    for zone in zones:
         local = ZoneInfo(zone)
-        moments = [
-            datetime.combine(date(2026, 10, day), time(), local) + timedelta(minutes=offset)
-            for day in (21, 25, 26) for offset in (-1, 0)
-        ]  # fmt: skip
-        inside = [m.astimezone(UTC) for m in moments if start <= m < end]
-        marks = [ReplyMark(n, f"u{n}", "U", m, 0, False, False, False) for n, m in enumerate(inside)]
-        stand_in = SimpleNamespace(id=1)  # only the discussion's id is read
-        activity = [DiscussionActivity(discussion=stand_in, article=None, marks=marks)]  # type: ignore[arg-type]
-        days = Census.of(activity, start, end, zone).days
+        days = (await builder.build(COMMUNITY, start, end, timezone=zone)).days
         expected: dict[date, int] = {}
         for m in inside:
             expected[m.astimezone(local).date()] = expected.get(m.astimezone(local).date(), 0) + 1
         assert {d.day: d.replies for d in days if d.replies} == expected, zone
+        assert {d.day: d.participants for d in days if d.replies} == expected, zone  # one reply each
         assert (
             days[0].day == start.astimezone(local).date()
             and days[-1].day == (end - timedelta(seconds=1)).astimezone(local).date()

@@ -56,9 +56,9 @@ async def start_process(fake: FakeDiscord, database: Path, shard: int, count: in
     process = Process(shard, app, services, store, fetcher, platform)
     dispatch = platform._dispatch
 
-    async def recorded(event: Event) -> None:
+    async def recorded(event: Event, *, wait: bool = True) -> None:
         process.events.append(event)
-        await dispatch(event)
+        await dispatch(event, wait=wait)
 
     platform._dispatch = recorded  # type: ignore[method-assign]
     process.task = asyncio.create_task(platform.run(fake.token))

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
+
 from bot.app import App
 from bot.collector import Collector
 from bot.commands.registry import Answer, CommandContext
@@ -283,3 +285,137 @@ async def test_a_crowded_core_stops_discord_being_read_until_it_has_room() -> No
             await platform.close()
             running.cancel()
             await asyncio.gather(running, return_exceptions=True)
+
+
+async def test_submitted_replies_are_handled_in_order_after_submit_returned_and_before_what_follows() -> None:
+    app = App(max_in_flight=64)
+    gate = asyncio.Event()
+    entered: list[str] = []
+
+    async def handle(event: Event) -> None:
+        entered.append(getattr(event, "message_id", type(event).__name__))
+        if getattr(event, "message_id", "") == "slow":
+            await gate.wait()
+
+    app.on(ReplyPosted, handle)
+    app.on(ReplyDeleted, handle)
+    slow = asyncio.create_task(app.submit(reply("slow", "t-a")))
+    await _turns()
+    assert not slow.done()  # an idle lane: handled by the caller, which waits for it
+    # Behind it in its lane: each submit returns at once, its reply queued, holding a slot.
+    for n in range(10):
+        await app.submit(reply(f"r{n}", "t-a"))
+    await app.submit(reply("b", "t-b"))  # another thread is not held up
+    assert entered == ["slow", "b"] and app.in_flight == 11
+    deleted = asyncio.create_task(app.dispatch(ReplyDeleted(C, "r3", "t-a")))
+    await _turns()
+    assert not deleted.done()  # dispatch waits for its turn and its handling
+    gate.set()
+    await asyncio.gather(slow, deleted)  # its delete never overtakes a reply submitted before
+    assert entered == ["slow", "b", *(f"r{n}" for n in range(10)), "r3"]
+    assert app.in_flight == 0 and app.waiting == 0
+
+
+async def test_submit_waits_for_a_slot_so_a_blocked_lane_holds_at_most_the_bound() -> None:
+    app = App(max_in_flight=4)
+    gate = asyncio.Event()
+    entered: list[str] = []
+
+    async def handle(event: ReplyPosted) -> None:
+        entered.append(event.message_id)
+        if event.message_id == "r0":
+            await gate.wait()
+
+    app.on(ReplyPosted, handle)
+    tasks = [asyncio.create_task(app.submit(reply(f"r{n}"))) for n in range(10)]
+    await _turns()
+    assert app.in_flight == 4 and app.waiting == 6 and app.crowded
+    assert sum(task.done() for task in tasks) == 3  # queued behind r0; the rest wait for a slot
+    gate.set()
+    await asyncio.gather(*tasks)
+    await _turns()
+    assert entered == [f"r{n}" for n in range(10)] and app.in_flight == 0 and not app.crowded
+
+
+async def test_a_command_and_a_flush_after_submitted_replies_see_them_stored(store: SQLiteStore) -> None:
+    await _threads(store, ["t-a"])
+    app = App()
+    Collector(store, batch_rows=3, batch_delay=60).register(app)
+    gate = asyncio.Event()
+
+    async def held(event: ReplyPosted) -> None:
+        if event.message_id == "m0":
+            await gate.wait()
+
+    app.on(ReplyPosted, held)
+    first = asyncio.create_task(app.submit(reply("m0")))
+    await _turns()
+    for n in range(1, 8):
+        await app.submit(reply(f"m{n}", n=n))
+    seen: list[int] = []
+
+    async def count(ctx: CommandContext) -> Answer:
+        seen.append((await store.period_counts(C, T0, T0 + timedelta(days=1))).replies)
+        return Answer("ok")
+
+    app.commands.add("count", count, help="count", moderator=False)
+    command = asyncio.create_task(
+        app.dispatch(CommandInvoked(C, "general", Caller("u", "U", False), ("count",)))
+    )
+    await _turns()
+    assert not command.done()
+    gate.set()
+    await asyncio.gather(first, command)
+    assert seen == [8]
+
+
+async def test_shutdown_stores_the_replies_still_queued_in_their_lanes(store: SQLiteStore) -> None:
+    await _threads(store, ["t-a"])
+    app = App()
+    Collector(store, batch_rows=100, batch_delay=60).register(app)
+    gate = asyncio.Event()
+
+    async def held(event: ReplyPosted) -> None:
+        if event.message_id == "m0":
+            await gate.wait()
+
+    app.on(ReplyPosted, held)
+    first = asyncio.create_task(app.submit(reply("m0")))
+    await _turns()
+    for n in range(1, 5):
+        await app.submit(reply(f"m{n}", n=n))
+    stopping = asyncio.create_task(app.shutdown(timeout=30))
+    await _turns()
+    assert not stopping.done()  # it waits for the replies still in their lane
+    gate.set()
+    await asyncio.gather(first, stopping)
+    for n in range(5):
+        assert await store.get_reply(C, f"m{n}") is not None
+
+
+async def test_a_caller_cancelled_while_queued_in_its_lane_is_skipped_and_the_lane_goes_on() -> None:
+    app = App()
+    gate = asyncio.Event()
+    entered: list[str] = []
+
+    async def handle(event: ReplyPosted) -> None:
+        entered.append(event.message_id)
+        if event.message_id == "slow":
+            await gate.wait()
+
+    app.on(ReplyPosted, handle)
+    slow = asyncio.create_task(app.dispatch(reply("slow")))
+    gone = asyncio.create_task(app.dispatch(reply("gone")))
+    after = [asyncio.create_task(app.dispatch(reply(f"a{n}"))) for n in range(3)]
+    await _turns()
+    gone.cancel()
+    gate.set()
+    await asyncio.gather(slow, *after)
+    assert gone.cancelled()
+    assert entered == ["slow", "a0", "a1", "a2"] and app.in_flight == 0
+
+
+async def test_a_command_cannot_be_submitted() -> None:
+    app = App()
+    with pytest.raises(TypeError):
+        await app.submit(CommandInvoked(C, "general", Caller("u", "U", False), ("help",)))

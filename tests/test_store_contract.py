@@ -1430,6 +1430,53 @@ async def test_activity_holds_the_periods_discussions_and_replies(contract_store
     assert (at_start.marks, at_start.replies_ever) == ([], 0)
 
 
+async def test_period_activity_is_what_the_marks_add_up_to(contract_store: Store) -> None:
+    world = await make_world(contract_store)
+    # l2 at the start and f1 a day later on the first day, f2 on the second, none on the third
+    midnights = [START + D + 2 * H, START + 2 * D + H // 2]
+    counted = await contract_store.period_activity(C1, START, END, midnights)
+    tallies = [(t.discussion.id, t.replies, t.participants, t.reactions) for t in counted.discussions]
+    # f1 (u2, two reactions) and f2 (hidden: counted); not f3 (opted out), f4 (deleted), f5 (at the end)
+    assert tallies == [(world.late.id, 1, 1, 0), (world.at_start.id, 0, 0, 0), (world.fresh.id, 2, 2, 2)]
+    assert [t.replies_ever for t in counted.discussions] == [2, 0, 4]
+    fresh = counted.discussions[2]
+    assert (fresh.article.key, fresh.discussion.anonymous_replies) == ("fresh", 1)
+    assert counted.days == ((2, 2), (1, 1), (0, 0))
+    assert (counted.authors, counted.anonymous) == (frozenset({"u1", "u2"}), frozenset({"u2"}))
+    # the same as `activity`'s marks, added up, in every community and period
+    for community, start, end in ((C1, START, END), (C2, START, END), (S1, START, END),
+                                  (C1, START - 7 * D, START), (C1, END + 30 * D, END + 37 * D)):  # fmt: skip
+        activity = await contract_store.activity(community, start, end)
+        counted = await contract_store.period_activity(community, start, end, [start + D])
+        marks = [m for a in activity for m in a.marks if not m.opted_out]
+        assert counted.authors == {m.author_id for m in marks}
+        assert counted.anonymous == {m.author_id for m in marks if m.anonymous}
+        assert sum(r for r, _ in counted.days) == len(marks)
+        by_id = {t.discussion.id: t for t in counted.discussions}
+        for item in activity:
+            kept = [m for m in item.marks if not m.opted_out]
+            if not kept and item.discussion.id not in by_id:
+                continue  # only opted-out replies in the period: nothing to count
+            tally = by_id[item.discussion.id]
+            assert (tally.replies, tally.participants, tally.reactions, tally.replies_ever) == (
+                len(kept),
+                len({m.author_id for m in kept}),
+                sum(m.reactions for m in kept),
+                item.replies_ever,
+            )
+
+
+async def test_period_names_are_of_the_first_reply_shown(contract_store: Store) -> None:
+    await make_world(contract_store)
+    # discussions oldest first: u1 is first named in late (l2), u2 then in fresh (f1); u9 opted out
+    names = await contract_store.period_names(C1, START, END, ["u9", "u2", "u1", "nobody"])
+    assert list(names.items()) == [("u1", "Name u1"), ("u2", "Name u2")]
+    assert await contract_store.period_names(C1, START, END, []) == {}
+    await contract_store.set_reply_flags(C1, "l2", hidden=True)  # u1 is left with hidden replies only
+    assert await contract_store.period_names(C1, START, END, ["u1", "u2"]) == {"u2": "Name u2"}
+    assert await contract_store.period_names(C2, START, END, ["u1"]) == {"u1": "Name u1"}
+
+
 async def test_period_replies_reads_only_the_discussions_and_period_asked(contract_store: Store) -> None:
     world = await make_world(contract_store)
     assert await contract_store.period_replies([], START, END) == {}

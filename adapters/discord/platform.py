@@ -149,6 +149,11 @@ class DiscordPlatform:
         self.ready = asyncio.Event()
         self._intake = Intake(app)  # refusal at closing, commands in flight, the standard answers
         self._holding = 0  # events that found the core crowded and hold the gateway's reading
+        # Per message, the cheap way: each server's Community made once, and whether a kind of
+        # channel can be a thread asked once (isinstance against discord.py's channel classes,
+        # some of them Protocols, costs more than the rest of the message's translation).
+        self._communities: dict[int, Community] = {}
+        self._threadlike: dict[type, bool] = {}
         build_tree(self.tree, app.commands, self._invoke)
         self.client.setup_hook = self._setup_hook  # type: ignore[method-assign]
         for handler in (
@@ -236,14 +241,17 @@ class DiscordPlatform:
         return True
 
     # -- events in ----------------------------------------------------------------
-    async def _dispatch(self, event: Event) -> None:
+    async def _dispatch(self, event: Event, *, wait: bool = True) -> None:
         # Backpressure: discord.py runs each event in a task of its own and reads on, so callers
         # waiting for the core would pile up in memory. While the core is crowded the gateway's
         # socket is not read (its buffers, then Discord, hold what comes), until every event that
         # found it crowded is handled.
         held = self._hold_gateway() if self._app.crowded else None
         try:
-            await self._app.dispatch(event)
+            if wait:
+                await self._app.dispatch(event)
+            else:  # once it has its place in its lane (and a slot), the gateway is read on
+                await self._app.submit(event)
         finally:
             if held is not None:
                 self._holding -= 1
@@ -310,14 +318,19 @@ class DiscordPlatform:
         )
 
     async def on_message(self, message: discord.Message) -> None:
-        if self._is_bot(message.author):
+        if self._is_bot(message.author) or (guild := message.guild) is None or not _is_reply(message):
             return
-        where = community(message.guild.id if message.guild else None)
-        if where is None or not _is_reply(message) or isinstance(message.channel, _NOT_THREADS):
+        channel = type(message.channel)
+        if (threadlike := self._threadlike.get(channel)) is None:
+            threadlike = self._threadlike[channel] = not issubclass(channel, _NOT_THREADS)
+        if not threadlike:
             return
+        if (where := self._communities.get(guild.id)) is None:
+            where = self._communities[guild.id] = Community(PLATFORM, str(guild.id))
         # A thread discord.py has not cached arrives as a PartialMessageable: the core
-        # knows which threads are discussions, so it decides.
-        await self._dispatch(self._reply(where, message))
+        # knows which threads are discussions, so it decides. A flood of replies: each is
+        # handed over in its order and its task ends, without waiting for the ones before.
+        await self._dispatch(self._reply(where, message), wait=False)
 
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
         where = community(payload.guild_id)

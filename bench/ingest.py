@@ -117,6 +117,9 @@ async def raw_insert(backend: str, count: int, url: str | None = None) -> dict[s
                 for e in todo
             ]  # fmt: skip
             db = await aiosqlite.connect(where["path"], isolation_level=None)
+            # The pragmas the store sets on its connection (storage/db/sqlite.py): the same work
+            # per row, including the check that each reply's discussion exists.
+            await db.execute("PRAGMA foreign_keys = ON")
             await db.execute("PRAGMA journal_mode = WAL")
             await db.execute("PRAGMA synchronous = NORMAL")
             sql = INSERT.format(marks=", ".join("?" * 6))

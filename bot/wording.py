@@ -80,8 +80,12 @@ def is_junk(text: str, said: list[str]) -> bool:
     tokens = bare.split()
     if any(len(t) > MAX_WORD and not t.startswith(("http", "www")) for t in tokens):
         return True
-    letters = sum(map(str.isalpha, bare))
-    if letters >= 12 and sum(map(str.isupper, bare)) > 0.7 * letters:
-        return True
+    # Shouting: over 70% of 12 or more letters in capitals, so 9 capitals at least (the
+    # capitals are counted first: most replies have fewer, and their letters go uncounted).
+    upper = sum(map(str.isupper, bare))
+    if upper >= 9:
+        letters = sum(map(str.isalpha, bare))
+        if letters >= 12 and upper > 0.7 * letters:
+            return True
     # Few distinct letters for many ("asdfasdfasdf", "hahahahaha", "jjjjjkkkk").
     return any(len(w) >= 8 and len(set(w)) <= 3 for w in said)

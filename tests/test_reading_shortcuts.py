@@ -109,3 +109,39 @@ def test_phrases_read_in_one_pass_are_the_phrases_read_clause_by_clause(code: st
 def test_a_theme_is_written_with_single_spaces_whatever_the_reply_used() -> None:
     found, _ = themes._phrases(language("en"), "We talk about the night\u00a0 \tshift every day.")
     assert found[("night", "shift")] == ("night shift", True)
+
+
+# Capitals and letters beyond ASCII: "Ⓐ" is a capital but no letter, "ǅ" a letter and no capital.
+SHOUTS = st.lists(
+    st.sampled_from(["NIGHT SHIFT", "night", "A", "b", "Ⓐ", "ǅ", "İ", "ß", " ", "!", "12", "ÉTÉ", "x"]),
+    max_size=30,
+).map("".join)
+
+
+def _junk_the_long_way(text: str, said: list[str]) -> bool:
+    """`wording.is_junk` with every letter counted, as before its shortcut."""
+    if not said:
+        return True
+    bare = wording._URL.sub(" ", text)
+    if wording._REPEATED.search(bare.replace("...", "")):
+        return True
+    if any(len(t) > wording.MAX_WORD and not t.startswith(("http", "www")) for t in bare.split()):
+        return True
+    letters = sum(map(str.isalpha, bare))
+    if letters >= 12 and sum(map(str.isupper, bare)) > 0.7 * letters:
+        return True
+    return any(len(w) >= 8 and len(set(w)) <= 3 for w in said)
+
+
+@settings(max_examples=300, deadline=None)
+@given(SHOUTS)
+def test_shouting_counted_capitals_first_is_shouting_counted_the_long_way(text: str) -> None:
+    said = wording.words(text)
+    assert wording.is_junk(text, said) == _junk_the_long_way(text, said)
+
+
+def test_a_reply_of_capitals_but_few_letters_is_no_shouting() -> None:
+    text = "ⒶⒶⒶⒶ ⒷⒷⒷⒷ ⒸⒸⒸ hello there friend"  # 11 capitals, none of them letters
+    assert not wording.is_junk(text, wording.words(text))
+    shout = "NIGHT SHIFT FOREVER friends"
+    assert wording.is_junk(shout, wording.words(shout))

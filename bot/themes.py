@@ -151,7 +151,10 @@ def _may_link(text: str) -> bool:
         "://" in text
         or "](" in text
         or "www." in lowered
-        or any(domain in lowered for domain in (".com", ".org", ".net", ".io"))
+        or ".com" in lowered
+        or ".org" in lowered
+        or ".net" in lowered
+        or ".io" in lowered
         or "ı" in text
         or "İ" in text
     )

@@ -11,6 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot import themes, wording
+from bot.builtin_gist import gist_of
+from bot.i18n import Languages
 from bot.language import language
 
 # Pieces that make links, clause marks, odd white space and the letters a case-blind
@@ -145,3 +147,52 @@ def test_a_reply_of_capitals_but_few_letters_is_no_shouting() -> None:
     assert not wording.is_junk(text, wording.words(text))
     shout = "NIGHT SHIFT FOREVER friends"
     assert wording.is_junk(shout, wording.words(shout))
+
+
+@pytest.mark.parametrize("many", [2, 4, 5, 9])
+def test_a_gist_told_no_themes_were_found_is_the_gist_that_looks_again(many: int) -> None:
+    """The digest passes the gist the themes it found (none here: each reply its own
+    topic); the gist looks again only where the digest did not look (under five replies)."""
+    lang = language("en")
+    english = Languages().words("en")
+    texts = [
+        "Memcached saved our launch week.",
+        "Night trains are lovely in winter.",
+        "My tractor dealer resets codes for money.",
+        "Repair cafés fix bicycles on Saturdays.",
+        "Solar panels paid back after nine years.",
+        "Library cards open museum doors too.",
+        "Sourdough starters need feeding daily.",
+        "Ferries beat flights for short hops.",
+        "Heat pumps hum quietly outside.",
+    ][:many]
+    voices = [themes.Voice.of(lang, f"m{n}", text) for n, text in enumerate(texts)]
+    found = themes.find_themes(voices, lang, limit=6)
+    assert found == []
+    told = gist_of(
+        voices, texts=texts, participants=many, experiences=0, words=english, language=lang, found=found
+    )
+    looked = gist_of(voices, texts=texts, participants=many, experiences=0, words=english, language=lang)
+    assert told == looked and told.text
+
+
+def test_a_small_discussion_s_gist_finds_its_themes_though_the_digest_names_none() -> None:
+    lang = language("en")
+    texts = [
+        "Night trains are the best way to cross Europe.",
+        "I took night trains to Vienna twice last year.",
+        "Sleeping on night trains beats any airport queue.",
+    ]
+    voices = [themes.Voice.of(lang, f"m{n}", text) for n, text in enumerate(texts)]
+    found = themes.find_themes(voices, lang, limit=6)  # too few replies for the digest's themes
+    assert found == []
+    gist = gist_of(
+        voices,
+        texts=texts,
+        participants=3,
+        experiences=0,
+        words=Languages().words("en"),
+        language=lang,
+        found=found,
+    )
+    assert "night trains" in gist.text.lower()

@@ -157,7 +157,10 @@ def _groups(words: Words, groups: list[tuple[int, str]]) -> str:
 
 
 def _normal(text: str) -> str:
-    return _SPACE.sub(" ", text.strip().strip(".!?…").lower())
+    bare = text.strip().strip(".!?…").lower()
+    if bare.isprintable() and "  " not in bare:  # only single ASCII spaces: nothing to join
+        return bare
+    return _SPACE.sub(" ", bare)
 
 
 def _sentences(texts: Sequence[str]) -> frozenset[str]:

@@ -167,16 +167,23 @@ def _clauses(language: Language, sentence: str) -> list[list[tuple[str, int, int
     tokens = language.tokens(sentence)
     if not tokens:
         return []
+    starts = [m.start() for m in _CLAUSE.finditer(sentence)]
+    if not starts:
+        return [tokens]
+    starts.append(len(sentence) + 1)  # after every word: the last mark is always passed
     clauses: list[list[tuple[str, int, int]]] = []
     current: list[tuple[str, int, int]] = []
-    marks = _CLAUSE.finditer(sentence)
-    mark = next(marks, None)
+    k = 0
+    at = starts[0]
     for token in tokens:
-        while mark is not None and mark.start() < token[1]:
+        if at < token[1]:  # a mark before this word ends the clause
             if current:
                 clauses.append(current)
                 current = []
-            mark = next(marks, None)
+            k += 1
+            while starts[k] < token[1]:
+                k += 1
+            at = starts[k]
         current.append(token)
     clauses.append(current)
     return clauses

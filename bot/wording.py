@@ -39,8 +39,8 @@ def written_words(text: str) -> list[tuple[str, int, int]]:
     if _may_link(text):
         text = _URL.sub(lambda m: " " * len(m.group()), text)
     if "’" not in text:
-        return [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
-    return [(m.group().replace("’", "'"), m.start(), m.end()) for m in _WORD.finditer(text)]
+        return [(m[0], m.start(), m.end()) for m in _WORD.finditer(text)]
+    return [(m[0].replace("’", "'"), m.start(), m.end()) for m in _WORD.finditer(text)]
 
 
 def is_substantive(text: str, language: Language) -> bool:

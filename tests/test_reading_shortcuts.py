@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import themes, wording
+from bot import builtin_gist, themes, wording
 from bot.builtin_gist import gist_of
 from bot.i18n import Languages
 from bot.language import language
@@ -196,3 +196,9 @@ def test_a_small_discussion_s_gist_finds_its_themes_though_the_digest_names_none
         found=found,
     )
     assert "night trains" in gist.text.lower()
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXTS)
+def test_a_sentence_normalised_without_its_space_search_is_normalised_the_long_way(text: str) -> None:
+    assert builtin_gist._normal(text) == re.sub(r"\s+", " ", text.strip().strip(".!?…").lower())

@@ -78,7 +78,9 @@ def is_junk(text: str, said: list[str]) -> bool:
     if _REPEATED.search(bare.replace("...", "")):
         return True
     tokens = bare.split()
-    if any(len(t) > MAX_WORD and not t.startswith(("http", "www")) for t in tokens):
+    if max(map(len, tokens), default=0) > MAX_WORD and any(
+        len(t) > MAX_WORD and not t.startswith(("http", "www")) for t in tokens
+    ):
         return True
     # Shouting: over 70% of 12 or more letters in capitals, so 9 capitals at least (the
     # capitals are counted first: most replies have fewer, and their letters go uncounted).
@@ -88,4 +90,4 @@ def is_junk(text: str, said: list[str]) -> bool:
         if letters >= 12 and upper > 0.7 * letters:
             return True
     # Few distinct letters for many ("asdfasdfasdf", "hahahahaha", "jjjjjkkkk").
-    return any(len(w) >= 8 and len(set(w)) <= 3 for w in said)
+    return any(len(set(w)) <= 3 for w in said if len(w) >= 8)

@@ -115,8 +115,27 @@ def test_a_theme_is_written_with_single_spaces_whatever_the_reply_used() -> None
 
 # Capitals and letters beyond ASCII: "Ⓐ" is a capital but no letter, "ǅ" a letter and no capital.
 SHOUTS = st.lists(
-    st.sampled_from(["NIGHT SHIFT", "night", "A", "b", "Ⓐ", "ǅ", "İ", "ß", " ", "!", "12", "ÉTÉ", "x"]),
-    max_size=30,
+    st.sampled_from(
+        [
+            "NIGHT SHIFT",
+            "night",
+            "A",
+            "b",
+            "Ⓐ",
+            "ǅ",
+            "İ",
+            "ß",
+            " ",
+            "!",
+            "12",
+            "ÉTÉ",
+            "x",
+            "https",
+            "www",
+            "hahahahaha",
+        ]
+    ),
+    max_size=40,
 ).map("".join)
 
 

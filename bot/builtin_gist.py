@@ -18,7 +18,7 @@ from bot.gist import MAX_GIST_CHARS, Gist, GistRequest
 from bot.i18n import Words
 from bot.language import Language, language
 from bot.text import safe
-from bot.themes import Found, Gram, Voice, find_themes
+from bot.themes import MIN_REPLIES, Found, Gram, Voice, find_themes
 
 NAME = "builtin"
 GROUPS = 3
@@ -83,11 +83,14 @@ def gist_of(
     found: Sequence[Found] | None = None,
 ) -> Gist:
     """The gist of one discussion's quotable replies (`voices`, with their `texts`);
-    `found`: their themes when the caller has them (else found here, for small ones too)."""
+    `found`: their themes when the caller looked for them (at least `GROUPS`, ignoring
+    `ignore`) among replies enough for themes (`bot.themes.MIN_REPLIES`); else they are
+    found here, for small discussions too. None found among enough replies is an answer:
+    looking again would find none either."""
     if not voices:
         return Gist("", NAME, 0)
     copies = _sentences(texts)
-    if not found:
+    if found is None or (not found and len(voices) < MIN_REPLIES):
         found = find_themes(voices, language, limit=GROUPS, ignore=ignore, minimum=2)
     groups = [(theme.members, phrase) for theme in found if (phrase := _phrase(theme.phrase, copies))][
         :GROUPS
@@ -154,7 +157,10 @@ def _groups(words: Words, groups: list[tuple[int, str]]) -> str:
 
 
 def _normal(text: str) -> str:
-    return _SPACE.sub(" ", text.strip().strip(".!?…").lower())
+    bare = text.strip().strip(".!?…").lower()
+    if bare.isprintable() and "  " not in bare:  # only single ASCII spaces: nothing to join
+        return bare
+    return _SPACE.sub(" ", bare)
 
 
 def _sentences(texts: Sequence[str]) -> frozenset[str]:

@@ -105,31 +105,37 @@ def _phrases(language: Language, text: str) -> tuple[dict[Gram, tuple[str, bool]
         first = True
         for tokens in _clauses(language, sentence):
             lower = [t[0].lower() for t in tokens]
-            kinds = [kind(w) for w in lower]
-            for i, (token, (stem, edge, _)) in enumerate(zip(tokens, kinds, strict=True)):
-                if edge and not (first and i == 0):
+            kinds = list(map(kind, lower))
+            n = len(lower)
+            # Uses in mid-sentence: every word but a sentence's first.
+            for k in range(1 if first else 0, n):
+                stem, edge, _ = kinds[k]
+                if edge:
                     mid[stem] = mid.get(stem, 0) + 1
-                    w = token[0]
+                    w = tokens[k][0]
                     if w[:1].isupper() and not w.isupper():
                         capital[stem] = capital.get(stem, 0) + 1
-            n = len(lower)
             for i in range(n):
                 if not kinds[i][1]:
                     continue
                 initial = first and i == 0
+                start = tokens[i][1]
+                gram: Gram = ()
                 for j in range(i, min(n, i + MAX_WORDS)):
-                    _, edge, inner = kinds[j]
+                    stem, edge, inner = kinds[j]
                     if not inner:
                         break
+                    gram += (stem,)
                     if not edge or (i == j and len(lower[i]) < 4):
                         continue
                     if j > i and ends_badly(lower[j]):
                         continue
-                    gram = tuple([k[0] for k in kinds[i : j + 1]])
                     had = found.get(gram)
                     if had is not None and (had[1] or initial):
                         continue
-                    shown = _one_spaced(sentence[tokens[i][1] : tokens[j][2]])
+                    shown = sentence[start : tokens[j][2]]
+                    if not shown.isprintable() or "  " in shown:  # only single ASCII spaces
+                        shown = _SPACES.sub(" ", shown)
                     if initial and not keep_case and shown[1:] == shown[1:].lower():
                         shown = shown[0].lower() + shown[1:]  # "Night shift" at a sentence's start
                     found[gram] = (shown, not initial)
@@ -145,7 +151,10 @@ def _may_link(text: str) -> bool:
         "://" in text
         or "](" in text
         or "www." in lowered
-        or any(domain in lowered for domain in (".com", ".org", ".net", ".io"))
+        or ".com" in lowered
+        or ".org" in lowered
+        or ".net" in lowered
+        or ".io" in lowered
         or "ı" in text
         or "İ" in text
     )
@@ -158,26 +167,26 @@ def _clauses(language: Language, sentence: str) -> list[list[tuple[str, int, int
     tokens = language.tokens(sentence)
     if not tokens:
         return []
+    starts = [m.start() for m in _CLAUSE.finditer(sentence)]
+    if not starts:
+        return [tokens]
+    starts.append(len(sentence) + 1)  # after every word: the last mark is always passed
     clauses: list[list[tuple[str, int, int]]] = []
     current: list[tuple[str, int, int]] = []
-    marks = _CLAUSE.finditer(sentence)
-    mark = next(marks, None)
+    k = 0
+    at = starts[0]
     for token in tokens:
-        while mark is not None and mark.start() < token[1]:
+        if at < token[1]:  # a mark before this word ends the clause
             if current:
                 clauses.append(current)
                 current = []
-            mark = next(marks, None)
+            k += 1
+            while starts[k] < token[1]:
+                k += 1
+            at = starts[k]
         current.append(token)
     clauses.append(current)
     return clauses
-
-
-def _one_spaced(written: str) -> str:
-    """Runs of white space as one space (the text starts and ends with a word)."""
-    if written.isprintable() and "  " not in written:  # only single ASCII spaces
-        return written
-    return _SPACES.sub(" ", written)
 
 
 def _contains(longer: Gram, shorter: Gram) -> bool:

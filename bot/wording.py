@@ -39,8 +39,8 @@ def written_words(text: str) -> list[tuple[str, int, int]]:
     if _may_link(text):
         text = _URL.sub(lambda m: " " * len(m.group()), text)
     if "’" not in text:
-        return [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
-    return [(m.group().replace("’", "'"), m.start(), m.end()) for m in _WORD.finditer(text)]
+        return [(m[0], m.start(), m.end()) for m in _WORD.finditer(text)]
+    return [(m[0].replace("’", "'"), m.start(), m.end()) for m in _WORD.finditer(text)]
 
 
 def is_substantive(text: str, language: Language) -> bool:
@@ -78,10 +78,16 @@ def is_junk(text: str, said: list[str]) -> bool:
     if _REPEATED.search(bare.replace("...", "")):
         return True
     tokens = bare.split()
-    if any(len(t) > MAX_WORD and not t.startswith(("http", "www")) for t in tokens):
+    if max(map(len, tokens), default=0) > MAX_WORD and any(
+        len(t) > MAX_WORD and not t.startswith(("http", "www")) for t in tokens
+    ):
         return True
-    letters = sum(map(str.isalpha, bare))
-    if letters >= 12 and sum(map(str.isupper, bare)) > 0.7 * letters:
-        return True
+    # Shouting: over 70% of 12 or more letters in capitals, so 9 capitals at least (the
+    # capitals are counted first: most replies have fewer, and their letters go uncounted).
+    upper = sum(map(str.isupper, bare))
+    if upper >= 9:
+        letters = sum(map(str.isalpha, bare))
+        if letters >= 12 and upper > 0.7 * letters:
+            return True
     # Few distinct letters for many ("asdfasdfasdf", "hahahahaha", "jjjjjkkkk").
-    return any(len(w) >= 8 and len(set(w)) <= 3 for w in said)
+    return any(len(set(w)) <= 3 for w in said if len(w) >= 8)

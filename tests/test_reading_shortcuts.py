@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import themes, wording
+from bot import builtin_gist, themes, wording
+from bot.builtin_gist import gist_of
+from bot.i18n import Languages
 from bot.language import language
 
 # Pieces that make links, clause marks, odd white space and the letters a case-blind
@@ -109,3 +111,113 @@ def test_phrases_read_in_one_pass_are_the_phrases_read_clause_by_clause(code: st
 def test_a_theme_is_written_with_single_spaces_whatever_the_reply_used() -> None:
     found, _ = themes._phrases(language("en"), "We talk about the night\u00a0 \tshift every day.")
     assert found[("night", "shift")] == ("night shift", True)
+
+
+# Capitals and letters beyond ASCII: "Ⓐ" is a capital but no letter, "ǅ" a letter and no capital.
+SHOUTS = st.lists(
+    st.sampled_from(
+        [
+            "NIGHT SHIFT",
+            "night",
+            "A",
+            "b",
+            "Ⓐ",
+            "ǅ",
+            "İ",
+            "ß",
+            " ",
+            "!",
+            "12",
+            "ÉTÉ",
+            "x",
+            "https",
+            "www",
+            "hahahahaha",
+        ]
+    ),
+    max_size=40,
+).map("".join)
+
+
+def _junk_the_long_way(text: str, said: list[str]) -> bool:
+    """`wording.is_junk` with every letter counted, as before its shortcut."""
+    if not said:
+        return True
+    bare = wording._URL.sub(" ", text)
+    if wording._REPEATED.search(bare.replace("...", "")):
+        return True
+    if any(len(t) > wording.MAX_WORD and not t.startswith(("http", "www")) for t in bare.split()):
+        return True
+    letters = sum(map(str.isalpha, bare))
+    if letters >= 12 and sum(map(str.isupper, bare)) > 0.7 * letters:
+        return True
+    return any(len(w) >= 8 and len(set(w)) <= 3 for w in said)
+
+
+@settings(max_examples=300, deadline=None)
+@given(SHOUTS)
+def test_shouting_counted_capitals_first_is_shouting_counted_the_long_way(text: str) -> None:
+    said = wording.words(text)
+    assert wording.is_junk(text, said) == _junk_the_long_way(text, said)
+
+
+def test_a_reply_of_capitals_but_few_letters_is_no_shouting() -> None:
+    text = "ⒶⒶⒶⒶ ⒷⒷⒷⒷ ⒸⒸⒸ hello there friend"  # 11 capitals, none of them letters
+    assert not wording.is_junk(text, wording.words(text))
+    shout = "NIGHT SHIFT FOREVER friends"
+    assert wording.is_junk(shout, wording.words(shout))
+
+
+@pytest.mark.parametrize("many", [2, 4, 5, 9])
+def test_a_gist_told_no_themes_were_found_is_the_gist_that_looks_again(many: int) -> None:
+    """The digest passes the gist the themes it found (none here: each reply its own
+    topic); the gist looks again only where the digest did not look (under five replies)."""
+    lang = language("en")
+    english = Languages().words("en")
+    texts = [
+        "Memcached saved our launch week.",
+        "Night trains are lovely in winter.",
+        "My tractor dealer resets codes for money.",
+        "Repair cafés fix bicycles on Saturdays.",
+        "Solar panels paid back after nine years.",
+        "Library cards open museum doors too.",
+        "Sourdough starters need feeding daily.",
+        "Ferries beat flights for short hops.",
+        "Heat pumps hum quietly outside.",
+    ][:many]
+    voices = [themes.Voice.of(lang, f"m{n}", text) for n, text in enumerate(texts)]
+    found = themes.find_themes(voices, lang, limit=6)
+    assert found == []
+    told = gist_of(
+        voices, texts=texts, participants=many, experiences=0, words=english, language=lang, found=found
+    )
+    looked = gist_of(voices, texts=texts, participants=many, experiences=0, words=english, language=lang)
+    assert told == looked and told.text
+
+
+def test_a_small_discussion_s_gist_finds_its_themes_though_the_digest_names_none() -> None:
+    lang = language("en")
+    texts = [
+        "Night trains are the best way to cross Europe.",
+        "I took night trains to Vienna twice last year.",
+        "Sleeping on night trains beats any airport queue.",
+    ]
+    voices = [themes.Voice.of(lang, f"m{n}", text) for n, text in enumerate(texts)]
+    found = themes.find_themes(voices, lang, limit=6)  # too few replies for the digest's themes
+    assert found == []
+    gist = gist_of(
+        voices,
+        texts=texts,
+        participants=3,
+        experiences=0,
+        words=Languages().words("en"),
+        language=lang,
+        found=found,
+    )
+    assert "night trains" in gist.text.lower()
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXTS)
+def test_a_sentence_normalised_without_its_space_search_is_normalised_the_long_way(text: str) -> None:
+    assert builtin_gist._normal(text) == re.sub(r"\s+", " ", text.strip().strip(".!?…").lower())

@@ -125,8 +125,10 @@ class FeedPoller:
             delay,
             error,
         )
-        await self._store.record_feed_failure(feed.id, error=error, next_poll_at=now + delay, now=now)
-        if feed.failures + 1 == NOTIFY_AFTER:
+        exists = await self._store.record_feed_failure(
+            feed.id, error=error, next_poll_at=now + delay, now=now
+        )
+        if exists and feed.failures + 1 == NOTIFY_AFTER:  # a feed removed meanwhile is not reported
             await self._tell_moderators(feed, error, delay)
         return PollReport(error=error)
 
@@ -141,6 +143,13 @@ class FeedPoller:
         # New only if known by none of its keys: a link posted before under another GUID (a
         # feed that changes its GUIDs) is the same article.
         fresh = [(keys, entry) for keys, entry in known if all(k in unseen for k in keys)]
+        if fresh:
+            # Read again before anything is posted or remembered: the scheduler reads the due
+            # feeds once per cycle, and one may have been removed (or changed) since.
+            current = await self._store.get_feed(feed.id)
+            if current is None:
+                return PollReport()
+            feed = current
         # Only new entries are made into drafts (their HTML read as text) and judged by the
         # feed's filters, off the event loop: a feed read for the first time may bring a hundred.
         rules = Rules(await self._store.list_feed_filters(feed.id) if fresh else ())

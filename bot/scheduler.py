@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from bot.clock import Clock
 from bot.digest_jobs import DigestJobs
 from bot.lease import Lease
+from bot.models import Feed
 from bot.platform import ChatPlatform, is_connected
 from bot.poller import FeedPoller
 from bot.publisher import Publisher
@@ -56,13 +57,13 @@ class Scheduler:
             if is_connected(self._platforms, f.community.platform)
         ]
 
-        async def poll(feed_id: int) -> None:
+        async def poll(feed: Feed) -> None:
+            # Read once for the cycle: a feed removed meanwhile is not re-read here; the poller
+            # checks it still exists before it posts anything, and its writes touch no gone feed.
             async with self._limit:
-                feed = await self._store.get_feed(feed_id)  # may have been removed meanwhile
-                if feed is not None:
-                    await self._poller.poll(feed)
+                await self._poller.poll(feed)
 
-        results = await asyncio.gather(*(poll(f.id) for f in feeds), return_exceptions=True)
+        results = await asyncio.gather(*(poll(f) for f in feeds), return_exceptions=True)
         for feed, result in zip(feeds, results, strict=True):
             if isinstance(result, BaseException):
                 _log.error("polling %s failed", mask_url(feed.url), exc_info=result)

@@ -219,12 +219,14 @@ class FeedStore(Protocol):
         last_modified: str | None,
         next_poll_at: datetime,
         now: datetime,
-    ) -> None:
-        """Also marks the feed primed and clears its failure count."""
+    ) -> bool:
+        """Also marks the feed primed and clears its failure count. False: the feed is gone
+        (removed), and nothing was written."""
 
     async def record_feed_failure(
         self, feed_id: int, *, error: str, next_poll_at: datetime, now: datetime
-    ) -> None: ...
+    ) -> bool:
+        """False: the feed is gone (removed), and nothing was written."""
 
     async def unseen_item_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:
         """The keys among `keys` that this feed has never remembered."""

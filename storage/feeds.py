@@ -91,23 +91,25 @@ class FeedQueries(Queries):
         last_modified: str | None,
         next_poll_at: datetime,
         now: datetime,
-    ) -> None:
-        await self._db.execute(
+    ) -> bool:
+        changed = await self._db.execute(
             "UPDATE feeds SET title = coalesce(:title::text, title), etag = :etag,"
             " last_modified = :last_modified, last_success_at = :now, failures = 0,"
             " next_poll_at = :next, primed = true WHERE id = :id",
             {"title": title, "etag": etag, "last_modified": last_modified, "now": now,
              "next": next_poll_at, "id": feed_id},
         )  # fmt: skip
+        return changed > 0
 
     async def record_feed_failure(
         self, feed_id: int, *, error: str, next_poll_at: datetime, now: datetime
-    ) -> None:
-        await self._db.execute(
+    ) -> bool:
+        changed = await self._db.execute(
             "UPDATE feeds SET last_error = :error, last_error_at = :now, failures = failures + 1,"
             " next_poll_at = :next WHERE id = :id",
             {"error": error, "now": now, "next": next_poll_at, "id": feed_id},
         )
+        return changed > 0
 
     async def unseen_item_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:
         wanted = list(dict.fromkeys(keys))

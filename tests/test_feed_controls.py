@@ -4,17 +4,21 @@ over a real SQLite file and a feed server on 127.0.0.1."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import pytest
+from aiohttp import web
 
 from adapters.console.platform import COMMUNITY, article_lines
 from adapters.console.shell import ConsoleShell
 from bot.feed_filters import Candidate, FilterError, Rules, compile_pattern
 from bot.models import FeedFilter
+from bot.poller import NOTIFY_AFTER
 from bot.post_layout import STANDARD, Part, TemplateError, parse_template
 from tests.conftest import T0, Harness
 from tests.feed_items import ELECTION, NEW_ITEMS, OLD, RUST, Item, rss
-from tests.test_commands import FeedServer, bot_posts, feeds  # noqa: F401  (the fixture)
+from tests.sources_server import SourcesServer
+from tests.test_commands import FeedServer, bot_posts, feeds, rss_document  # noqa: F401  (the fixture)
 
 
 def serve(server: FeedServer, items: list[Item]) -> str:
@@ -208,3 +212,59 @@ async def test_the_standard_layout_keeps_the_console_post() -> None:
         "💬 Talk?",
     ]
     assert COMMUNITY.platform == "console"
+
+
+# -- a feed removed while the scheduler's cycle is under way ----------------------------------
+
+
+async def test_a_feed_removed_while_it_is_read_is_not_posted_to(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The scheduler reads the due feeds once per cycle; a moderator's `feed remove` that lands
+    while the feed is being fetched must still stop every post to its channel."""
+    h = harness
+    async with SourcesServer() as server:
+        server.serve("/gazette.xml", rss_document([1], title="Village Gazette"))
+        assert (await h.command(f"feed add {server.url('/gazette.xml')} #news")).ok
+
+        async def removed_meanwhile(request: web.Request) -> web.StreamResponse:
+            assert (await h.command("feed remove 1")).ok
+            body = rss_document([3, 2, 1], title="Village Gazette")  # two new stories
+            return web.Response(body=body.encode(), content_type="application/rss+xml")
+
+        server.route("/gazette.xml", removed_meanwhile)
+        h.clock.advance(timedelta(seconds=h.services.settings.poll_interval + 1))
+        with caplog.at_level(logging.WARNING):
+            await h.services.scheduler.run_once()
+        assert len(server.requests_to("/gazette.xml")) == 2  # it was read in this cycle
+    assert await h.store.list_feeds(COMMUNITY) == []
+    assert bot_posts(h) == []
+    assert [m.text for m in h.platform.state.messages.values()] == []  # no notice either
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+async def test_a_feed_removed_while_it_fails_is_not_reported_to_moderators(
+    harness: Harness,
+) -> None:
+    h = harness
+    async with SourcesServer() as server:
+        server.serve("/gazette.xml", rss_document([1], title="Village Gazette"))
+        assert (await h.command(f"feed add {server.url('/gazette.xml')} #news")).ok
+        server.serve("/gazette.xml", "down", status=500, content_type="text/plain")
+        for _ in range(NOTIFY_AFTER - 1):
+            [feed] = await h.store.list_feeds(COMMUNITY)
+            h.clock.current = feed.next_poll_at + timedelta(seconds=1)
+            await h.services.scheduler.run_once()
+        [feed] = await h.store.list_feeds(COMMUNITY)
+        assert feed.failures == NOTIFY_AFTER - 1  # the next failure would tell the moderators
+
+        async def removed_meanwhile(request: web.Request) -> web.StreamResponse:
+            assert (await h.command("feed remove 1")).ok
+            return web.Response(status=500, text="down")
+
+        server.route("/gazette.xml", removed_meanwhile)
+        h.clock.current = feed.next_poll_at + timedelta(seconds=1)
+        await h.services.scheduler.run_once()
+        assert len(server.requests_to("/gazette.xml")) == NOTIFY_AFTER + 1
+    assert await h.store.list_feeds(COMMUNITY) == []
+    assert [m.text for m in h.platform.state.messages.values()] == []

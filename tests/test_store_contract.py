@@ -278,6 +278,22 @@ async def test_remove_feed_forgets_it_and_its_seen_items(contract_store: Store) 
     assert await contract_store.list_feeds(C1) == [keeper]
     assert await contract_store.remove_feed(feed.id) is False
     assert await contract_store.unseen_item_keys(feed.id, keys) == set(keys)
+    # A poll that ends after the feed was removed writes nothing and says so.
+    assert (
+        await contract_store.record_feed_success(
+            feed.id, title="Gone", etag="e", last_modified=None, next_poll_at=T0 + H, now=T0
+        )
+        is False
+    )
+    assert await contract_store.record_feed_failure(feed.id, error="x", next_poll_at=T0 + H, now=T0) is False
+    assert (
+        await contract_store.record_feed_success(
+            keeper.id, title=None, etag=None, last_modified=None, next_poll_at=T0 + H, now=T0
+        )
+        is True
+    )
+    assert await contract_store.record_feed_failure(keeper.id, error="x", next_poll_at=T0 + H, now=T0) is True
+    assert await contract_store.get_feed(feed.id) is None
     assert await contract_store.unseen_item_keys(keeper.id, keys) == set()
 
     # subscribing again starts afresh, even if the backend reuses the id

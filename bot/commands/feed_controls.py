@@ -34,18 +34,19 @@ TITLES_SHOWN = 10
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-async def find_feed(store: Store, community: Community, wanted: str) -> Feed | None:
-    """The community's feed named by its id ("3" or "#3") or its URL."""
-    feeds = await store.list_feeds(community)
-    for feed in feeds:
-        if str(feed.id) == wanted.lstrip("#"):
-            return feed
-    if "://" in wanted:
+def matching_feeds(feeds: list[Feed], wanted: str) -> list[Feed]:
+    """The feeds named by an id ("3" or "#3"), else by a URL (one per channel following it)."""
+    match = [f for f in feeds if str(f.id) == wanted.lstrip("#")]
+    if not match and "://" in wanted:
         target = normalize_url(wanted)
-        for feed in feeds:
-            if normalize_url(feed.url) == target:
-                return feed
-    return None
+        match = [f for f in feeds if normalize_url(f.url) == target]
+    return match
+
+
+async def find_feed(store: Store, community: Community, wanted: str) -> Feed | None:
+    """The community's feed named by its id or its URL (the first, when several follow it)."""
+    match = matching_feeds(await store.list_feeds(community), wanted)
+    return match[0] if match else None
 
 
 def no_feed(words: Words, wanted: str) -> Answer:
@@ -96,13 +97,18 @@ SAMPLE = ArticleDraft(
 def register(registry: CommandRegistry, services: Services) -> None:
     store, poller, publisher, clock = services.store, services.poller, services.publisher, services.clock
 
+    async def named_feed(ctx: CommandContext) -> Feed | Answer:
+        """The feed the command names, or the answer that there is none."""
+        wanted = str(ctx.options["feed"])
+        feed = await find_feed(store, ctx.community, wanted)
+        return no_feed(ctx.words, wanted) if feed is None else feed
+
     # -- filters ----------------------------------------------------------------------
     async def filter_add(ctx: CommandContext) -> Answer:
         words = ctx.words
-        wanted = str(ctx.options["feed"])
-        feed = await find_feed(store, ctx.community, wanted)
-        if feed is None:
-            return no_feed(words, wanted)
+        feed = await named_feed(ctx)
+        if isinstance(feed, Answer):
+            return feed
         action = str(ctx.options["action"])
         pattern = str(ctx.options["pattern"]).strip()
         field = str(ctx.options.get("field") or "all")
@@ -126,7 +132,7 @@ def register(registry: CommandRegistry, services: Services) -> None:
             feed.id, action=action, pattern=pattern, field=field, now=clock.now()
         )
         if added is None:
-            return no_feed(words, wanted)
+            return no_feed(words, str(ctx.options["feed"]))  # removed meanwhile
         number = len(await store.list_feed_filters(feed.id))
         said = (
             words.gettext(
@@ -149,10 +155,9 @@ def register(registry: CommandRegistry, services: Services) -> None:
 
     async def filter_remove(ctx: CommandContext) -> Answer:
         words = ctx.words
-        wanted = str(ctx.options["feed"])
-        feed = await find_feed(store, ctx.community, wanted)
-        if feed is None:
-            return no_feed(words, wanted)
+        feed = await named_feed(ctx)
+        if isinstance(feed, Answer):
+            return feed
         number = int(ctx.options["n"])
         filters = await store.list_feed_filters(feed.id)
         if not 1 <= number <= len(filters):
@@ -178,10 +183,9 @@ def register(registry: CommandRegistry, services: Services) -> None:
 
     async def filter_list(ctx: CommandContext) -> Answer:
         words = ctx.words
-        wanted = str(ctx.options["feed"])
-        feed = await find_feed(store, ctx.community, wanted)
-        if feed is None:
-            return no_feed(words, wanted)
+        feed = await named_feed(ctx)
+        if isinstance(feed, Answer):
+            return feed
         filters = await store.list_feed_filters(feed.id)
         if not filters:
             return Answer(
@@ -215,10 +219,9 @@ def register(registry: CommandRegistry, services: Services) -> None:
     # -- template ---------------------------------------------------------------------
     async def template(ctx: CommandContext) -> Answer:
         words = ctx.words
-        wanted = str(ctx.options["feed"])
-        feed = await find_feed(store, ctx.community, wanted)
-        if feed is None:
-            return no_feed(words, wanted)
+        feed = await named_feed(ctx)
+        if isinstance(feed, Answer):
+            return feed
         choice = str(ctx.options.get("parts") or "").strip()
         if not choice:
             layout = stored_layout(feed.template)
@@ -301,10 +304,9 @@ def register(registry: CommandRegistry, services: Services) -> None:
     # -- poll -------------------------------------------------------------------------
     async def poll(ctx: CommandContext) -> Answer:
         words = ctx.words
-        wanted = str(ctx.options["feed"])
-        feed = await find_feed(store, ctx.community, wanted)
-        if feed is None:
-            return no_feed(words, wanted)
+        feed = await named_feed(ctx)
+        if isinstance(feed, Answer):
+            return feed
         report = await poller.poll(feed)
         name = feed_name(feed)
         if report.error is not None:

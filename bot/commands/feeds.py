@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.commands.common import ago, channel_label, checked_prompt, require_web_url
-from bot.commands.feed_controls import held_back_note
+from bot.commands.feed_controls import feed_name, held_back_note, matching_feeds, no_feed
 from bot.commands.feed_io import discovery_lines, following
 from bot.commands.registry import Answer, CommandContext, CommandRegistry, Kind, Option
 from bot.i18n import N_
@@ -98,19 +98,12 @@ def register(registry: CommandRegistry, services: Services) -> None:
 
     async def feed_remove(ctx: CommandContext) -> Answer:
         wanted = str(ctx.options["feed"])
-        feeds = await store.list_feeds(ctx.community)
-        match = [f for f in feeds if str(f.id) == wanted.lstrip("#")]
-        if not match and "://" in wanted:
-            target = normalize_url(wanted)
-            match = [f for f in feeds if normalize_url(f.url) == target]
+        match = matching_feeds(await store.list_feeds(ctx.community), wanted)
         if not match:
-            return Answer(
-                ctx.words.gettext("No feed {feed} here. `feed list` shows the ids.", feed=repr(wanted[:80])),
-                ok=False,
-            )
+            return no_feed(ctx.words, wanted)
         for feed in match:
             await store.remove_feed(feed.id)
-        names = ", ".join(f"{f.id} ({safe(f.title or mask_url(f.url), 80)})" for f in match)
+        names = ", ".join(feed_name(f) for f in match)
         return Answer(ctx.words.gettext("Removed feed {feeds}. Posted discussions stay.", feeds=names))
 
     async def feed_list(ctx: CommandContext) -> Answer:

@@ -24,7 +24,6 @@ import pytest
 
 from adapters.slack.platform import SlackPlatform, SlackStartError
 from adapters.slack.platform import supervise as supervise_slack
-from bot import logs
 from bot.config import Settings
 from bot.models import Community, DigestSchedule
 from bot.retry import backoff, seconds
@@ -32,6 +31,7 @@ from storage.store import SQLiteStore
 from tests.conftest import eventually
 from tests.fake_discord import FakeDiscord
 from tests.fake_slack import ADMIN, GENERAL, TEAM_ID, FakeSlack, api_error, server_error
+from threadcast import logs
 from threadcast.wiring import NothingRunning, run_platforms
 
 pytestmark = pytest.mark.timeout(120)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from bot import logs
+from threadcast import logs
 
 if TYPE_CHECKING:
     from bot.checkup import CheckLine

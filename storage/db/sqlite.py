@@ -13,11 +13,11 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -26,6 +26,8 @@ from storage.db import migrate
 from storage.db.core import NO_PARAMS, Engine, NewRows, Params, Row, Sql, Tx, compile_sql, iso_z
 
 _log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Errors of the disk or the permissions, not of the file's content.
 _NOT_DAMAGE = frozenset({"SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM", "SQLITE_FULL", "SQLITE_IOERR"})
@@ -99,8 +101,20 @@ def statements(script: str) -> list[str]:
     return found
 
 
+def _on_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> Awaitable[T]:
+    """Run `work` on the connection's own thread, as one call.
+
+    Every aiosqlite method is such a call; it has no public name for running several
+    statements in one (omnilib/aiosqlite#19). Each call is a round trip through the event loop,
+    which under a flood waits behind a long turn of the loop (about 10 ms with discord.py
+    reading a busy gateway), so a transaction's statements go in as few calls as they can."""
+    run: Callable[..., Awaitable[T]] = conn._execute  # untyped in aiosqlite
+    return run(work, conn._conn)
+
+
 class _Statements:
-    """The statements of `Tx` on the shared connection (the caller holds the lock if it must)."""
+    """The statements of `Tx` on the shared connection (the caller holds the lock if it must),
+    each one call on the connection's thread."""
 
     engine: Engine = "sqlite"
 
@@ -110,9 +124,13 @@ class _Statements:
     def _connection(self) -> aiosqlite.Connection:
         return self._open
 
+    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        return await _on_thread(self._connection(), work)
+
     async def fetch(self, sql: Sql, params: Params = NO_PARAMS) -> list[Row]:
         query = compile_sql(sql, "sqlite")
-        return list(await self._connection().execute_fetchall(query.text, _args(query.names, params)))
+        args = _args(query.names, params)
+        return await self._run(lambda c: c.execute(query.text, args).fetchall())
 
     async def fetch_one(self, sql: Sql, params: Params = NO_PARAMS) -> Row | None:
         rows = await self.fetch(sql, params)
@@ -124,35 +142,53 @@ class _Statements:
 
     async def execute(self, sql: Sql, params: Params = NO_PARAMS) -> int:
         query = compile_sql(sql, "sqlite")
-        cursor = await self._connection().execute(query.text, _args(query.names, params))
-        return max(cursor.rowcount, 0)
+        args = _args(query.names, params)
+        return await self._run(lambda c: max(c.execute(query.text, args).rowcount, 0))
 
     async def execute_many(self, sql: Sql, rows: Iterable[Params]) -> None:
         query = compile_sql(sql, "sqlite")
-        await self._connection().executemany(query.text, [_args(query.names, r) for r in rows])
+        args = [_args(query.names, r) for r in rows]
+        await self._run(lambda c: c.executemany(query.text, args))
 
     async def insert_new(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
         # Inside the caller's transaction: a savepoint takes a partly stored batch back.
         if not rows:
             return set()
-        db = self._connection()
-        await db.execute("SAVEPOINT insert_new")
         values = _encoded(rows, into)
-        if not await _all_new(db, into, values):
-            await db.execute("ROLLBACK TO insert_new")
-            values = await _rest(db, into, values)
-        await db.execute("RELEASE insert_new")
-        return _keys(into, rows, values)
+        return _keys(into, rows, await self._run(lambda c: _insert_new(c, into, values)))
 
     async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> int:
         if not rows:
             return 0
-        cursor = await self._connection().executemany(_insert(into), _encoded(rows, into))
-        return max(cursor.rowcount, 0)
+        values = _encoded(rows, into)
+        return await self._run(lambda c: max(c.executemany(_insert(into), values).rowcount, 0))
 
     async def run_script(self, script: str) -> None:
-        for statement in statements(script):
-            await self._connection().execute(statement)
+        def run(c: sqlite3.Connection) -> None:
+            for statement in statements(script):
+                c.execute(statement)
+
+        await self._run(run)
+
+
+class _Transaction(_Statements):
+    """The statements of one write transaction. BEGIN IMMEDIATE goes with the first of them,
+    in the same call (a call less per transaction; until then nothing is read or written)."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        super().__init__(conn)
+        self.begun = False
+
+    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        if self.begun:
+            return await super()._run(work)
+
+        def begin_then(c: sqlite3.Connection) -> T:
+            c.execute("BEGIN IMMEDIATE")
+            return work(c)
+
+        self.begun = True  # a failed BEGIN leaves no transaction: the ROLLBACK checks for one
+        return await super()._run(begin_then)
 
 
 def _times(into: NewRows) -> list[int]:
@@ -184,28 +220,27 @@ def _insert(into: NewRows) -> str:
     )
 
 
-async def _all_new(db: aiosqlite.Connection, into: NewRows, values: Sequence[tuple[Any, ...]]) -> bool:
-    """Insert the rows; True if every one was new (the usual case: the row count says so)."""
-    cursor = await db.executemany(_insert(into), values)
-    return cursor.rowcount == len(values)
-
-
-async def _rest(
-    db: aiosqlite.Connection, into: NewRows, values: Sequence[tuple[Any, ...]]
+def _insert_new(
+    c: sqlite3.Connection, into: NewRows, values: Sequence[tuple[Any, ...]]
 ) -> list[tuple[Any, ...]]:
-    """Insert the rows whose keys are not stored (asked inside the write transaction, so nothing
-    comes in between); returns them."""
-    key = into.key
-    match = " AND ".join(f"{c} = value ->> {i}" for i, c in enumerate(into.columns[:key]))
-    found = await db.execute_fetchall(
-        f"SELECT {', '.join(f'value ->> {i}' for i in range(key))} FROM json_each(?)"
-        f" WHERE EXISTS (SELECT 1 FROM {into.table} WHERE {match})",
-        (json.dumps([v[:key] for v in values]),),
-    )
-    known = {tuple(r) for r in found}
-    rest = [v for v in values if v[:key] not in known]
-    await db.executemany(_insert(into), rest)
-    return rest
+    """Insert the rows whose keys are not stored yet; returns them. Usually one executemany
+    whose row count says every row was new; else a savepoint takes the batch back and the rest
+    is inserted (asked inside the write transaction, so nothing comes in between)."""
+    c.execute("SAVEPOINT insert_new")
+    if c.executemany(_insert(into), values).rowcount != len(values):
+        c.execute("ROLLBACK TO insert_new")
+        key = into.key
+        match = " AND ".join(f"{col} = value ->> {i}" for i, col in enumerate(into.columns[:key]))
+        found = c.execute(
+            f"SELECT {', '.join(f'value ->> {i}' for i in range(key))} FROM json_each(?)"
+            f" WHERE EXISTS (SELECT 1 FROM {into.table} WHERE {match})",
+            (json.dumps([v[:key] for v in values]),),
+        ).fetchall()
+        known = {tuple(r) for r in found}
+        values = [v for v in values if v[:key] not in known]
+        c.executemany(_insert(into), values)
+    c.execute("RELEASE insert_new")
+    return list(values)
 
 
 def _keys(
@@ -217,10 +252,6 @@ def _keys(
     if not any(i < key for i in _times(into)):  # the keys are stored as given
         return new
     return {r[:key] for r, v in zip(rows, _encoded(rows, into), strict=True) if v[:key] in new}
-
-
-class _SomeStoredBefore(Exception):
-    """Rolls a batch back: some of its rows were stored before."""
 
 
 class SqliteDb(_Statements):
@@ -305,17 +336,37 @@ class SqliteDb(_Statements):
     async def transaction(self) -> AsyncIterator[Tx]:
         async with self._lock:
             db = self._connection()
+            tx = _Transaction(db)
             with self._errors():
-                await db.execute("BEGIN IMMEDIATE")
                 try:
-                    yield _Statements(db)
-                    await db.execute("COMMIT")
+                    yield tx
+                    if tx.begun:
+                        await db.execute("COMMIT")
                 except BaseException:
                     # Also when COMMIT itself failed: never leave the shared connection mid-transaction.
                     if db.in_transaction:
                         with contextlib.suppress(sqlite3.Error):
                             await db.execute("ROLLBACK")
                     raise
+
+    async def _atomically(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work` as one transaction, BEGIN to COMMIT in a single call on the thread."""
+
+        def whole(c: sqlite3.Connection) -> T:
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                done = work(c)
+                c.execute("COMMIT")
+            except BaseException:
+                if c.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        c.execute("ROLLBACK")
+                raise
+            return done
+
+        async with self._lock:
+            with self._errors():
+                return await _on_thread(self._connection(), whole)
 
     # -- statements on their own: reads straight on the connection, writes in a transaction ----
     async def fetch(self, sql: Sql, params: Params = NO_PARAMS) -> list[Row]:
@@ -335,35 +386,30 @@ class SqliteDb(_Statements):
                 return await _Statements(self._connection()).execute(sql, params)
 
     async def execute_many(self, sql: Sql, rows: Iterable[Params]) -> None:
-        async with self.transaction() as tx:
-            await tx.execute_many(sql, rows)
+        query = compile_sql(sql, "sqlite")
+        args = [_args(query.names, r) for r in rows]
+        await self._atomically(lambda c: c.executemany(query.text, args))
 
     async def insert_new(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
-        # Its own transaction: usually one executemany and the commit; if some rows were stored
-        # before, that transaction is rolled back and a second one inserts the rest.
+        # Usually one executemany and the commit; if some rows were stored before, the batch is
+        # taken back and the rest inserted, all in the same transaction.
         if not rows:
             return set()
         values = _encoded(rows, into)
-        try:
-            async with self.transaction():
-                if not await _all_new(self._connection(), into, values):
-                    raise _SomeStoredBefore
-            return _keys(into, rows, values)
-        except _SomeStoredBefore:
-            pass
-        async with self.transaction():
-            values = await _rest(self._connection(), into, values)
-        return _keys(into, rows, values)
+        return _keys(into, rows, await self._atomically(lambda c: _insert_new(c, into, values)))
 
     async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> int:
         if not rows:
             return 0
-        async with self.transaction() as tx:
-            return await tx.insert_rows(into, rows)
+        values = _encoded(rows, into)
+        return await self._atomically(lambda c: max(c.executemany(_insert(into), values).rowcount, 0))
 
     async def run_script(self, script: str) -> None:
-        async with self.transaction() as tx:
-            await tx.run_script(script)
+        def run(c: sqlite3.Connection) -> None:
+            for statement in statements(script):
+                c.execute(statement)
+
+        await self._atomically(run)
 
     def when(self, value: Any) -> datetime | None:
         # The "Z" makes it UTC-aware (Python 3.11+).

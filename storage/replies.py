@@ -94,13 +94,13 @@ class ReplyQueries(Queries):
                 new = [(d, message, author, name, text, at)
                        for thread, message, author, name, text, at, _ in rows
                        if (d := discussions.get(thread)) is not None]  # fmt: skip
-            stored = await tx.insert_rows(_NEW_REPLIES, new) if new else 0
             if anonymous:
                 await tx.execute_many(
                     "UPDATE discussions SET anonymous_replies = anonymous_replies + :count WHERE id = :id",
                     [{"id": d, "count": n} for d, n in anonymous.items()],
                 )
-        return stored
+            # With the commit: on SQLite the batch is two calls to the connection's thread.
+            return await tx.insert_rows(_NEW_REPLIES, new, last=True)
 
     async def count_anonymous_reply(self, discussion_id: int) -> None:
         await self._db.execute(

@@ -184,3 +184,72 @@ async def test_schema_migrations_are_applied_once(db: Db) -> None:
     assert await schema_version(db) == shipped
     await migrate(db)  # again: nothing to do
     assert await db.fetch_value("SELECT count(*) FROM schema_migrations") == shipped
+
+
+async def test_a_failing_statement_that_waited_for_the_next_call_takes_its_transaction_back(db: Db) -> None:
+    # SQLite sends execute_many with the transaction's next statement or its COMMIT: its error
+    # is raised there, and nothing of the transaction stays, as on PostgreSQL.
+    await db.execute("INSERT INTO t (k) VALUES (:k)", {"k": "taken"})
+    with pytest.raises(DuplicateError):
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO t (k) VALUES (:k)", {"k": "first"})
+            await tx.execute_many("INSERT INTO t (k) VALUES (:k)", [{"k": "new"}, {"k": "taken"}])
+    assert [r[0] for r in await db.fetch("SELECT k FROM t ORDER BY k")] == ["taken"]
+    async with db.transaction() as tx:  # a statement waiting is seen by the next one
+        await tx.execute_many("INSERT INTO t (k) VALUES (:k)", [{"k": "a"}, {"k": "b"}])
+        assert await tx.fetch_value("SELECT count(*) FROM t") == 3
+    async with db.transaction() as tx:  # and committed with nothing after it
+        await tx.execute_many("INSERT INTO t (k) VALUES (:k)", [{"k": "c"}])
+    assert await db.fetch_value("SELECT count(*) FROM t") == 4
+
+
+async def test_the_last_insert_of_a_transaction_commits_it(db: Db) -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    pairs = NewRows("pairs", ("a", "b", "at"), ("bigint", "text", "timestamptz"))
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO t (k) VALUES (:k)", {"k": "with the rows"})
+        assert await tx.insert_rows(pairs, [(1, "x", at), (1, "x", at), (2, "y", None)], last=True) == 2
+    assert await db.fetch_value("SELECT count(*) FROM pairs") == 2
+    assert await db.fetch_value("SELECT count(*) FROM t") == 1
+    async with db.transaction() as tx:
+        assert await tx.insert_rows(pairs, [], last=True) == 0
+    if db.engine == "sqlite":  # committed: a statement after it would run outside the transaction
+        with pytest.raises(StoreError, match="after the one that ended"):
+            async with db.transaction() as tx:
+                await tx.insert_rows(pairs, [(3, "z", at)], last=True)
+                await tx.execute("INSERT INTO t (k) VALUES (:k)", {"k": "too late"})
+        assert await db.fetch_value("SELECT count(*) FROM t") == 1
+
+
+async def test_a_batch_of_replies_is_two_calls_to_the_sqlite_thread(tmp_path: Path) -> None:
+    """Under a flood each call to aiosqlite's thread waits for a turn of the event loop: the
+    batch writer's transaction (BEGIN, the batch's context, the insert, COMMIT) makes two."""
+    from bot.models import ArticleDraft, Community
+    from storage.store import SQLiteStore
+
+    store = SQLiteStore(tmp_path / "calls.db")
+    await store.open()
+    try:
+        where = Community("discord", "g1")
+        at = datetime(2026, 1, 1, tzinfo=UTC)
+        article = await store.save_article("k", ArticleDraft("A", None, "", "bench"), at)
+        pending = await store.begin_discussion(article.id, where, "news", prompt="?", feed_id=None, now=at)
+        assert pending is not None
+        await store.confirm_discussion(pending.id, "p", "t1", at)
+        connection = store.sqlite_db.connection
+        calls: list[object] = []
+        real = connection._execute
+
+        async def counted(fn: object, *args: object, **kwargs: object) -> object:
+            calls.append(fn)
+            return await real(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+
+        connection._execute = counted  # type: ignore[method-assign]
+        rows = [
+            ("t1", f"m{i}", f"u{i % 3}", "Ann", "words", at + timedelta(seconds=i), False) for i in range(50)
+        ]
+        assert await store.store_replies(where, rows) == 50
+        assert len(calls) == 2
+        assert await store.store_replies(where, rows) == 0  # delivered again: kept once
+    finally:
+        await store.close()

@@ -140,16 +140,19 @@ class Tx(Protocol):
         """Run one statement; returns how many rows it changed."""
 
     async def execute_many(self, sql: Sql, rows: Iterable[Params]) -> None:
-        """The same statement once per parameter set (one driver call)."""
+        """The same statement once per parameter set (one driver call). Inside a transaction,
+        SQLite runs it with the transaction's next statement or its COMMIT: its error, if any,
+        is raised there (the whole transaction is taken back either way)."""
 
     async def insert_new(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
         """Insert `rows`, skipping those whose unique key is stored; returns the keys of the rows
         inserted. The bulk path each engine runs fastest: executemany on SQLite, one INSERT …
         unnest on PostgreSQL."""
 
-    async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> int:
+    async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]], *, last: bool = False) -> int:
         """`insert_new` when the caller needs only how many rows were new (also a row repeated
-        within `rows` is inserted once): no key bookkeeping, so the least work per row."""
+        within `rows` is inserted once): no key bookkeeping, so the least work per row. `last`:
+        nothing follows it in its transaction (SQLite then commits in the same call)."""
 
     async def run_script(self, script: str) -> None:
         """A migration file's statements as they are (no parameters; for storage/db/migrate.py)."""

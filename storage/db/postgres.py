@@ -115,7 +115,7 @@ class _Statements:
         new = await self._connection().fetch(sql, *_columns(into, rows))
         return {tuple(r) for r in new}
 
-    async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> int:
+    async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]], *, last: bool = False) -> int:
         if not rows:
             return 0
         return changed(await self._connection().execute(_insert(into), *_columns(into, rows)))
@@ -222,7 +222,7 @@ class PgDb(_Statements):
         with self._errors():
             return await super().insert_new(into, rows)
 
-    async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> int:
+    async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]], *, last: bool = False) -> int:
         with self._errors():
             return await super().insert_rows(into, rows)
 

@@ -157,7 +157,7 @@ class _Statements:
         values = _encoded(rows, into)
         return _keys(into, rows, await self._run(lambda c: _insert_new(c, into, values)))
 
-    async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> int:
+    async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]], *, last: bool = False) -> int:
         if not rows:
             return 0
         values = _encoded(rows, into)
@@ -172,23 +172,56 @@ class _Statements:
 
 
 class _Transaction(_Statements):
-    """The statements of one write transaction. BEGIN IMMEDIATE goes with the first of them,
-    in the same call (a call less per transaction; until then nothing is read or written)."""
+    """The statements of one write transaction, in as few calls as they allow: BEGIN IMMEDIATE
+    goes with the first statement; a statement that returns nothing (`execute_many`) waits for
+    the next call; the COMMIT goes with the last one (`insert_rows(..., last=True)`) or alone.
+    Inside the transaction this changes nothing but when an error is seen: all is taken back."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         super().__init__(conn)
         self.begun = False
+        self.ended = False  # committed
+        self._later: list[Callable[[sqlite3.Connection], object]] = []
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        if self.begun:
-            return await super()._run(work)
+        if self.ended:
+            raise StoreError("a statement after the one that ended its transaction")
+        begin, later = not self.begun, self._later
+        self.begun, self._later = True, []  # a failed BEGIN leaves no transaction to roll back
 
-        def begin_then(c: sqlite3.Connection) -> T:
-            c.execute("BEGIN IMMEDIATE")
+        def call(c: sqlite3.Connection) -> T:
+            if begin:
+                c.execute("BEGIN IMMEDIATE")
+            for step in later:
+                step(c)
             return work(c)
 
-        self.begun = True  # a failed BEGIN leaves no transaction: the ROLLBACK checks for one
-        return await super()._run(begin_then)
+        return await super()._run(call)
+
+    async def execute_many(self, sql: Sql, rows: Iterable[Params]) -> None:
+        query = compile_sql(sql, "sqlite")
+        args = [_args(query.names, r) for r in rows]
+        self._later.append(lambda c: c.executemany(query.text, args))
+
+    async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]], *, last: bool = False) -> int:
+        if not last:
+            return await super().insert_rows(into, rows)
+        values = _encoded(rows, into)
+
+        def insert_and_commit(c: sqlite3.Connection) -> int:
+            stored = max(c.executemany(_insert(into), values).rowcount, 0) if values else 0
+            c.execute("COMMIT")
+            return stored
+
+        stored = await self._run(insert_and_commit)
+        self.ended = True
+        return stored
+
+    async def end(self) -> None:
+        """COMMIT, with what still waits, unless the transaction ended already or never began."""
+        if not self.ended and (self.begun or self._later):
+            await self._run(lambda c: c.execute("COMMIT"))
+            self.ended = True
 
 
 def _times(into: NewRows) -> list[int]:
@@ -340,8 +373,7 @@ class SqliteDb(_Statements):
             with self._errors():
                 try:
                     yield tx
-                    if tx.begun:
-                        await db.execute("COMMIT")
+                    await tx.end()
                 except BaseException:
                     # Also when COMMIT itself failed: never leave the shared connection mid-transaction.
                     if db.in_transaction:
@@ -398,7 +430,7 @@ class SqliteDb(_Statements):
         values = _encoded(rows, into)
         return _keys(into, rows, await self._atomically(lambda c: _insert_new(c, into, values)))
 
-    async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> int:
+    async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]], *, last: bool = False) -> int:
         if not rows:
             return 0
         values = _encoded(rows, into)

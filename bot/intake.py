@@ -11,31 +11,37 @@ Adapters translate their platform's call into a `CommandInvoked` and the
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
 
 from bot.commands.registry import Answer
+from bot.i18n import N_, Words, english
 
 if TYPE_CHECKING:
     from bot.app import App
     from bot.events import CommandInvoked
+    from bot.models import Community
 
 _log = logging.getLogger(__name__)
 
-DONE = "Done."
-RESTARTING = "threadcast is restarting; try again in a minute."
-IN_THE_LOG = "the error is in the bot's log."
+# English here, in the community's language where they are sent (Intake's methods).
+DONE = N_("Done.")
+RESTARTING = N_("threadcast is restarting; try again in a minute.")
+FAILED = N_("That did not work: {detail}")
+IN_THE_LOG = N_("the error is in the bot's log.")
 
 
-def done() -> Answer:
+def done(words: Words | None = None) -> Answer:
     """The answer to a command that had nothing more to say."""
-    return Answer(DONE)
+    return Answer((words or english()).gettext(DONE))
 
 
-def failed(detail: str = IN_THE_LOG) -> Answer:
+def failed(detail: str | None = None, words: Words | None = None) -> Answer:
     """The answer to a command that failed before or around its handler; `detail` says why
     when it is the caller's to know (an option the platform could not read), else where to look."""
-    return Answer(f"That did not work: {detail}", ok=False)
+    w = words or english()
+    return Answer(w.gettext(FAILED, detail=detail or w.gettext(IN_THE_LOG)), ok=False)
 
 
 class Intake:
@@ -58,18 +64,29 @@ class Intake:
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
 
-    def admit(self) -> Answer | None:
+    async def admit(self, community: Community | None) -> Answer | None:
         """None when the command may go on (its task now tracked); the refusal to send
         when the platform is closing."""
         if self._closing:
             _log.info("refused a command: the platform is closing")
-            return Answer(RESTARTING, ok=False)
+            return Answer((await self._words(community)).gettext(RESTARTING), ok=False)
         self.track()
         return None
 
     async def run(self, event: CommandInvoked) -> Answer:
-        """The command's answer from the app; "Done." when it had none."""
-        return await self._app.dispatch(event) or done()
+        """The command's answer from the app; its text "Done." when it had nothing to say."""
+        answer = await self._app.dispatch(event)
+        if answer is not None and answer.text.strip():
+            return answer
+        said = done(await self._words(event.community))
+        return said if answer is None else dataclasses.replace(answer, text=said.text)
+
+    async def failed(self, community: Community | None, detail: str | None = None) -> Answer:
+        """The standard answer to a command that failed outside the registry's own boundary."""
+        return failed(detail, await self._words(community))
+
+    async def _words(self, community: Community | None) -> Words:
+        return english() if community is None else await self._app.commands.words_for(community)
 
     async def close(self, timeout: float = 10.0) -> None:
         """Refuse new commands, then wait for those under way (at most `timeout` seconds)."""

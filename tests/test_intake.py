@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 
 from bot.app import App
-from bot.commands.registry import Answer, CommandContext
+from bot.commands.registry import Answer, CommandContext, CommandRegistry
 from bot.events import Caller, CommandInvoked
+from bot.i18n import Languages, Words
 from bot.intake import DONE, RESTARTING, Intake, failed
 from bot.models import Community
 
@@ -37,7 +38,7 @@ def app_with_a_slow_command(gate: asyncio.Event, started: asyncio.Event) -> App:
 
 async def platform_call(intake: Intake, event: CommandInvoked) -> Answer:
     """What an adapter does with a command it received, in the command's own task."""
-    refused = intake.admit()
+    refused = await intake.admit(event.community)
     if refused is not None:
         return refused
     return await intake.run(event)
@@ -103,3 +104,27 @@ def test_the_standard_answers() -> None:
     assert DONE == "Done."
     assert failed() == Answer("That did not work: the error is in the bot's log.", ok=False)
     assert failed("channel: not a channel") == Answer("That did not work: channel: not a channel", ok=False)
+
+
+async def test_the_standard_answers_are_in_the_communitys_language() -> None:
+    languages = Languages()
+
+    async def german(community: Community) -> Words:
+        return languages.words("de")
+
+    app = App(CommandRegistry(words_for=german, languages=languages))
+
+    async def silent(ctx: CommandContext) -> Answer:
+        return Answer("", private=False)
+
+    app.commands.add("silent", silent, help="says nothing")
+    intake = Intake(app)
+    done = await asyncio.create_task(platform_call(intake, call("silent")))
+    assert done == Answer("Erledigt.", private=False)
+    assert (await intake.failed(WHERE)).text == "Das hat nicht geklappt: Der Fehler steht im Log des Bots."
+    assert (await intake.failed(None)).text == "That did not work: the error is in the bot's log."
+    await intake.close(timeout=1)
+    refused = await asyncio.create_task(platform_call(intake, call("silent")))
+    assert (
+        not refused.ok and refused.text == "threadcast wird neu gestartet; bitte in einer Minute noch einmal."
+    )

@@ -28,6 +28,7 @@ from bot.events import (
     ReplyEdited,
     ReplyPosted,
 )
+from bot.intake import Intake
 from bot.markdown import render as render_markdown
 from bot.text import clean
 
@@ -64,6 +65,9 @@ class ConsoleShell:
         moderator: str,
     ) -> None:
         self._app = app
+        # The standard answers (a command with nothing to say is "Done."); commands here come
+        # one line after another, so there is never one to refuse or wait for while stopping.
+        self._intake = Intake(app)
         self._platform = platform
         self._clock = clock
         self._run_due = run_due
@@ -129,9 +133,7 @@ class ConsoleShell:
             options=options or {},
             local=True,  # the console's user sits at this machine
         )
-        answer = await self._app.dispatch(event)
-        if answer is None:
-            return False
+        answer = await self._intake.run(event)
         self.show_answer(answer)
         return answer.ok
 

@@ -51,7 +51,7 @@ from bot.events import (
     ReplyPosted,
     ThreadDeleted,
 )
-from bot.intake import DONE, Intake, failed
+from bot.intake import DONE, Intake
 from bot.layout import DigestPost
 from bot.models import Article, Community, Discussion, PostedMessage
 from bot.platform import IncompleteHistory, PartlyPosted, PlatformError, ShownReply, ThreadShown
@@ -409,7 +409,7 @@ class DiscordPlatform:
         where = community(interaction.guild_id)
         # Answer within Discord's 3 seconds; the work may take longer (feeds are fetched).
         await interaction.response.defer(ephemeral=True, thinking=True)
-        refused = self._intake.admit()
+        refused = await self._intake.admit(where)
         if refused is not None:
             await self._answer(interaction, refused)
             return
@@ -437,7 +437,8 @@ class DiscordPlatform:
         """Errors before or around a command (an option that could not be read, say) still
         get an answer, so nobody waits on "thinking…" forever."""
         _log.error("slash command failed", exc_info=error)
-        text = (failed(str(error)) if isinstance(error, app_commands.TransformerError) else failed()).text
+        detail = str(error) if isinstance(error, app_commands.TransformerError) else None
+        text = (await self._intake.failed(community(interaction.guild_id), detail)).text
         try:
             if interaction.response.is_done():
                 await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)

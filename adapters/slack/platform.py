@@ -50,7 +50,7 @@ from bot.events import (
     ReplyEdited,
     ReplyPosted,
 )
-from bot.intake import DONE, Intake, failed
+from bot.intake import DONE, Intake
 from bot.layout import DigestPost
 from bot.models import Article, Community, Discussion, PostedMessage
 from bot.platform import IncompleteHistory, PartlyPosted, PlatformError
@@ -411,7 +411,7 @@ class SlackPlatform:
         channel_name: str | None = None,
     ) -> Answer:
         """`channel_name` (a slash command's): `text` may name channels, which become ids here."""
-        refused = self._intake.admit()
+        refused = await self._intake.admit(Community(PLATFORM, team) if team else None)
         if refused is not None:
             return refused
         if not team:
@@ -438,9 +438,10 @@ class SlackPlatform:
         path, text = self._app.commands.split_line(command_text(str(command.get("text") or "")))
         if not path:
             path = ("help",)
+        team = context.team_id or str(command.get("team_id") or "") or self.team_id
         try:
             answer = await self._run(
-                context.team_id or str(command.get("team_id") or "") or self.team_id,
+                team,
                 str(command.get("channel_id") or ""),
                 str(command.get("user_id") or ""),
                 str(command.get("user_name") or ""),
@@ -450,7 +451,7 @@ class SlackPlatform:
             )
         except Exception:
             _log.exception("slash command failed")
-            answer = failed()
+            answer = await self._intake.failed(Community(PLATFORM, team) if team else None)
         await self._answer(respond, answer)
 
     async def _on_shortcut(
@@ -461,9 +462,10 @@ class SlackPlatform:
         channel = str((shortcut.get("channel") or {}).get("id") or "")
         message_ts = str((shortcut.get("message") or {}).get("ts") or shortcut.get("message_ts") or "")
         user: Json = shortcut.get("user") or {}
+        team = context.team_id or (shortcut.get("team") or {}).get("id") or self.team_id
         try:
             answer = await self._run(
-                context.team_id or (shortcut.get("team") or {}).get("id") or self.team_id,
+                team,
                 channel,
                 str(user.get("id") or ""),
                 str(user.get("name") or ""),
@@ -472,7 +474,7 @@ class SlackPlatform:
             )
         except Exception:
             _log.exception("message shortcut failed")
-            answer = failed()
+            answer = await self._intake.failed(Community(PLATFORM, team) if team else None)
         await self._answer(respond, answer)
 
     async def _answer(self, respond: AsyncRespond, answer: Answer) -> None:

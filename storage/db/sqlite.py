@@ -23,7 +23,7 @@ import aiosqlite
 
 from bot.store import DuplicateError, StoreError
 from storage.db import migrate
-from storage.db.core import NO_PARAMS, Engine, NewRows, Params, Row, Sql, Tx, compile_sql, iso_z
+from storage.db.core import NO_PARAMS, Compiled, Engine, NewRows, Params, Row, Sql, Tx, compile_sql, iso_z
 
 _log = logging.getLogger(__name__)
 
@@ -60,8 +60,8 @@ def _args(names: Sequence[str], params: Params) -> list[object]:
 
 class _NoParameters(logging.Filter):
     """aiosqlite logs every call it runs at DEBUG with its arguments: the SQL and the values
-    bound to it, which hold a private feed's password and the members' replies. The SQL
-    stays in the log; the values never reach it."""
+    bound to it, which hold a private feed's password and the members' replies. Only the
+    call's name stays (the SQL is traced by this module, `sql: …`); the values never reach it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple) and record.args:
@@ -112,6 +112,19 @@ def _on_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], 
     return run(work, conn._conn)
 
 
+def _statement(sql: Sql) -> Compiled:
+    """The query for sqlite3, its text traced at DEBUG (never its values: see _NoParameters)."""
+    query = compile_sql(sql, "sqlite")
+    _log.debug("sql: %s", query.text)
+    return query
+
+
+def _insert_traced(into: NewRows, count: int) -> str:
+    text = _insert(into)
+    _log.debug("sql: %s (%d rows)", text, count)
+    return text
+
+
 class _Statements:
     """The statements of `Tx` on the shared connection (the caller holds the lock if it must),
     each one call on the connection's thread."""
@@ -128,7 +141,7 @@ class _Statements:
         return await _on_thread(self._connection(), work)
 
     async def fetch(self, sql: Sql, params: Params = NO_PARAMS) -> list[Row]:
-        query = compile_sql(sql, "sqlite")
+        query = _statement(sql)
         args = _args(query.names, params)
         return await self._run(lambda c: c.execute(query.text, args).fetchall())
 
@@ -141,12 +154,12 @@ class _Statements:
         return None if row is None else row[0]
 
     async def execute(self, sql: Sql, params: Params = NO_PARAMS) -> int:
-        query = compile_sql(sql, "sqlite")
+        query = _statement(sql)
         args = _args(query.names, params)
         return await self._run(lambda c: max(c.execute(query.text, args).rowcount, 0))
 
     async def execute_many(self, sql: Sql, rows: Iterable[Params]) -> None:
-        query = compile_sql(sql, "sqlite")
+        query = _statement(sql)
         args = [_args(query.names, r) for r in rows]
         await self._run(lambda c: c.executemany(query.text, args))
 
@@ -155,13 +168,15 @@ class _Statements:
         if not rows:
             return set()
         values = _encoded(rows, into)
+        _insert_traced(into, len(values))
         return _keys(into, rows, await self._run(lambda c: _insert_new(c, into, values)))
 
     async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]], *, last: bool = False) -> int:
         if not rows:
             return 0
         values = _encoded(rows, into)
-        return await self._run(lambda c: max(c.executemany(_insert(into), values).rowcount, 0))
+        sql = _insert_traced(into, len(values))
+        return await self._run(lambda c: max(c.executemany(sql, values).rowcount, 0))
 
     async def run_script(self, script: str) -> None:
         def run(c: sqlite3.Connection) -> None:
@@ -199,7 +214,7 @@ class _Transaction(_Statements):
         return await super()._run(call)
 
     async def execute_many(self, sql: Sql, rows: Iterable[Params]) -> None:
-        query = compile_sql(sql, "sqlite")
+        query = _statement(sql)
         args = [_args(query.names, r) for r in rows]
         self._later.append(lambda c: c.executemany(query.text, args))
 
@@ -207,9 +222,10 @@ class _Transaction(_Statements):
         if not last:
             return await super().insert_rows(into, rows)
         values = _encoded(rows, into)
+        sql = _insert_traced(into, len(values))
 
         def insert_and_commit(c: sqlite3.Connection) -> int:
-            stored = max(c.executemany(_insert(into), values).rowcount, 0) if values else 0
+            stored = max(c.executemany(sql, values).rowcount, 0) if values else 0
             c.execute("COMMIT")
             return stored
 
@@ -418,7 +434,7 @@ class SqliteDb(_Statements):
                 return await _Statements(self._connection()).execute(sql, params)
 
     async def execute_many(self, sql: Sql, rows: Iterable[Params]) -> None:
-        query = compile_sql(sql, "sqlite")
+        query = _statement(sql)
         args = [_args(query.names, r) for r in rows]
         await self._atomically(lambda c: c.executemany(query.text, args))
 
@@ -428,13 +444,15 @@ class SqliteDb(_Statements):
         if not rows:
             return set()
         values = _encoded(rows, into)
+        _insert_traced(into, len(values))
         return _keys(into, rows, await self._atomically(lambda c: _insert_new(c, into, values)))
 
     async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]], *, last: bool = False) -> int:
         if not rows:
             return 0
         values = _encoded(rows, into)
-        return await self._atomically(lambda c: max(c.executemany(_insert(into), values).rowcount, 0))
+        sql = _insert_traced(into, len(values))
+        return await self._atomically(lambda c: max(c.executemany(sql, values).rowcount, 0))
 
     async def run_script(self, script: str) -> None:
         def run(c: sqlite3.Connection) -> None:

@@ -94,18 +94,6 @@ class Reply:
 
 
 @dataclass(frozen=True, slots=True)
-class NewReply:
-    """A reply about to be stored (one row of `Store.add_replies`)."""
-
-    discussion_id: int
-    message_id: str
-    author_id: str
-    author_name: str
-    text: str = field(repr=False)
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class Feed:
     id: int
     community: Community

@@ -25,7 +25,6 @@ from bot.models import (
     Feed,
     FeedFilter,
     MemberPrefs,
-    NewReply,
     PeriodActivity,
     PeriodCounts,
     Reply,
@@ -153,10 +152,6 @@ class ReplyStore(Protocol):
         featured: bool | None = None,
         hidden: bool | None = None,
     ) -> bool: ...
-
-    async def add_replies(self, batch: Sequence[NewReply]) -> list[bool]:
-        """Store many replies in one short transaction: per reply, as `add_reply` answers,
-        False if its message was stored before or earlier in the same batch."""
 
     # Where reading a thread's history starts, kept until the reading is done, so a process
     # killed mid catch-up does not skip what it had not read (see bot/catchup.py).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.models import Community, NewReply, Reply
+from bot.models import Community, Reply
 from bot.store import ReplyRow
 from storage.db.core import NewRows
 from storage.queries import Queries
@@ -51,16 +51,6 @@ class ReplyQueries(Queries):
              "text": text, "at": created_at},
         )  # fmt: skip
         return changed > 0
-
-    async def add_replies(self, batch: Sequence[NewReply]) -> list[bool]:
-        firsts: dict[tuple[int, str], int] = {}
-        for index, r in enumerate(batch):
-            firsts.setdefault((r.discussion_id, r.message_id), index)  # a later copy is a second delivery
-        rows = [(r.discussion_id, r.message_id, r.author_id, r.author_name, r.text, r.created_at)
-                for r in (batch[i] for i in sorted(firsts.values()))]  # fmt: skip
-        stored = await self._db.insert_new(_NEW_REPLIES, rows) if rows else set()
-        return [firsts[(r.discussion_id, r.message_id)] == i and (r.discussion_id, r.message_id) in stored
-                for i, r in enumerate(batch)]  # fmt: skip
 
     async def store_replies(self, community: Community, rows: Sequence[ReplyRow]) -> int:
         # Per reply only what must be: a tuple for the insert; the checks are per batch (one

@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.demo.week import populate_week
 from bot.digest import DigestBuilder
-from bot.models import Community, NewReply
+from bot.models import Community
 from bot.store import Store
 from storage.store import SQLiteStore
 from tests.postgres import fresh_schema
@@ -43,7 +43,8 @@ async def hot_calls(store: Store) -> None:
     found = await store.discussions_for_threads(C, ["t-none", "t-other"])
     assert discussion is None and found == {}
     recent = await store.recent_discussions(C, END - timedelta(days=14))
-    await store.add_replies([NewReply(recent[0].id, "plan-1", "u1", "U", "words", END)])
+    assert recent[0].thread_id is not None
+    await store.store_replies(C, [(recent[0].thread_id, "plan-1", "u1", "U", "words", END, False)])
     await store.prefs_of(C.platform, ["u1", "u2"])
     await store.get_reply(C, "plan-1")
     await store.latest_reply_message_id(recent[0].id)

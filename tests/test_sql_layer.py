@@ -157,17 +157,17 @@ async def test_a_unique_rule_is_a_duplicate_error_and_other_failures_a_store_err
     assert not isinstance(caught.value, DuplicateError)
 
 
-async def test_insert_new_says_which_rows_were_new(db: Db) -> None:
+async def test_insert_rows_counts_the_new_rows(db: Db) -> None:
     at = datetime(2026, 1, 1, tzinfo=UTC)
     pairs = NewRows("pairs", ("a", "b", "at"), ("bigint", "text", "timestamptz"))
-    first = await db.insert_new(pairs, [(1, "x", at), (1, "y", at)])
-    assert first == {(1, "x"), (1, "y")}
-    again = await db.insert_new(pairs, [(1, "y", at), (2, "y", at), (1, "x", at), (3, "z", None)])
-    assert again == {(2, "y"), (3, "z")}
+    assert await db.insert_rows(pairs, [(1, "x", at), (1, "y", at)]) == 2
+    # stored before, new, repeated within the batch, new without a time
+    assert await db.insert_rows(pairs, [(1, "y", at), (2, "y", at), (2, "y", at), (3, "z", None)]) == 2
     assert await db.fetch_value("SELECT count(*) FROM pairs") == 4
-    assert await db.insert_new(pairs, []) == set()
-    async with db.transaction() as tx:  # inside a transaction too (SQLite: a savepoint)
-        assert await tx.insert_new(pairs, [(1, "x", at), (4, "w", at)]) == {(4, "w")}
+    assert await db.insert_rows(pairs, []) == 0
+    async with db.transaction() as tx:
+        assert await tx.insert_rows(pairs, [(1, "x", at), (4, "w", at)]) == 1
+    assert db.when(await db.fetch_value("SELECT at FROM pairs WHERE a = 4")) == at
 
 
 async def test_text_with_nul_is_stored_on_both(db: Db) -> None:

@@ -30,7 +30,6 @@ from bot.models import (
     DiscussionState,
     Feed,
     MemberPrefs,
-    NewReply,
     PeriodCounts,
     Reply,
     ReplyMark,
@@ -970,67 +969,6 @@ async def test_the_same_message_id_in_two_communities_stays_apart(contract_store
 
 
 # -- reply batches -------------------------------------------------------------------------------
-
-
-def new_reply(discussion: Discussion, message_id: str, author: str = "u1", at: datetime = T0) -> NewReply:
-    return NewReply(discussion.id, message_id, author, f"Name {author}", f"{author} says {message_id}", at)
-
-
-async def test_add_replies_stores_a_batch_and_says_which_rows_were_new(contract_store: Store) -> None:
-    first = await posted(contract_store, "a1")
-    second = await posted(contract_store, "a2")
-    await reply(contract_store, first, "r0")
-    created = T0 + timedelta(minutes=5, microseconds=42)
-    batch = [
-        new_reply(first, "r1", at=created),
-        new_reply(first, "r0"),  # stored before
-        new_reply(second, "r1", author="u2"),  # the same message id in another discussion
-        new_reply(first, "r1", author="u9"),  # a second delivery inside the batch: the first one wins
-        new_reply(first, "r2"),
-    ]
-    assert await contract_store.add_replies(batch) == [True, False, True, False, True]
-
-    got = await must_reply(contract_store, C1, "r2")
-    assert (got.discussion_id, got.author_id, got.author_name, got.text, got.created_at) == (
-        first.id, "u1", "Name u1", "u1 says r2", T0,
-    )  # fmt: skip
-    assert (got.edited_at, got.featured, got.hidden, got.reactions) == (None, False, False, 0)
-    ids = [item.discussion.id for item in await contract_store.activity(C1, T0 - D, T0 + D)]
-    replies = [
-        view.reply
-        for views in (await contract_store.period_replies(ids, T0 - D, T0 + D)).values()
-        for view in views
-    ]
-    stored = {(r.discussion_id, r.message_id, r.author_id, r.created_at) for r in replies}
-    assert stored == {
-        (first.id, "r0", "u1", T0), (first.id, "r1", "u1", created), (first.id, "r2", "u1", T0),
-        (second.id, "r1", "u2", T0),
-    }  # fmt: skip
-    # the batch again: every row was stored before
-    assert await contract_store.add_replies(batch) == [False] * len(batch)
-    assert await contract_store.add_replies([]) == []
-
-
-async def test_add_replies_in_large_batches(contract_store: Store) -> None:
-    discussion = await posted(contract_store, "a1")
-    batch = [new_reply(discussion, f"r{i}", author=f"u{i % 7}", at=T0 + i * timedelta(seconds=1))
-             for i in range(1203)]  # fmt: skip
-    assert await contract_store.add_replies(batch) == [True] * len(batch)
-    assert (await contract_store.period_counts(C1, T0, T0 + D)).replies == len(batch)
-    assert await contract_store.latest_reply_message_id(discussion.id) == "r1202"
-    mixed = [new_reply(discussion, f"r{i}") for i in range(1200, 1210)]
-    assert await contract_store.add_replies(mixed) == [False] * 3 + [True] * 7
-
-
-async def test_a_failing_batch_stores_nothing(contract_store: Store) -> None:
-    discussion = await posted(contract_store, "a1")
-    batch = [
-        new_reply(discussion, "r1"),
-        NewReply(discussion.id + 1000, "r2", "u1", "Ann", "no such discussion", T0),
-    ]
-    with pytest.raises(StoreError):
-        await contract_store.add_replies(batch)
-    assert await contract_store.get_reply(C1, "r1") is None  # one transaction: all or nothing
 
 
 async def anonymous(store: Store, discussion: Discussion) -> int:

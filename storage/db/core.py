@@ -55,14 +55,12 @@ class Compiled:
 
 @dataclass(frozen=True, slots=True)
 class NewRows:
-    """Where `Tx.insert_new` puts rows: the table, its columns in the rows' order, their
-    PostgreSQL types ("timestamptz" columns are also encoded as times on SQLite), and how many
-    leading columns make the unique key that tells a stored row."""
+    """Where `Tx.insert_rows` puts rows: the table, its columns in the rows' order, and their
+    PostgreSQL types ("timestamptz" columns are also encoded as times on SQLite)."""
 
     table: str
     columns: tuple[str, ...]
     types: tuple[str, ...]
-    key: int = 2
 
 
 def pick(sql: Sql, engine: Engine) -> str:
@@ -144,14 +142,9 @@ class Tx(Protocol):
         SQLite runs it with the transaction's next statement or its COMMIT: its error, if any,
         is raised there (the whole transaction is taken back either way)."""
 
-    async def insert_new(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
-        """Insert `rows`, skipping those whose unique key is stored; returns the keys of the rows
-        inserted. The bulk path each engine runs fastest: executemany on SQLite, one INSERT …
-        unnest on PostgreSQL."""
-
     async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]], *, last: bool = False) -> int:
-        """`insert_new` when the caller needs only how many rows were new (also a row repeated
-        within `rows` is inserted once): no key bookkeeping, so the least work per row. `last`:
+        """Insert `rows`, skipping those whose unique key is stored (also a row repeated within
+        `rows` is inserted once); returns how many were new. `last`:
         nothing follows it in its transaction (SQLite then commits in the same call)."""
 
     async def run_script(self, script: str) -> None:

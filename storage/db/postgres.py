@@ -107,14 +107,6 @@ class _Statements:
         if args:
             await self._connection().executemany(query.text, args)
 
-    async def insert_new(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
-        # One statement over arrays: a single round trip, and RETURNING says which rows were new.
-        if not rows:
-            return set()
-        sql = f"{_insert(into)} RETURNING {', '.join(into.columns[: into.key])}"
-        new = await self._connection().fetch(sql, *_columns(into, rows))
-        return {tuple(r) for r in new}
-
     async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]], *, last: bool = False) -> int:
         if not rows:
             return 0
@@ -217,10 +209,6 @@ class PgDb(_Statements):
     async def execute_many(self, sql: Sql, rows: Iterable[Params]) -> None:
         async with self.transaction() as tx:
             await tx.execute_many(sql, rows)
-
-    async def insert_new(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
-        with self._errors():
-            return await super().insert_new(into, rows)
 
     async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]], *, last: bool = False) -> int:
         with self._errors():

@@ -163,14 +163,6 @@ class _Statements:
         args = [_args(query.names, r) for r in rows]
         await self._run(lambda c: c.executemany(query.text, args))
 
-    async def insert_new(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
-        # Inside the caller's transaction: a savepoint takes a partly stored batch back.
-        if not rows:
-            return set()
-        values = _encoded(rows, into)
-        _insert_traced(into, len(values))
-        return _keys(into, rows, await self._run(lambda c: _insert_new(c, into, values)))
-
     async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]], *, last: bool = False) -> int:
         if not rows:
             return 0
@@ -267,40 +259,6 @@ def _insert(into: NewRows) -> str:
         f"INSERT INTO {into.table} ({', '.join(into.columns)}) VALUES ({', '.join('?' * len(into.columns))})"
         " ON CONFLICT DO NOTHING"
     )
-
-
-def _insert_new(
-    c: sqlite3.Connection, into: NewRows, values: Sequence[tuple[Any, ...]]
-) -> list[tuple[Any, ...]]:
-    """Insert the rows whose keys are not stored yet; returns them. Usually one executemany
-    whose row count says every row was new; else a savepoint takes the batch back and the rest
-    is inserted (asked inside the write transaction, so nothing comes in between)."""
-    c.execute("SAVEPOINT insert_new")
-    if c.executemany(_insert(into), values).rowcount != len(values):
-        c.execute("ROLLBACK TO insert_new")
-        key = into.key
-        match = " AND ".join(f"{col} = value ->> {i}" for i, col in enumerate(into.columns[:key]))
-        found = c.execute(
-            f"SELECT {', '.join(f'value ->> {i}' for i in range(key))} FROM json_each(?)"
-            f" WHERE EXISTS (SELECT 1 FROM {into.table} WHERE {match})",
-            (json.dumps([v[:key] for v in values]),),
-        ).fetchall()
-        known = {tuple(r) for r in found}
-        values = [v for v in values if v[:key] not in known]
-        c.executemany(_insert(into), values)
-    c.execute("RELEASE insert_new")
-    return list(values)
-
-
-def _keys(
-    into: NewRows, rows: Sequence[tuple[Any, ...]], stored: Sequence[tuple[Any, ...]]
-) -> set[tuple[Any, ...]]:
-    """The keys, as the caller gave them, of the rows stored (given as encoded)."""
-    key = into.key
-    new = {v[:key] for v in stored}
-    if not any(i < key for i in _times(into)):  # the keys are stored as given
-        return new
-    return {r[:key] for r, v in zip(rows, _encoded(rows, into), strict=True) if v[:key] in new}
 
 
 class SqliteDb(_Statements):
@@ -437,15 +395,6 @@ class SqliteDb(_Statements):
         query = _statement(sql)
         args = [_args(query.names, r) for r in rows]
         await self._atomically(lambda c: c.executemany(query.text, args))
-
-    async def insert_new(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
-        # Usually one executemany and the commit; if some rows were stored before, the batch is
-        # taken back and the rest inserted, all in the same transaction.
-        if not rows:
-            return set()
-        values = _encoded(rows, into)
-        _insert_traced(into, len(values))
-        return _keys(into, rows, await self._atomically(lambda c: _insert_new(c, into, values)))
 
     async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]], *, last: bool = False) -> int:
         if not rows:

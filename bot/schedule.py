@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
-from croniter import croniter
-
 # cron counts Sunday as 0; the core counts Monday as 0 like `datetime.weekday()`.
 _CRON_WEEKDAY = (1, 2, 3, 4, 5, 6, 0)
 
@@ -27,6 +25,10 @@ def _is_repeat(found: datetime) -> bool:
 
 
 def _walk(weekday: int, at: time, timezone: str, start: datetime, *, forward: bool) -> datetime:
+    from croniter import (
+        croniter,
+    )  # a third of a one-shot command's imports otherwise; once loaded, a dict look-up
+
     walk = croniter(_expression(weekday, at), start.astimezone(ZoneInfo(timezone)))
     while True:
         found: datetime = walk.get_next(datetime) if forward else walk.get_prev(datetime)

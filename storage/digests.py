@@ -66,11 +66,15 @@ _FIRST_REPLIES: Sql = {
 
 
 # The replies a digest counts: in posted discussions of the community, written in the
-# period, by members not opted out (hidden replies count: they are only not quoted).
+# period, by members not opted out (hidden replies count: they are only not quoted). Found
+# by time (index replies_created), each one's discussion then looked up: SQLite's planner,
+# left to itself, probes every discussion the community ever had for replies in the period
+# (CROSS JOIN fixes its order; PostgreSQL's planner still chooses its own).
 _COUNTED = (
-    " FROM replies r JOIN discussions d ON d.id = r.discussion_id"
+    " FROM replies r CROSS JOIN discussions d"
     " LEFT JOIN member_prefs p ON p.platform = d.platform AND p.user_id = r.author_id"
-    " WHERE d.platform = :platform AND d.community_id = :community AND d.state = 'posted'"
+    " WHERE d.id = r.discussion_id"
+    " AND d.platform = :platform AND d.community_id = :community AND d.state = 'posted'"
     " AND r.created_at >= :start AND r.created_at < :end AND NOT coalesce(p.opted_out, false)"
 )
 # Of some repliers, the name of each one's first reply not hidden in the order the digest
@@ -390,14 +394,7 @@ class DigestQueries(Queries):
             " AND state = 'posted' AND posted_at >= :start AND posted_at < :end",
             params,
         )
-        replies = await self._db.fetch_one(
-            "SELECT count(*), count(DISTINCT r.author_id) FROM replies r"
-            " JOIN discussions d ON d.id = r.discussion_id"
-            " LEFT JOIN member_prefs p ON p.platform = d.platform AND p.user_id = r.author_id"
-            " WHERE d.platform = :platform AND d.community_id = :community AND d.state = 'posted'"
-            " AND r.created_at >= :start AND r.created_at < :end AND NOT coalesce(p.opted_out, false)",
-            params,
-        )
+        replies = await self._db.fetch_one(f"SELECT count(*), count(DISTINCT r.author_id){_COUNTED}", params)
         assert replies is not None
         return PeriodCounts(articles=int(articles), replies=replies[0], participants=replies[1])
 

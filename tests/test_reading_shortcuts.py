@@ -36,8 +36,18 @@ LINKED = [
 
 def _phrases_the_long_way(code: str, text: str) -> dict[themes.Gram, tuple[str, bool]]:
     """Each clause tokenised on its own, every link search run, as before the shortcuts."""
+    return _read_the_long_way(code, text)[0]
+
+
+def _read_the_long_way(
+    code: str, text: str
+) -> tuple[dict[themes.Gram, tuple[str, bool]], dict[str, int], dict[str, int]]:
+    """The phrases, and the uses of each stem in mid-sentence and how many of them are
+    capitalised: each sentence and clause cut and tokenised on its own."""
     lang = language(code)
     found: dict[themes.Gram, tuple[str, bool]] = {}
+    mid: dict[str, int] = {}
+    capital: dict[str, int] = {}
     for sentence in themes._SENTENCE.split(themes._LINK.sub(" ", text)):
         first = True
         for clause in themes._CLAUSE.split(sentence):
@@ -51,6 +61,11 @@ def _phrases_the_long_way(code: str, text: str) -> dict[themes.Gram, tuple[str, 
                 continue
             lower = [w.lower() for w, _, _ in tokens]
             kinds = [lang.kind(w) for w in lower]
+            for k, (w, _, _) in enumerate(tokens):
+                if kinds[k][1] and not (first and k == 0):
+                    mid[kinds[k][0]] = mid.get(kinds[k][0], 0) + 1
+                    if w[:1].isupper() and not w.isupper():
+                        capital[kinds[k][0]] = capital.get(kinds[k][0], 0) + 1
             for i in range(len(lower)):
                 if not kinds[i][1]:
                     continue
@@ -71,7 +86,7 @@ def _phrases_the_long_way(code: str, text: str) -> dict[themes.Gram, tuple[str, 
                         shown = shown[0].lower() + shown[1:]
                     found[gram] = (shown, not initial)
             first = False
-    return found
+    return found, mid, capital
 
 
 @pytest.mark.parametrize("text", LINKED)
@@ -104,12 +119,26 @@ def test_words_read_with_the_shortcuts_are_the_words_read_the_long_way(text: str
 @settings(max_examples=150, deadline=None)
 @given(text=TEXTS)
 def test_phrases_read_in_one_pass_are_the_phrases_read_clause_by_clause(code: str, text: str) -> None:
-    found, _ = themes._phrases(language(code), text)
-    assert found == _phrases_the_long_way(code, text)
+    found, usage, said = themes._phrases(language(code), text)
+    assert (found, usage.mid, usage.capital) == _read_the_long_way(code, text)
+    assert said == language(code).words(text)
+
+
+@pytest.mark.parametrize("code", ["en", "fr"])
+@settings(max_examples=150, deadline=None)
+@given(
+    text=st.lists(st.sampled_from(["L'", "ΟΔΟΣ", "Σ", "İ", "l’", "eau", " ", ". ", "Été"]), max_size=8).map(
+        "".join
+    )
+)
+def test_a_reply_s_words_read_with_its_phrases_are_its_words(code: str, text: str) -> None:
+    """Where the words of the phrases are the reply's words (no link, no "İ"; French cut at
+    elisions before lower case: "σ" or "ς")."""
+    assert themes._phrases(language(code), text)[2] == language(code).words(text)
 
 
 def test_a_theme_is_written_with_single_spaces_whatever_the_reply_used() -> None:
-    found, _ = themes._phrases(language("en"), "We talk about the night\u00a0 \tshift every day.")
+    found, _, _ = themes._phrases(language("en"), "We talk about the night\u00a0 \tshift every day.")
     assert found[("night", "shift")] == ("night shift", True)
 
 

@@ -105,7 +105,6 @@ def _phrases(language: Language, text: str) -> tuple[Phrases, Usage, list[str]]:
     found: Phrases = {}
     mid: dict[str, int] = {}
     capital: dict[str, int] = {}
-    kind, ends_badly = language.kind, language.ends_badly
     keep_case = language.code == "de"
     linked = _may_link(text)
     read = _LINK.sub(" ", text) if linked else text  # before clauses are cut: a link's pieces are no words
@@ -118,7 +117,8 @@ def _phrases(language: Language, text: str) -> tuple[Phrases, Usage, list[str]]:
     n = len(tokens)
     if not n:
         return found, Usage(mid, capital), said
-    kinds = list(map(kind, lower))
+    kinds = language.kinds(lower)
+    plain = read.isprintable() and "  " not in read  # then so is every piece of it
     # Where each sentence starts (after a sentence end) and where each clause mark is, in
     # order, each list closed by a position past every word.
     starts = [m.end() for m in _SENTENCE.finditer(read)]
@@ -146,33 +146,30 @@ def _phrases(language: Language, text: str) -> tuple[Phrases, Usage, list[str]]:
             while marks[c] < at:
                 c += 1
         # The clause of words a … b-1 is complete.
-        for k in range(a + 1 if first else a, b):
-            stem, edge, _ = kinds[k]
-            if edge:
-                mid[stem] = mid.get(stem, 0) + 1
-                w = tokens[k][0]
-                if w[:1].isupper() and not w.isupper():
-                    capital[stem] = capital.get(stem, 0) + 1
         for i in range(a, b):
-            if not kinds[i][1]:
+            stem, edge, _, alone, _ = kinds[i]
+            if not edge:
                 continue
             initial = first and i == a
+            if not initial:  # a use in mid-sentence
+                mid[stem] = mid.get(stem, 0) + 1
+                w = tokens[i][0]
+                if w[:1].isupper() and not w.isupper():
+                    capital[stem] = capital.get(stem, 0) + 1
             start = tokens[i][1]
             gram: Gram = ()
             for j in range(i, min(b, i + MAX_WORDS)):
-                stem, edge, inner = kinds[j]
-                if not inner:
+                kind = kinds[j]
+                if not kind[2]:
                     break
-                gram += (stem,)
-                if not edge or (i == j and len(lower[i]) < 4):
-                    continue
-                if j > i and ends_badly(lower[j]):
+                gram += (kind[0],)
+                if not (alone if i == j else kind[4]):
                     continue
                 had = found.get(gram)
                 if had is not None and (had[1] or initial):
                     continue
                 shown = read[start : tokens[j][2]]
-                if not shown.isprintable() or "  " in shown:  # only single ASCII spaces
+                if not plain and (not shown.isprintable() or "  " in shown):  # single ASCII spaces only
                     shown = _SPACES.sub(" ", shown)
                 if initial and not keep_case and shown[1:] == shown[1:].lower():
                     shown = shown[0].lower() + shown[1:]  # "Night shift" at a sentence's start

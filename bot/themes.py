@@ -38,6 +38,9 @@ BOILERPLATE_SHARE = 0.3  # of the busy discussions in one digest
 _SPACES = re.compile(r"\s+")
 _LINK = re.compile(r"\]\([^)\s]*\)|https?://\S+|www\.\S+|\S+\.(?:com|org|net|io)\S*", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+# Where `_SENTENCE`'s pieces end (the next sentence's start) without its look-behind, which
+# is tried at every character: the end mark is matched instead (never inside a piece).
+_SENTENCE_END = re.compile(r"[.!?]\s+|\n+")
 _CLAUSE = re.compile(r"[,;:()\[\]{}\"“”«»„*_~|/>]+|\s[-–—]+\s|[.!?]+(?=\s|$)")
 
 Gram = tuple[str, ...]
@@ -121,7 +124,7 @@ def _phrases(language: Language, text: str) -> tuple[Phrases, Usage, list[str]]:
     plain = read.isprintable() and "  " not in read  # then so is every piece of it
     # Where each sentence starts (after a sentence end) and where each clause mark is, in
     # order, each list closed by a position past every word.
-    starts = [m.end() for m in _SENTENCE.finditer(read)]
+    starts = [m.end() for m in _SENTENCE_END.finditer(read)]
     starts.append(len(read) + 1)
     marks = [m.start() for m in _CLAUSE.finditer(read)]
     marks.append(len(read) + 1)

@@ -250,3 +250,11 @@ def test_a_small_discussion_s_gist_finds_its_themes_though_the_digest_names_none
 @given(TEXTS)
 def test_a_sentence_normalised_without_its_space_search_is_normalised_the_long_way(text: str) -> None:
     assert builtin_gist._normal(text) == re.sub(r"\s+", " ", text.strip().strip(".!?…").lower())
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXTS)
+def test_sentence_ends_found_without_the_look_behind_are_where_sentences_are_cut(text: str) -> None:
+    assert [m.end() for m in themes._SENTENCE_END.finditer(text)] == [
+        m.end() for m in themes._SENTENCE.finditer(text)
+    ]

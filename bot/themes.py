@@ -38,8 +38,8 @@ BOILERPLATE_SHARE = 0.3  # of the busy discussions in one digest
 _SPACES = re.compile(r"\s+")
 _LINK = re.compile(r"\]\([^)\s]*\)|https?://\S+|www\.\S+|\S+\.(?:com|org|net|io)\S*", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
-# Where `_SENTENCE`'s pieces end (the next sentence's start) without its look-behind, which
-# is tried at every character: the end mark is matched instead (never inside a piece).
+# Where `_SENTENCE` cuts (the next sentence's start is the end of a match), without its
+# look-behind: the end mark is matched instead.
 _SENTENCE_END = re.compile(r"[.!?]\s+|\n+")
 _CLAUSE = re.compile(r"[,;:()\[\]{}\"“”«»„*_~|/>]+|\s[-–—]+\s|[.!?]+(?=\s|$)")
 
@@ -101,10 +101,10 @@ def _phrases(language: Language, text: str) -> tuple[Phrases, Usage, list[str]]:
     whether it was written mid-sentence (where its capitals are its own); how it uses its
     words; and its words in lower case (`Language.words`).
 
-    The reply is read in one pass: its words, sentence ends and clause marks are each found
-    once over the whole text, and each word's sentence and clause told by where it stands
-    (no clause mark or sentence end is part of a word, so the words of the whole text are
-    the words of its sentences and clauses)."""
+    The reply is read in one pass: its words are found once over the whole text, and each
+    word's sentence and clause told by what stands between it and the word before (no
+    clause mark or sentence end is part of a word, so the words of the whole text are the
+    words of its sentences and clauses)."""
     found: Phrases = {}
     mid: dict[str, int] = {}
     capital: dict[str, int] = {}
@@ -122,32 +122,23 @@ def _phrases(language: Language, text: str) -> tuple[Phrases, Usage, list[str]]:
         return found, Usage(mid, capital), said
     kinds = language.kinds(lower)
     plain = read.isprintable() and "  " not in read  # then so is every piece of it
-    # Where each sentence starts (after a sentence end) and where each clause mark is, in
-    # order, each list closed by a position past every word.
-    starts = [m.end() for m in _SENTENCE_END.finditer(read)]
-    starts.append(len(read) + 1)
-    marks = [m.start() for m in _CLAUSE.finditer(read)]
-    marks.append(len(read) + 1)
-    at = tokens[0][1]
-    s = c = 0  # the first sentence start and clause mark not before the current word
-    while starts[s] <= at:
-        s += 1
-    while marks[c] < at:
-        c += 1
+    # Between two words, a sentence may end or a clause mark stand: looked for in what lies
+    # between them (no sentence end or clause mark is part of a word, nor reaches past one),
+    # and not at all where that is a single space, as between most words. The next word's
+    # first letter is in the search: a "." right before it ends no clause ("e.g").
     a = 0  # the current clause's first word
     first = True  # the current clause is its sentence's first
     for b in range(1, n + 1):
         sentence = False  # word b starts a sentence
         if b < n:
+            after = tokens[b - 1][2]
             at = tokens[b][1]
-            if starts[s] <= at:
-                sentence = True
-                while starts[s] <= at:
-                    s += 1
-            elif marks[c] >= at:
+            if at == after + 1 and read[after] == " ":
                 continue  # word b is in word b-1's clause
-            while marks[c] < at:
-                c += 1
+            if _SENTENCE_END.search(read, after, at):
+                sentence = True
+            elif not _CLAUSE.search(read, after, at + 1):
+                continue
         # The clause of words a … b-1 is complete.
         for i in range(a, b):
             stem, edge, _, alone, _ = kinds[i]

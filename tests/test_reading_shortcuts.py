@@ -22,6 +22,7 @@ PIECES = st.sampled_from(
         "night shift", "Night", "WWW.", "www.", "example", ".COM", ".io", ".ıo", ".İO", "://", "https",
         "](", ")", "[", "l'eau", "d’été", "don’t", " - ", " — ", ", ", "; ", ". ", "! ", "\n", "\t",
         "\u00a0", "  ", "«", "»", "/", "_", "*", "reddit.com/r/x", "4,000", "self-driving", "İstanbul",
+        "e.g.", "?!", "x", "-", ".",
     ]
 )  # fmt: skip
 TEXTS = st.lists(PIECES, max_size=12).map("".join)

@@ -247,27 +247,39 @@ def find_themes(
     if len(voices) < minimum:
         return []
     uses: dict[Gram, list[Voice]] = defaultdict(list)
-    spelling: dict[Gram, Counter[str]] = defaultdict(Counter)
     for voice in voices:
-        for gram, (written, mid) in voice.phrases.items():
-            if gram in ignore:
-                continue
-            uses[gram].append(voice)
-            spelling[gram][written] += 100 if mid else 1  # its own capitals weigh more
+        for gram in voice.phrases:
+            if gram not in ignore:
+                uses[gram].append(voice)
     everyone = len({v.author_id for v in voices})
-    names = _names(voices) if language.code != "de" else frozenset()
-    members = {gram: len({v.author_id for v in said}) for gram, said in uses.items()}
+    # Only a phrase of two replies or more can be a theme: its members are counted, and its
+    # spellings and the discussion's names when first needed (most phrases are one reply's).
+    members = {gram: len({v.author_id for v in said}) for gram, said in uses.items() if len(said) > 1}
     lone_floor = max(SINGLE_WORD_MEMBERS, SINGLE_WORD_SHARE * everyone)
+    known_names: list[frozenset[str]] = []
+
+    def names() -> frozenset[str]:
+        if not known_names:
+            known_names.append(_names(voices) if language.code != "de" else frozenset())
+        return known_names[0]
+
+    def spelling(gram: Gram) -> Counter[str]:
+        """How the phrase was written, in the order of its replies."""
+        written: Counter[str] = Counter()
+        for voice in uses[gram]:
+            shown, mid = voice.phrases[gram]
+            written[shown] += 100 if mid else 1  # its own capitals weigh more
+        return written
 
     def allowed(gram: Gram) -> bool:
         if len(uses[gram]) < 2 or members[gram] < MIN_MEMBERS:
             return False
-        if len(gram) == 1 and gram[0] in names:
+        if len(gram) == 1 and gram[0] in names():
             return False  # a name ("Chris"); "Jurassic Park" or "Flat Earth" name a topic
         if len(gram) > 1:
             return True
         return members[gram] >= lone_floor and not language.is_common(
-            spelling[gram].most_common(1)[0][0].lower()
+            spelling(gram).most_common(1)[0][0].lower()
         )
 
     common = {gram: said for gram, said in uses.items() if allowed(gram)}
@@ -293,7 +305,7 @@ def find_themes(
         ordered = sorted(common[gram], key=lambda v: (-v.reactions, abs(len(v.text) - 200)))
         themes.append(
             Found(
-                phrase=spelling[gram].most_common(1)[0][0],
+                phrase=spelling(gram).most_common(1)[0][0],
                 replies=len(common[gram]),
                 members=members[gram],
                 voices=tuple(ordered),

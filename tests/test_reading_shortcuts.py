@@ -259,3 +259,29 @@ def test_sentence_ends_found_without_the_look_behind_are_where_sentences_are_cut
     assert [m.end() for m in themes._SENTENCE_END.finditer(text)] == [
         m.end() for m in themes._SENTENCE.finditer(text)
     ]
+
+
+def test_a_theme_is_written_as_most_of_its_replies_write_it() -> None:
+    """Spellings are counted only for phrases several replies share (when first needed):
+    every reply using the phrase counts, one written mid-sentence a hundred times more."""
+    lang = language("en")
+    texts = [
+        "NIGHT SHIFT is brutal.",
+        "NIGHT SHIFT again, every week.",
+        "NIGHT SHIFT forever, it seems.",
+        "I hated the night shift at the plant.",
+        "My dad did the night shift for years.",
+    ]
+    voices = [themes.Voice.of(lang, f"m{n}", text) for n, text in enumerate(texts)]
+    found = themes.find_themes(voices, lang, limit=6)
+    night = next(theme for theme in found if theme.gram == ("night", "shift"))
+    assert (night.phrase, night.replies, night.members) == ("night shift", 5, 5)
+
+
+def test_a_name_is_no_theme_alone_but_a_rare_word_is() -> None:
+    """The discussion's names are found only when a lone word could be a theme."""
+    lang = language("en")
+    texts = [f"Member {n} says Quarnby was right about memcached here." for n in range(8)]
+    voices = [themes.Voice.of(lang, f"m{n}", text) for n, text in enumerate(texts)]
+    lone = {theme.gram for theme in themes.find_themes(voices, lang, limit=6) if len(theme.gram) == 1}
+    assert ("quarnbi",) not in lone and ("memcach",) in lone

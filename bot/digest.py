@@ -276,8 +276,10 @@ class DigestBuilder:
     ) -> Census:
         """The period's repliers and days, and its newcomers: members whose first reply in
         the community was written in it."""
-        first_seen = await self._store.first_reply_times(community, counted.authors)
-        newcomers = {author for author, when in first_seen.items() if when >= start}
+        # Only the newcomers' first replies come back: for the others, "before the period"
+        # is all there is to know.
+        first_seen = await self._store.first_reply_times(community, counted.authors, since=start)
+        newcomers = set(first_seen)
         # In the order of their first shown reply, so that arrivals at the same instant keep it.
         names = await self._store.period_names(community, start, end, newcomers - counted.anonymous)
         named = sorted(names, key=lambda a: first_seen[a])[:MAX_NEWCOMER_NAMES]

@@ -277,6 +277,11 @@ EXPERIENCE_WORDS = 8  # fewer words tell no experience
 _ELISION = re.compile(r"^(l|d|j|qu|n|s|c|m|t)'(?=\w)")
 
 
+# A word's stem and what it may be in a theme: first or last word, inside, alone, last of
+# several words (see `Language.kind`).
+Kind = tuple[str, bool, bool, bool, bool]
+
+
 class _Stemmer(Protocol):
     def stemWord(self, word: str) -> str: ...  # the library's name
 
@@ -301,7 +306,7 @@ class Language:
     not_mine: frozenset[str]
     _stemmer: _Stemmer = field(repr=False)
     _stems: dict[str, str] = field(default_factory=dict, repr=False)
-    _kinds: dict[str, tuple[str, bool, bool]] = field(default_factory=dict, repr=False)
+    _kinds: dict[str, Kind] = field(default_factory=dict, repr=False)
     _common: dict[str, bool] = field(default_factory=dict, repr=False)
 
     def words(self, text: str) -> list[str]:
@@ -335,14 +340,27 @@ class Language:
                 split.append(w)
         return split
 
-    def kind(self, word: str) -> tuple[str, bool, bool]:
-        """A lower-case word's stem, whether it may be a theme's first or last word, and
-        whether it may be inside one: found once per word and digest."""
+    def kind(self, word: str) -> Kind:
+        """A lower-case word's stem; whether it may be a theme's first or last word; whether
+        it may be inside one; whether it may be a theme alone (four letters at least); and
+        whether it may end one of several words (not `ends_badly`): found once per word and
+        digest."""
         found = self._kinds.get(word)
         if found is None:
             edge = self.is_content(word) and len(word) <= MAX_WORD and not any(c.isdigit() for c in word)
-            found = self._kinds[word] = (self.stem(word), edge, edge or word in self.links)
+            found = self._kinds[word] = (
+                self.stem(word),
+                edge,
+                edge or word in self.links,
+                edge and len(word) >= 4,
+                edge and not self.ends_badly(word),
+            )
         return found
+
+    def kinds(self, words: list[str]) -> list[Kind]:
+        """`kind` of each word (those already known without a call each)."""
+        known = self._kinds.get
+        return [known(w) or self.kind(w) for w in words]
 
     def is_common(self, word: str) -> bool:
         """A word of everyday language, too general to be a theme alone (wordfreq's Zipf

@@ -130,12 +130,13 @@ class DigestReader:
         memo: Memo = {}
         for view in _quotable(views):
             text = view.reply.text
-            said = lang.words(text)
+            voice = Voice.of(lang, view.reply.author_id, text, view.reply.reactions, memo)
+            said = voice.said  # the words its phrases were read from
             heard.append(
                 Heard(
                     view=view,
                     said=said,
-                    voice=Voice.of(lang, view.reply.author_id, text, view.reply.reactions, memo),
+                    voice=voice,
                     junk=is_junk(text, said),
                     substantive=lang.says_something(said),
                     experience=lang.tells_experience(said),

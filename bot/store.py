@@ -368,8 +368,10 @@ class DigestStore(Protocol):
         they are only not quoted)."""
 
     async def first_reply_times(
-        self, community: Community, author_ids: Iterable[str]
-    ) -> dict[str, datetime]: ...
+        self, community: Community, author_ids: Iterable[str], since: datetime | None = None
+    ) -> dict[str, datetime]:
+        """When each of these members first replied in the community (a member who never did
+        is left out); with `since`, only those whose first reply was written then or later."""
 
 
 class StatsStore(Protocol):

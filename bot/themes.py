@@ -38,10 +38,14 @@ BOILERPLATE_SHARE = 0.3  # of the busy discussions in one digest
 _SPACES = re.compile(r"\s+")
 _LINK = re.compile(r"\]\([^)\s]*\)|https?://\S+|www\.\S+|\S+\.(?:com|org|net|io)\S*", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+# Where `_SENTENCE` cuts (the next sentence's start is the end of a match), without its
+# look-behind: the end mark is matched instead.
+_SENTENCE_END = re.compile(r"[.!?]\s+|\n+")
 _CLAUSE = re.compile(r"[,;:()\[\]{}\"“”«»„*_~|/>]+|\s[-–—]+\s|[.!?]+(?=\s|$)")
 
 Gram = tuple[str, ...]
-Memo = dict[str, tuple[dict[Gram, tuple[str, bool]], "Usage"]]
+Phrases = dict[Gram, tuple[str, bool]]  # stems → as written, mid-sentence
+Memo = dict[str, tuple[Phrases, "Usage", list[str]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +53,8 @@ class Usage:
     """How a reply uses its words: for each stem, uses in mid-sentence and how many of them
     capitalised (a name's mark)."""
 
-    mid: Counter[str] = field(default_factory=Counter)
-    capital: Counter[str] = field(default_factory=Counter)
+    mid: dict[str, int]
+    capital: dict[str, int]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -61,8 +65,9 @@ class Voice:
     author_id: str
     text: str
     reactions: int
-    phrases: dict[Gram, tuple[str, bool]] = field(repr=False)  # stems → as written, mid-sentence
+    phrases: Phrases = field(repr=False)
     usage: Usage = field(repr=False)
+    said: list[str] = field(repr=False)  # its words, as `Language.words` gives them
 
     @classmethod
     def of(
@@ -75,7 +80,7 @@ class Voice:
             found = _phrases(language, text)
             if memo is not None:
                 memo[text] = found
-        return cls(author_id, text, reactions, found[0], found[1])
+        return cls(author_id, text, reactions, *found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,56 +96,81 @@ class Found:
         return self.voices[0]
 
 
-def _phrases(language: Language, text: str) -> tuple[dict[Gram, tuple[str, bool]], Usage]:
+def _phrases(language: Language, text: str) -> tuple[Phrases, Usage, list[str]]:
     """Every candidate phrase of a reply (as stems) with the words it was written as, and
-    whether it was written mid-sentence (where its capitals are its own)."""
-    found: dict[Gram, tuple[str, bool]] = {}
-    usage = Usage()
-    mid, capital = usage.mid, usage.capital
-    kind, ends_badly = language.kind, language.ends_badly
+    whether it was written mid-sentence (where its capitals are its own); how it uses its
+    words; and its words in lower case (`Language.words`).
+
+    The reply is read in one pass: its words are found once over the whole text, and each
+    word's sentence and clause told by what stands between it and the word before (no
+    clause mark or sentence end is part of a word, so the words of the whole text are the
+    words of its sentences and clauses)."""
+    found: Phrases = {}
+    mid: dict[str, int] = {}
+    capital: dict[str, int] = {}
     keep_case = language.code == "de"
-    if _may_link(text):
-        text = _LINK.sub(" ", text)  # before clauses are cut: a link's pieces are no words
-    for sentence in _SENTENCE.split(text):
-        first = True
-        for tokens in _clauses(language, sentence):
-            lower = [t[0].lower() for t in tokens]
-            kinds = list(map(kind, lower))
-            n = len(lower)
-            # Uses in mid-sentence: every word but a sentence's first.
-            for k in range(1 if first else 0, n):
-                stem, edge, _ = kinds[k]
-                if edge:
-                    mid[stem] = mid.get(stem, 0) + 1
-                    w = tokens[k][0]
-                    if w[:1].isupper() and not w.isupper():
-                        capital[stem] = capital.get(stem, 0) + 1
-            for i in range(n):
-                if not kinds[i][1]:
+    linked = _may_link(text)
+    read = _LINK.sub(" ", text) if linked else text  # before clauses are cut: a link's pieces are no words
+    tokens = language.tokens(read)
+    lower = [t[0].lower() for t in tokens]
+    # Without a link, the words the phrases are made of are the reply's words. (`_may_link`
+    # also holds back "İ", whose lower case is longer than itself; French words are cut at
+    # elisions before they are put in lower case, which can tell "σ" from "ς" otherwise.)
+    said = lower if not linked and language.code != "fr" else language.words(text)
+    n = len(tokens)
+    if not n:
+        return found, Usage(mid, capital), said
+    kinds = language.kinds(lower)
+    plain = read.isprintable() and "  " not in read  # then so is every piece of it
+    # Between two words, a sentence may end or a clause mark stand: looked for in what lies
+    # between them (no sentence end or clause mark is part of a word, nor reaches past one),
+    # and not at all where that is a single space, as between most words. The next word's
+    # first letter is in the search: a "." right before it ends no clause ("e.g").
+    a = 0  # the current clause's first word
+    first = True  # the current clause is its sentence's first
+    for b in range(1, n + 1):
+        sentence = False  # word b starts a sentence
+        if b < n:
+            after = tokens[b - 1][2]
+            at = tokens[b][1]
+            if at == after + 1 and read[after] == " ":
+                continue  # word b is in word b-1's clause
+            if _SENTENCE_END.search(read, after, at):
+                sentence = True
+            elif not _CLAUSE.search(read, after, at + 1):
+                continue
+        # The clause of words a … b-1 is complete.
+        for i in range(a, b):
+            stem, edge, _, alone, _ = kinds[i]
+            if not edge:
+                continue
+            initial = first and i == a
+            if not initial:  # a use in mid-sentence
+                mid[stem] = mid.get(stem, 0) + 1
+                w = tokens[i][0]
+                if w[:1].isupper() and not w.isupper():
+                    capital[stem] = capital.get(stem, 0) + 1
+            start = tokens[i][1]
+            gram: Gram = ()
+            for j in range(i, min(b, i + MAX_WORDS)):
+                kind = kinds[j]
+                if not kind[2]:
+                    break
+                gram += (kind[0],)
+                if not (alone if i == j else kind[4]):
                     continue
-                initial = first and i == 0
-                start = tokens[i][1]
-                gram: Gram = ()
-                for j in range(i, min(n, i + MAX_WORDS)):
-                    stem, edge, inner = kinds[j]
-                    if not inner:
-                        break
-                    gram += (stem,)
-                    if not edge or (i == j and len(lower[i]) < 4):
-                        continue
-                    if j > i and ends_badly(lower[j]):
-                        continue
-                    had = found.get(gram)
-                    if had is not None and (had[1] or initial):
-                        continue
-                    shown = sentence[start : tokens[j][2]]
-                    if not shown.isprintable() or "  " in shown:  # only single ASCII spaces
-                        shown = _SPACES.sub(" ", shown)
-                    if initial and not keep_case and shown[1:] == shown[1:].lower():
-                        shown = shown[0].lower() + shown[1:]  # "Night shift" at a sentence's start
-                    found[gram] = (shown, not initial)
-            first = False
-    return found, usage
+                had = found.get(gram)
+                if had is not None and (had[1] or initial):
+                    continue
+                shown = read[start : tokens[j][2]]
+                if not plain and (not shown.isprintable() or "  " in shown):  # single ASCII spaces only
+                    shown = _SPACES.sub(" ", shown)
+                if initial and not keep_case and shown[1:] == shown[1:].lower():
+                    shown = shown[0].lower() + shown[1:]  # "Night shift" at a sentence's start
+                found[gram] = (shown, not initial)
+        a = b
+        first = sentence
+    return found, Usage(mid, capital), said
 
 
 def _may_link(text: str) -> bool:
@@ -158,35 +188,6 @@ def _may_link(text: str) -> bool:
         or "ı" in text
         or "İ" in text
     )
-
-
-def _clauses(language: Language, sentence: str) -> list[list[tuple[str, int, int]]]:
-    """The words of each clause of a sentence that has any (where they are in the sentence).
-    The sentence is read once: no clause mark is part of a word, so its words are the
-    clauses' words."""
-    tokens = language.tokens(sentence)
-    if not tokens:
-        return []
-    starts = [m.start() for m in _CLAUSE.finditer(sentence)]
-    if not starts:
-        return [tokens]
-    starts.append(len(sentence) + 1)  # after every word: the last mark is always passed
-    clauses: list[list[tuple[str, int, int]]] = []
-    current: list[tuple[str, int, int]] = []
-    k = 0
-    at = starts[0]
-    for token in tokens:
-        if at < token[1]:  # a mark before this word ends the clause
-            if current:
-                clauses.append(current)
-                current = []
-            k += 1
-            while starts[k] < token[1]:
-                k += 1
-            at = starts[k]
-        current.append(token)
-    clauses.append(current)
-    return clauses
 
 
 def _contains(longer: Gram, shorter: Gram) -> bool:
@@ -246,27 +247,39 @@ def find_themes(
     if len(voices) < minimum:
         return []
     uses: dict[Gram, list[Voice]] = defaultdict(list)
-    spelling: dict[Gram, Counter[str]] = defaultdict(Counter)
     for voice in voices:
-        for gram, (written, mid) in voice.phrases.items():
-            if gram in ignore:
-                continue
-            uses[gram].append(voice)
-            spelling[gram][written] += 100 if mid else 1  # its own capitals weigh more
+        for gram in voice.phrases:
+            if gram not in ignore:
+                uses[gram].append(voice)
     everyone = len({v.author_id for v in voices})
-    names = _names(voices) if language.code != "de" else frozenset()
-    members = {gram: len({v.author_id for v in said}) for gram, said in uses.items()}
+    # Only a phrase of two replies or more can be a theme: its members are counted, and its
+    # spellings and the discussion's names when first needed (most phrases are one reply's).
+    members = {gram: len({v.author_id for v in said}) for gram, said in uses.items() if len(said) > 1}
     lone_floor = max(SINGLE_WORD_MEMBERS, SINGLE_WORD_SHARE * everyone)
+    known_names: list[frozenset[str]] = []
+
+    def names() -> frozenset[str]:
+        if not known_names:
+            known_names.append(_names(voices) if language.code != "de" else frozenset())
+        return known_names[0]
+
+    def spelling(gram: Gram) -> Counter[str]:
+        """How the phrase was written, in the order of its replies."""
+        written: Counter[str] = Counter()
+        for voice in uses[gram]:
+            shown, mid = voice.phrases[gram]
+            written[shown] += 100 if mid else 1  # its own capitals weigh more
+        return written
 
     def allowed(gram: Gram) -> bool:
         if len(uses[gram]) < 2 or members[gram] < MIN_MEMBERS:
             return False
-        if len(gram) == 1 and gram[0] in names:
+        if len(gram) == 1 and gram[0] in names():
             return False  # a name ("Chris"); "Jurassic Park" or "Flat Earth" name a topic
         if len(gram) > 1:
             return True
         return members[gram] >= lone_floor and not language.is_common(
-            spelling[gram].most_common(1)[0][0].lower()
+            spelling(gram).most_common(1)[0][0].lower()
         )
 
     common = {gram: said for gram, said in uses.items() if allowed(gram)}
@@ -292,7 +305,7 @@ def find_themes(
         ordered = sorted(common[gram], key=lambda v: (-v.reactions, abs(len(v.text) - 200)))
         themes.append(
             Found(
-                phrase=spelling[gram].most_common(1)[0][0],
+                phrase=spelling(gram).most_common(1)[0][0],
                 replies=len(common[gram]),
                 members=members[gram],
                 voices=tuple(ordered),

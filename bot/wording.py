@@ -89,5 +89,6 @@ def is_junk(text: str, said: list[str]) -> bool:
         letters = sum(map(str.isalpha, bare))
         if letters >= 12 and upper > 0.7 * letters:
             return True
-    # Few distinct letters for many ("asdfasdfasdf", "hahahahaha", "jjjjjkkkk").
-    return any(len(set(w)) <= 3 for w in said if len(w) >= 8)
+    # Few distinct letters for many ("asdfasdfasdf", "hahahahaha", "jjjjjkkkk"), looked for
+    # only when a word is long enough.
+    return max(map(len, said)) >= 8 and any(len(set(w)) <= 3 for w in said if len(w) >= 8)

@@ -20,7 +20,7 @@ from bot.models import (
     PeriodCounts,
     ReplyView,
 )
-from storage.db.core import Db, Params, Sql
+from storage.db.core import Db, Params
 from storage.feeds import check_choice
 from storage.fragments import bytewise, listed
 from storage.queries import Queries
@@ -56,21 +56,30 @@ _DUE_SCHEDULES = bytewise(
 _CLAIM = "platform = :platform AND community_id = :community AND channel_id = :channel AND period_end = :end"
 # Per author, the oldest of their replies (index replies_author_created) in this community:
 # usually the first one looked at, not every reply of the community.
-_FIRST_REPLIES: Sql = {
+_FIRST_REPLIES = {
     engine: "SELECT w.value, (SELECT r.created_at FROM replies r"
     " JOIN discussions d ON d.id = r.discussion_id"
     " WHERE r.author_id = w.value AND d.platform = :platform AND d.community_id = :community"
-    f" ORDER BY r.created_at LIMIT 1) FROM {table}"
+    f" ORDER BY r.created_at LIMIT 1) AS first_at FROM {table}"
     for engine, table in listed("ids", "text", "w").items()
+}
+# Only those first replied at or after a time: the rest stay in the database.
+_FIRST_REPLIES_SINCE = {
+    engine: f"SELECT value, first_at FROM ({sql}) f WHERE first_at >= :since"
+    for engine, sql in _FIRST_REPLIES.items()
 }
 
 
 # The replies a digest counts: in posted discussions of the community, written in the
-# period, by members not opted out (hidden replies count: they are only not quoted).
+# period, by members not opted out (hidden replies count: they are only not quoted). Found
+# by time (index replies_created), each one's discussion then looked up: SQLite's planner,
+# left to itself, probes every discussion the community ever had for replies in the period
+# (CROSS JOIN fixes its order; PostgreSQL's planner still chooses its own).
 _COUNTED = (
-    " FROM replies r JOIN discussions d ON d.id = r.discussion_id"
+    " FROM replies r CROSS JOIN discussions d"
     " LEFT JOIN member_prefs p ON p.platform = d.platform AND p.user_id = r.author_id"
-    " WHERE d.platform = :platform AND d.community_id = :community AND d.state = 'posted'"
+    " WHERE d.id = r.discussion_id"
+    " AND d.platform = :platform AND d.community_id = :community AND d.state = 'posted'"
     " AND r.created_at >= :start AND r.created_at < :end AND NOT coalesce(p.opted_out, false)"
 )
 # Of some repliers, the name of each one's first reply not hidden in the order the digest
@@ -390,20 +399,18 @@ class DigestQueries(Queries):
             " AND state = 'posted' AND posted_at >= :start AND posted_at < :end",
             params,
         )
-        replies = await self._db.fetch_one(
-            "SELECT count(*), count(DISTINCT r.author_id) FROM replies r"
-            " JOIN discussions d ON d.id = r.discussion_id"
-            " LEFT JOIN member_prefs p ON p.platform = d.platform AND p.user_id = r.author_id"
-            " WHERE d.platform = :platform AND d.community_id = :community AND d.state = 'posted'"
-            " AND r.created_at >= :start AND r.created_at < :end AND NOT coalesce(p.opted_out, false)",
-            params,
-        )
+        replies = await self._db.fetch_one(f"SELECT count(*), count(DISTINCT r.author_id){_COUNTED}", params)
         assert replies is not None
         return PeriodCounts(articles=int(articles), replies=replies[0], participants=replies[1])
 
-    async def first_reply_times(self, community: Community, author_ids: Iterable[str]) -> dict[str, datetime]:
+    async def first_reply_times(
+        self, community: Community, author_ids: Iterable[str], since: datetime | None = None
+    ) -> dict[str, datetime]:
         wanted = sorted(set(author_ids))
         if not wanted:
             return {}
-        rows = await self._db.fetch(_FIRST_REPLIES, _community(community, ids=wanted))
+        if since is None:
+            rows = await self._db.fetch(_FIRST_REPLIES, _community(community, ids=wanted))
+        else:
+            rows = await self._db.fetch(_FIRST_REPLIES_SINCE, _community(community, ids=wanted, since=since))
         return {r[0]: self._at(r[1]) for r in rows if r[1] is not None}

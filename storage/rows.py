@@ -92,12 +92,17 @@ class Rows:
     def reply_views(self, rows: Iterable[Sequence[Any]]) -> dict[int, list[ReplyView]]:
         """Rows of `REPLY_COLS, opted_out, anonymous` as replies with their authors' preferences,
         by discussion."""
+        when = self.when
+        at = cast(Callable[[Any], datetime], when)  # created_at is NOT NULL
         grouped: dict[int, list[ReplyView]] = {}
+        # A digest reads a busy week's shown replies before its reading starts: the loop is
+        # kept tight (no slice or call of `reply` per row, arguments by position).
         for row in rows:
-            reply = self.reply(row[:11])
-            grouped.setdefault(reply.discussion_id, []).append(
-                ReplyView(reply, opted_out=bool(row[11]), anonymous=bool(row[12]))
-            )
+            reply = Reply(
+                row[0], row[1], row[2], row[3], row[4], row[5], at(row[6]), when(row[7]),
+                bool(row[8]), bool(row[9]), row[10],
+            )  # fmt: skip
+            grouped.setdefault(row[1], []).append(ReplyView(reply, bool(row[11]), bool(row[12])))
         return grouped
 
     def marks(self, rows: Iterable[Sequence[Any]]) -> dict[int, list[ReplyMark]]:

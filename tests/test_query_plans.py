@@ -80,7 +80,7 @@ async def test_sqlite_plans_use_indexes(tmp_path: Path) -> None:
     scans = {q[:120]: full for q, plan in plans.items() if (full := full_scans_sqlite(plan))}
     assert scans == {}, scans
     # Newcomers: each author's first reply is found through their own replies, not the community's.
-    first_replies = [plan for q, plan in plans.items() if "LIMIT 1) FROM json_each" in q]
+    first_replies = [plan for q, plan in plans.items() if "LIMIT 1) AS first_at FROM json_each" in q]
     assert first_replies and any("replies_author_created" in line for line in first_replies[0]), first_replies
 
 

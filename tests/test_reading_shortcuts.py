@@ -22,6 +22,7 @@ PIECES = st.sampled_from(
         "night shift", "Night", "WWW.", "www.", "example", ".COM", ".io", ".ıo", ".İO", "://", "https",
         "](", ")", "[", "l'eau", "d’été", "don’t", " - ", " — ", ", ", "; ", ". ", "! ", "\n", "\t",
         "\u00a0", "  ", "«", "»", "/", "_", "*", "reddit.com/r/x", "4,000", "self-driving", "İstanbul",
+        "e.g.", "?!", "x", "-", ".",
     ]
 )  # fmt: skip
 TEXTS = st.lists(PIECES, max_size=12).map("".join)
@@ -36,8 +37,18 @@ LINKED = [
 
 def _phrases_the_long_way(code: str, text: str) -> dict[themes.Gram, tuple[str, bool]]:
     """Each clause tokenised on its own, every link search run, as before the shortcuts."""
+    return _read_the_long_way(code, text)[0]
+
+
+def _read_the_long_way(
+    code: str, text: str
+) -> tuple[dict[themes.Gram, tuple[str, bool]], dict[str, int], dict[str, int]]:
+    """The phrases, and the uses of each stem in mid-sentence and how many of them are
+    capitalised: each sentence and clause cut and tokenised on its own."""
     lang = language(code)
     found: dict[themes.Gram, tuple[str, bool]] = {}
+    mid: dict[str, int] = {}
+    capital: dict[str, int] = {}
     for sentence in themes._SENTENCE.split(themes._LINK.sub(" ", text)):
         first = True
         for clause in themes._CLAUSE.split(sentence):
@@ -51,6 +62,11 @@ def _phrases_the_long_way(code: str, text: str) -> dict[themes.Gram, tuple[str, 
                 continue
             lower = [w.lower() for w, _, _ in tokens]
             kinds = [lang.kind(w) for w in lower]
+            for k, (w, _, _) in enumerate(tokens):
+                if kinds[k][1] and not (first and k == 0):
+                    mid[kinds[k][0]] = mid.get(kinds[k][0], 0) + 1
+                    if w[:1].isupper() and not w.isupper():
+                        capital[kinds[k][0]] = capital.get(kinds[k][0], 0) + 1
             for i in range(len(lower)):
                 if not kinds[i][1]:
                     continue
@@ -71,7 +87,7 @@ def _phrases_the_long_way(code: str, text: str) -> dict[themes.Gram, tuple[str, 
                         shown = shown[0].lower() + shown[1:]
                     found[gram] = (shown, not initial)
             first = False
-    return found
+    return found, mid, capital
 
 
 @pytest.mark.parametrize("text", LINKED)
@@ -104,12 +120,26 @@ def test_words_read_with_the_shortcuts_are_the_words_read_the_long_way(text: str
 @settings(max_examples=150, deadline=None)
 @given(text=TEXTS)
 def test_phrases_read_in_one_pass_are_the_phrases_read_clause_by_clause(code: str, text: str) -> None:
-    found, _ = themes._phrases(language(code), text)
-    assert found == _phrases_the_long_way(code, text)
+    found, usage, said = themes._phrases(language(code), text)
+    assert (found, usage.mid, usage.capital) == _read_the_long_way(code, text)
+    assert said == language(code).words(text)
+
+
+@pytest.mark.parametrize("code", ["en", "fr"])
+@settings(max_examples=150, deadline=None)
+@given(
+    text=st.lists(st.sampled_from(["L'", "ΟΔΟΣ", "Σ", "İ", "l’", "eau", " ", ". ", "Été"]), max_size=8).map(
+        "".join
+    )
+)
+def test_a_reply_s_words_read_with_its_phrases_are_its_words(code: str, text: str) -> None:
+    """Where the words of the phrases are the reply's words (no link, no "İ"; French cut at
+    elisions before lower case: "σ" or "ς")."""
+    assert themes._phrases(language(code), text)[2] == language(code).words(text)
 
 
 def test_a_theme_is_written_with_single_spaces_whatever_the_reply_used() -> None:
-    found, _ = themes._phrases(language("en"), "We talk about the night\u00a0 \tshift every day.")
+    found, _, _ = themes._phrases(language("en"), "We talk about the night\u00a0 \tshift every day.")
     assert found[("night", "shift")] == ("night shift", True)
 
 
@@ -221,3 +251,37 @@ def test_a_small_discussion_s_gist_finds_its_themes_though_the_digest_names_none
 @given(TEXTS)
 def test_a_sentence_normalised_without_its_space_search_is_normalised_the_long_way(text: str) -> None:
     assert builtin_gist._normal(text) == re.sub(r"\s+", " ", text.strip().strip(".!?…").lower())
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXTS)
+def test_sentence_ends_found_without_the_look_behind_are_where_sentences_are_cut(text: str) -> None:
+    assert [m.end() for m in themes._SENTENCE_END.finditer(text)] == [
+        m.end() for m in themes._SENTENCE.finditer(text)
+    ]
+
+
+def test_a_theme_is_written_as_most_of_its_replies_write_it() -> None:
+    """Spellings are counted only for phrases several replies share (when first needed):
+    every reply using the phrase counts, one written mid-sentence a hundred times more."""
+    lang = language("en")
+    texts = [
+        "NIGHT SHIFT is brutal.",
+        "NIGHT SHIFT again, every week.",
+        "NIGHT SHIFT forever, it seems.",
+        "I hated the night shift at the plant.",
+        "My dad did the night shift for years.",
+    ]
+    voices = [themes.Voice.of(lang, f"m{n}", text) for n, text in enumerate(texts)]
+    found = themes.find_themes(voices, lang, limit=6)
+    night = next(theme for theme in found if theme.gram == ("night", "shift"))
+    assert (night.phrase, night.replies, night.members) == ("night shift", 5, 5)
+
+
+def test_a_name_is_no_theme_alone_but_a_rare_word_is() -> None:
+    """The discussion's names are found only when a lone word could be a theme."""
+    lang = language("en")
+    texts = [f"Member {n} says Quarnby was right about memcached here." for n in range(8)]
+    voices = [themes.Voice.of(lang, f"m{n}", text) for n, text in enumerate(texts)]
+    lone = {theme.gram for theme in themes.find_themes(voices, lang, limit=6) if len(theme.gram) == 1}
+    assert ("quarnbi",) not in lone and ("memcach",) in lone

@@ -1478,6 +1478,15 @@ async def test_first_reply_times(contract_store: Store) -> None:
     }
     assert await contract_store.first_reply_times(C1, ["u5"]) == {}
     assert await contract_store.first_reply_times(C1, []) == {}
+    # since: only those who first replied then or later (u2 at that very instant)
+    assert await contract_store.first_reply_times(C1, ["u1", "u2", "nobody"], since=START - H) == {
+        "u2": START - H
+    }
+    assert await contract_store.first_reply_times(C1, ["u1", "u2"], since=START - 9 * D) == {
+        "u1": START - 9 * D,
+        "u2": START - H,
+    }
+    assert await contract_store.first_reply_times(C1, ["u1", "u2"], since=START) == {}
 
 
 async def test_first_reply_times_for_many_authors(contract_store: Store) -> None:

@@ -30,6 +30,7 @@ DONE = N_("Done.")
 RESTARTING = N_("threadcast is restarting; try again in a minute.")
 FAILED = N_("That did not work: {detail}")
 IN_THE_LOG = N_("the error is in the bot's log.")
+WORDS_WAIT = 1.0  # seconds
 
 
 def done(words: Words | None = None) -> Answer:
@@ -86,7 +87,15 @@ class Intake:
         return failed(detail, await self._words(community))
 
     async def _words(self, community: Community | None) -> Words:
-        return english() if community is None else await self._app.commands.words_for(community)
+        # A platform waits for the answer (Discord: 3 seconds from the command, if it was not
+        # deferred): a store slow to say the community's language costs English, not the answer.
+        if community is None:
+            return english()
+        try:
+            return await asyncio.wait_for(self._app.commands.words_for(community), WORDS_WAIT)
+        except TimeoutError:
+            _log.warning("the language of %s took too long to read; answering in English", community.key)
+            return english()
 
     async def close(self, timeout: float = 10.0) -> None:
         """Refuse new commands, then wait for those under way (at most `timeout` seconds)."""

@@ -126,5 +126,18 @@ async def test_the_standard_answers_are_in_the_communitys_language() -> None:
     await intake.close(timeout=1)
     refused = await asyncio.create_task(platform_call(intake, call("silent")))
     assert (
-        not refused.ok and refused.text == "threadcast wird neu gestartet; bitte in einer Minute noch einmal."
+        not refused.ok
+        and refused.text == "threadcast wird neu gestartet; versuch es in einer Minute noch einmal."
     )
+
+
+async def test_a_store_slow_to_say_the_language_costs_english_not_the_answer() -> None:
+    async def stuck(community: Community) -> Words:
+        await asyncio.sleep(30)
+        raise AssertionError("not reached")
+
+    intake = Intake(App(CommandRegistry(words_for=stuck)))
+    started = asyncio.get_running_loop().time()
+    answer = await intake.failed(WHERE)
+    assert answer.text == "That did not work: the error is in the bot's log."
+    assert asyncio.get_running_loop().time() - started < 5

@@ -3,6 +3,7 @@ rewritten text runs on both engines with the same answers."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -213,12 +214,58 @@ async def test_the_last_insert_of_a_transaction_commits_it(db: Db) -> None:
     assert await db.fetch_value("SELECT count(*) FROM t") == 1
     async with db.transaction() as tx:
         assert await tx.insert_rows(pairs, [], last=True) == 0
-    if db.engine == "sqlite":  # committed: a statement after it would run outside the transaction
-        with pytest.raises(StoreError, match="after the one that ended"):
-            async with db.transaction() as tx:
-                await tx.insert_rows(pairs, [(3, "z", at)], last=True)
-                await tx.execute("INSERT INTO t (k) VALUES (:k)", {"k": "too late"})
-        assert await db.fetch_value("SELECT count(*) FROM t") == 1
+    # SQLite committed with it: a statement after it would run outside the transaction
+    with pytest.raises(StoreError, match="after the one that ended"):
+        async with db.transaction() as tx:
+            await tx.insert_rows(pairs, [(3, "z", at)], last=True)
+            await tx.execute("INSERT INTO t (k) VALUES (:k)", {"k": "too late"})
+    assert await db.fetch_value("SELECT count(*) FROM t") == 1
+
+
+async def test_after_a_failed_statement_a_transaction_goes_no_further(db: Db) -> None:
+    await db.execute("INSERT INTO t (k) VALUES (:k)", {"k": "taken"})
+    with pytest.raises(StoreError):
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO t (k) VALUES (:k)", {"k": "first"})
+            with contextlib.suppress(Exception):  # a caller that swallows the error...
+                await tx.execute("INSERT INTO t (k) VALUES (:k)", {"k": "taken"})
+            await tx.execute("INSERT INTO t (k) VALUES (:k)", {"k": "after"})  # ...is stopped here
+    assert [r[0] for r in await db.fetch("SELECT k FROM t")] == ["taken"]
+
+
+async def test_a_transaction_cancelled_while_its_first_call_waits_leaves_the_connection_clean(
+    tmp_path: Path,
+) -> None:
+    """The first statement (with BEGIN) still queued for SQLite's thread when its task is
+    cancelled: the ROLLBACK is asked on the thread, after it, so the next transaction works."""
+    import asyncio
+    import time
+
+    from storage.db.sqlite import _on_thread
+
+    lite = SqliteDb(tmp_path / "cancel.db")
+    await lite.open()
+    try:
+        await lite.execute(_TABLE["sqlite"])
+        busy = asyncio.ensure_future(_on_thread(lite.connection, lambda c: time.sleep(0.3)))
+        await asyncio.sleep(0.05)  # the thread is busy: the transaction's first call waits
+
+        async def write() -> None:
+            async with lite.transaction() as tx:
+                await tx.execute("INSERT INTO t (k) VALUES (:k)", {"k": "cancelled"})
+
+        task = asyncio.create_task(write())
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await busy
+        async with lite.transaction() as tx:  # would fail "within a transaction" if left open
+            await tx.execute("INSERT INTO t (k) VALUES (:k)", {"k": "next"})
+        assert [r[0] for r in await lite.fetch("SELECT k FROM t")] == ["next"]
+        assert not lite.connection.in_transaction
+    finally:
+        await lite.close()
 
 
 async def test_a_batch_of_replies_is_two_calls_to_the_sqlite_thread(tmp_path: Path) -> None:

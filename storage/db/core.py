@@ -144,8 +144,9 @@ class Tx(Protocol):
 
     async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]], *, last: bool = False) -> int:
         """Insert `rows`, skipping those whose unique key is stored (also a row repeated within
-        `rows` is inserted once); returns how many were new. `last`:
-        nothing follows it in its transaction (SQLite then commits in the same call)."""
+        `rows` is inserted once); returns how many were new. `last`: the transaction ends with
+        it (SQLite commits in the same call, so nothing the body does after it can take it back);
+        a statement after it is refused on both engines."""
 
     async def run_script(self, script: str) -> None:
         """A migration file's statements as they are (no parameters; for storage/db/migrate.py)."""

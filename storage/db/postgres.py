@@ -116,6 +116,25 @@ class _Statements:
         await self._connection().execute(script)  # no arguments: the whole file in one simple query
 
 
+class _Transaction(_Statements):
+    """The statements of one transaction: after `insert_rows(..., last=True)` none is taken, as
+    on SQLite (where that insert carries the COMMIT)."""
+
+    def __init__(self, conn: Any) -> None:
+        super().__init__(conn)
+        self._ended = False
+
+    def _connection(self) -> Any:
+        if self._ended:
+            raise StoreError("a statement after the one that ended its transaction")
+        return self._open
+
+    async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]], *, last: bool = False) -> int:
+        stored = await super().insert_rows(into, rows)
+        self._ended = last
+        return stored
+
+
 class PgDb(_Statements):
     """`storage.db.core.Db` on a PostgreSQL database."""
 
@@ -188,7 +207,7 @@ class PgDb(_Statements):
         pool = self._connection()
         with self._errors():
             async with pool.acquire() as conn, conn.transaction():
-                yield _Statements(conn)
+                yield _Transaction(conn)
 
     async def fetch(self, sql: Sql, params: Params = NO_PARAMS) -> list[Row]:
         with self._errors():

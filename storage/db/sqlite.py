@@ -171,8 +171,11 @@ class _Statements:
         return await self._run(lambda c: max(c.executemany(sql, values).rowcount, 0))
 
     async def run_script(self, script: str) -> None:
+        found = statements(script)
+        _log.debug("sql: a script of %d statements, first %s", len(found), found[0][:80] if found else "-")
+
         def run(c: sqlite3.Connection) -> None:
-            for statement in statements(script):
+            for statement in found:
                 c.execute(statement)
 
         await self._run(run)
@@ -188,13 +191,18 @@ class _Transaction(_Statements):
         super().__init__(conn)
         self.begun = False
         self.ended = False  # committed
+        self._failed = False
         self._later: list[Callable[[sqlite3.Connection], object]] = []
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         if self.ended:
             raise StoreError("a statement after the one that ended its transaction")
+        if self._failed:
+            # As on PostgreSQL: a caller that caught the error goes no further (after a failed
+            # BEGIN its statements would run outside any transaction).
+            raise StoreError("a statement after one that failed in its transaction")
         begin, later = not self.begun, self._later
-        self.begun, self._later = True, []  # a failed BEGIN leaves no transaction to roll back
+        self.begun, self._later = True, []
 
         def call(c: sqlite3.Connection) -> T:
             if begin:
@@ -203,7 +211,11 @@ class _Transaction(_Statements):
                 step(c)
             return work(c)
 
-        return await super()._run(call)
+        try:
+            return await super()._run(call)
+        except BaseException:
+            self._failed = True
+            raise
 
     async def execute_many(self, sql: Sql, rows: Iterable[Params]) -> None:
         query = _statement(sql)
@@ -230,6 +242,12 @@ class _Transaction(_Statements):
         if not self.ended and (self.begun or self._later):
             await self._run(lambda c: c.execute("COMMIT"))
             self.ended = True
+
+
+def _roll_back(c: sqlite3.Connection) -> None:
+    if c.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            c.execute("ROLLBACK")
 
 
 def _times(into: NewRows) -> list[int]:
@@ -349,10 +367,10 @@ class SqliteDb(_Statements):
                     yield tx
                     await tx.end()
                 except BaseException:
-                    # Also when COMMIT itself failed: never leave the shared connection mid-transaction.
-                    if db.in_transaction:
-                        with contextlib.suppress(sqlite3.Error):
-                            await db.execute("ROLLBACK")
+                    # Also when COMMIT failed, or the task was cancelled while a call was still
+                    # queued: asked on the thread, after that call (its queue is first in, first
+                    # out), so the shared connection is never left mid-transaction.
+                    await _on_thread(db, _roll_back)
                     raise
 
     async def _atomically(self, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -364,9 +382,7 @@ class SqliteDb(_Statements):
                 done = work(c)
                 c.execute("COMMIT")
             except BaseException:
-                if c.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):
-                        c.execute("ROLLBACK")
+                _roll_back(c)
                 raise
             return done
 
@@ -404,11 +420,8 @@ class SqliteDb(_Statements):
         return await self._atomically(lambda c: max(c.executemany(sql, values).rowcount, 0))
 
     async def run_script(self, script: str) -> None:
-        def run(c: sqlite3.Connection) -> None:
-            for statement in statements(script):
-                c.execute(statement)
-
-        await self._atomically(run)
+        async with self.transaction() as tx:
+            await tx.run_script(script)
 
     def when(self, value: Any) -> datetime | None:
         # The "Z" makes it UTC-aware (Python 3.11+).

@@ -17,8 +17,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from bot.clock import Clock
 from bot.feed_filters import Candidate, Rules, held_counts
+from bot.group_commit import GroupCommit
 from bot.identity import article_link
-from bot.models import ArticleDraft, Community, Feed
+from bot.models import ArticleDraft, Community, Feed, FeedSuccess
 from bot.platform import ChatPlatform
 from bot.post_layout import stored_layout
 from bot.publisher import Publisher, PublishError, item_key, item_keys
@@ -80,7 +81,17 @@ class FeedPoller:
     ) -> FeedResult:
         return await fetch_feed(self._fetcher, url, etag=etag, last_modified=last_modified)
 
-    async def poll(self, feed: Feed, prefetched: FeedResult | None = None) -> PollReport:
+    async def poll(
+        self,
+        feed: Feed,
+        prefetched: FeedResult | None = None,
+        *,
+        successes: GroupCommit[FeedSuccess] | None = None,
+    ) -> PollReport:
+        """Poll `feed` (or take `prefetched`, just read). Its success is recorded before this
+        returns or, given `successes` (the scheduler's, for one cycle), queued there: see
+        `Scheduler.run_once` for what a crash before it is written does. A feed's first poll
+        is always recorded at once: left unprimed, a new item would meet the backlog rule again."""
         try:
             result = prefetched or await self.fetch(
                 feed.url, etag=feed.etag, last_modified=feed.last_modified
@@ -105,14 +116,21 @@ class FeedPoller:
         # With items left to post, fetch in full next time: a 304 would hide them.
         complete = report.waiting == 0
         now = self._clock.now()
-        await self._store.record_feed_success(
+        success = FeedSuccess(
             feed.id,
             title=result.title,
             etag=result.etag if complete else None,
             last_modified=result.last_modified if complete else None,
             next_poll_at=now + timedelta(seconds=feed.interval_seconds),
-            now=now,
+            at=now,
         )
+        if successes is not None and feed.primed:
+            await successes.add(success)
+        else:
+            await self._store.record_feed_success(
+                feed.id, title=success.title, etag=success.etag, last_modified=success.last_modified,
+                next_poll_at=success.next_poll_at, now=now,
+            )  # fmt: skip
         return report
 
     async def _failed(self, feed: Feed, error: str) -> PollReport:

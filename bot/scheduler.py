@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from bot.clock import Clock
 from bot.digest_jobs import DigestJobs
+from bot.group_commit import GroupCommit
 from bot.lease import Lease
 from bot.models import Feed
 from bot.platform import ChatPlatform, is_connected
@@ -20,6 +21,10 @@ _log = logging.getLogger(__name__)
 
 LEASE_NAME = "scheduler"
 LEASE_TICKS = 3  # the lease outlives this many ticks: a dead holder's jobs move within about one more
+# A cycle's successful polls are written in batches of up to this many, at most this long after
+# the first of a batch, rather than one write (a hand-off to the database and a commit) each.
+SUCCESS_BATCH = 500
+SUCCESS_DELAY = 1.0  # seconds
 
 
 class Scheduler:
@@ -35,6 +40,8 @@ class Scheduler:
         tick_seconds: float = 30.0,
         concurrency: int = 8,
         lease: Lease | None = None,
+        success_batch: int = SUCCESS_BATCH,
+        success_delay: float = SUCCESS_DELAY,
     ) -> None:
         self._store = store
         self._publisher = publisher
@@ -45,6 +52,8 @@ class Scheduler:
         self._tick = tick_seconds
         self._limit = asyncio.Semaphore(concurrency)
         self._lease = lease  # None: no other process shares the store
+        self._success_batch = success_batch
+        self._success_delay = success_delay
 
     async def run_once(self) -> None:
         """Recover cut-off posts, poll every due feed (a few at a time), post due digests."""
@@ -57,13 +66,29 @@ class Scheduler:
             if is_connected(self._platforms, f.community.platform)
         ]
 
+        # What a crash before a batch of successes is written does: those feeds stay due with
+        # the validators of their last recorded poll, so the next cycle fetches them again.
+        # Nothing is posted twice or missed: a poll remembers each item as it posts it (or holds
+        # it back) before its success is queued, so the items read again are known and a new
+        # one is new either way. (A first poll, which primes the feed, is never queued.)
+        successes = GroupCommit(
+            self._store.record_feed_successes,
+            max_rows=self._success_batch,
+            max_delay=self._success_delay,
+            name="feed successes",
+        )
+
         async def poll(feed: Feed) -> None:
             # Read once for the cycle: a feed removed meanwhile is not re-read here; the poller
             # checks it still exists before it posts anything, and its writes touch no gone feed.
             async with self._limit:
-                await self._poller.poll(feed)
+                await self._poller.poll(feed, successes=successes)
 
-        results = await asyncio.gather(*(poll(f) for f in feeds), return_exceptions=True)
+        try:
+            results = await asyncio.gather(*(poll(f) for f in feeds), return_exceptions=True)
+        finally:
+            # Also when the run is cancelled (its lease lost): these polls are done.
+            await successes.flush()
         for feed, result in zip(feeds, results, strict=True):
             if isinstance(result, BaseException):
                 _log.error("polling %s failed", mask_url(feed.url), exc_info=result)

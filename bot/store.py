@@ -24,6 +24,7 @@ from bot.models import (
     DiscussionActivity,
     Feed,
     FeedFilter,
+    FeedSuccess,
     MemberPrefs,
     NewReply,
     PeriodActivity,
@@ -222,6 +223,9 @@ class FeedStore(Protocol):
     ) -> bool:
         """Also marks the feed primed and clears its failure count. False: the feed is gone
         (removed), and nothing was written."""
+
+    async def record_feed_successes(self, successes: Sequence[FeedSuccess]) -> None:
+        """`record_feed_success` for each, in one transaction (a feed removed meanwhile is skipped)."""
 
     async def record_feed_failure(
         self, feed_id: int, *, error: str, next_poll_at: datetime, now: datetime

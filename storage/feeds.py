@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from bot.models import FILTER_ACTIONS, FILTER_FIELDS, Community, Feed, FeedFilter
+from bot.models import FILTER_ACTIONS, FILTER_FIELDS, Community, Feed, FeedFilter, FeedSuccess
 from bot.store import DuplicateError
 from storage.fragments import listed
 from storage.queries import Queries
@@ -23,6 +23,12 @@ _REMEMBER = {
     " WHERE true ON CONFLICT DO NOTHING"
     for engine, keys in listed("keys", "text", "k").items()
 }
+
+_SUCCESS = (
+    "UPDATE feeds SET title = coalesce(:title::text, title), etag = :etag,"
+    " last_modified = :last_modified, last_success_at = :now, failures = 0,"
+    " next_poll_at = :next, primed = true WHERE id = :id"
+)
 
 
 class FeedQueries(Queries):
@@ -93,13 +99,19 @@ class FeedQueries(Queries):
         now: datetime,
     ) -> bool:
         changed = await self._db.execute(
-            "UPDATE feeds SET title = coalesce(:title::text, title), etag = :etag,"
-            " last_modified = :last_modified, last_success_at = :now, failures = 0,"
-            " next_poll_at = :next, primed = true WHERE id = :id",
+            _SUCCESS,
             {"title": title, "etag": etag, "last_modified": last_modified, "now": now,
              "next": next_poll_at, "id": feed_id},
         )  # fmt: skip
         return changed > 0
+
+    async def record_feed_successes(self, successes: Sequence[FeedSuccess]) -> None:
+        if successes:
+            await self._db.execute_many(
+                _SUCCESS,
+                [{"title": s.title, "etag": s.etag, "last_modified": s.last_modified, "now": s.at,
+                  "next": s.next_poll_at, "id": s.feed_id} for s in successes],
+            )  # fmt: skip
 
     async def record_feed_failure(
         self, feed_id: int, *, error: str, next_poll_at: datetime, now: datetime

@@ -8,11 +8,10 @@ from collections.abc import Mapping
 
 from bot.clock import Clock
 from bot.digest_jobs import DigestJobs
-from bot.group_commit import GroupCommit
 from bot.lease import Lease
 from bot.models import Feed
 from bot.platform import ChatPlatform, is_connected
-from bot.poller import FeedPoller
+from bot.poller import FeedPoller, PollCycle
 from bot.publisher import Publisher
 from bot.redact import mask_url
 from bot.store import Store
@@ -22,7 +21,8 @@ _log = logging.getLogger(__name__)
 LEASE_NAME = "scheduler"
 LEASE_TICKS = 3  # the lease outlives this many ticks: a dead holder's jobs move within about one more
 # A cycle's successful polls are written in batches of up to this many, at most this long after
-# the first of a batch, rather than one write (a hand-off to the database and a commit) each.
+# the first of a batch, rather than one write (a hand-off to the database and a commit) each:
+# see `PollCycle` for what a crash before a batch is written does.
 SUCCESS_BATCH = 500
 SUCCESS_DELAY = 1.0  # seconds
 
@@ -66,29 +66,19 @@ class Scheduler:
             if is_connected(self._platforms, f.community.platform)
         ]
 
-        # What a crash before a batch of successes is written does: those feeds stay due with
-        # the validators of their last recorded poll, so the next cycle fetches them again.
-        # Nothing is posted twice or missed: a poll remembers each item as it posts it (or holds
-        # it back) before its success is queued, so the items read again are known and a new
-        # one is new either way. (A first poll, which primes the feed, is never queued.)
-        successes = GroupCommit(
-            self._store.record_feed_successes,
-            max_rows=self._success_batch,
-            max_delay=self._success_delay,
-            name="feed successes",
-        )
+        cycle = PollCycle(self._store, batch=self._success_batch, delay=self._success_delay)
 
         async def poll(feed: Feed) -> None:
             # Read once for the cycle: a feed removed meanwhile is not re-read here; the poller
             # checks it still exists before it posts anything, and its writes touch no gone feed.
             async with self._limit:
-                await self._poller.poll(feed, successes=successes)
+                await self._poller.poll(feed, cycle=cycle)
 
         try:
             results = await asyncio.gather(*(poll(f) for f in feeds), return_exceptions=True)
         finally:
             # Also when the run is cancelled (its lease lost): these polls are done.
-            await successes.flush()
+            await cycle.finish()
         for feed, result in zip(feeds, results, strict=True):
             if isinstance(result, BaseException):
                 _log.error("polling %s failed", mask_url(feed.url), exc_info=result)

@@ -235,6 +235,9 @@ class FeedStore(Protocol):
     async def unseen_item_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:
         """The keys among `keys` that this feed has never remembered."""
 
+    async def unseen_item_keys_of(self, asked: Sequence[tuple[int, Sequence[str]]]) -> list[set[str]]:
+        """`unseen_item_keys` of several (feed id, keys) at once, in one query: a set for each."""
+
     async def remember_items(self, feed_id: int, keys: Iterable[str], now: datetime) -> None: ...
 
     async def count_feed_post(self, feed_id: int) -> None: ...

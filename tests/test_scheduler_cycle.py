@@ -14,9 +14,11 @@ from adapters.console.platform import COMMUNITY, ConsolePlatform
 from bot.config import Settings
 from bot.models import Feed
 from bot.platform import ChatPlatform
+from bot.poller import PollCycle
 from bot.scheduler import Scheduler
 from bot.services import build_core
 from bot.sources.http import AiohttpFetcher
+from bot.store import StoreError
 from storage.store import SQLiteStore
 from tests.conftest import FakeClock, eventually
 from tests.feed_items import ELECTION, OLD, RUST, Item, rss
@@ -193,3 +195,32 @@ async def test_a_first_poll_is_recorded_at_once_and_a_cycle_writes_every_success
 async def _primed(store: SQLiteStore, feed_id: int) -> Feed | None:
     feed = await _feed(store, feed_id)
     return feed if feed.primed else None
+
+
+async def test_the_lookups_of_a_cycles_polls_waiting_together_are_one_query(
+    tmp_path: Path, server: SourcesServer
+) -> None:
+    store = SQLiteStore(tmp_path / "bot.db")
+    await store.open()
+    now = FakeClock().now()
+    feeds = []
+    for n in range(4):
+        url = server.url(f"/{n}.xml")
+        feeds.append(await store.add_feed(COMMUNITY, "general", url, prompt=None, backlog=0,
+                                          interval_seconds=INTERVAL, now=now))  # fmt: skip
+    await store.remember_items(feeds[0].id, ["old", "shared"], now)
+    await store.remember_items(feeds[1].id, ["shared"], now)
+    cycle = PollCycle(store, batch=10, delay=60)
+    statements: list[str] = []
+    await store.sqlite_db.connection.set_trace_callback(statements.append)
+    found = await asyncio.gather(*(cycle.unseen_item_keys(f.id, ["old", "shared", "new"]) for f in feeds))
+    await store.sqlite_db.connection.set_trace_callback(None)  # type: ignore[arg-type]  # aiosqlite omits None
+    assert found == [{"new"}, {"old", "new"}, {"old", "shared", "new"}, {"old", "shared", "new"}]
+    assert len([s for s in statements if "feed_items" in s]) == 1
+    # One lookup alone is asked at once; a failed query fails each poll that waited for it.
+    assert await cycle.unseen_item_keys(feeds[0].id, ["new"]) == {"new"}
+    await store.close()
+    failed = await asyncio.gather(
+        *(cycle.unseen_item_keys(f.id, ["new"]) for f in feeds[:2]), return_exceptions=True
+    )
+    assert [type(e) for e in failed] == [StoreError, StoreError]

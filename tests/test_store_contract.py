@@ -414,6 +414,25 @@ async def test_feed_failure_counts_and_reschedules(contract_store: Store) -> Non
     assert await contract_store.get_feed(other.id) == other
 
 
+async def test_unseen_items_of_several_feeds_in_one_lookup(contract_store: Store) -> None:
+    a = await add_feed(contract_store, "https://a.example/feed")
+    b = await add_feed(contract_store, "https://b.example/feed")
+    c = await add_feed(contract_store, "https://c.example/feed")
+    await contract_store.remember_items(a.id, ["a1", "shared"], T0)
+    await contract_store.remember_items(b.id, ["b1", "shared"], T0)
+    assert await contract_store.unseen_item_keys_of([]) == []
+    assert await contract_store.unseen_item_keys_of([(a.id, []), (c.id, [])]) == [set(), set()]
+    # Each feed's own items count, not another's (though asked in the same lookup), in order.
+    assert await contract_store.unseen_item_keys_of([
+        (a.id, ["a1", "shared", "new", "b1"]),
+        (b.id, ["shared", "b1", "a1", "b1"]),
+        (a.id, []),
+        (c.id, ["a1", "shared"]),
+        (a.id, ["a1"]),
+    ]) == [{"new", "b1"}, {"a1"}, set(), {"a1", "shared"}, set()]  # fmt: skip
+    assert await contract_store.unseen_item_keys_of([(b.id, ["a1", "b1"])]) == [{"a1"}]
+
+
 async def test_unseen_and_remember_items(contract_store: Store) -> None:
     feed = await add_feed(contract_store)
     other = await add_feed(contract_store, "https://other.example/feed")

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from bot.clock import Clock
 from bot.feed_filters import Candidate, Rules, held_counts
-from bot.group_commit import GroupCommit
+from bot.group_commit import DEFAULT_MAX_DELAY, GroupCommit
 from bot.identity import article_link
 from bot.models import ArticleDraft, Community, Feed, FeedSuccess
 from bot.platform import ChatPlatform
@@ -66,12 +66,15 @@ class PollCycle:
       posts it (or holds it back) before its success is queued, so the items read again are
       known and a new one is new either way. A first poll, which primes its feed, is not
       queued: left unprimed, its feed's next new item would meet the backlog rule again.
-    - Their lookups of seen items are asked together: while one query runs, the polls that
-      need one queue for the next, which asks for all of them at once.
+    - Their lookups of seen items are asked together: a lookup waits up to `lookup_delay`
+      seconds, or while the query ahead of it runs, for others to join it in one query.
     """
 
-    def __init__(self, store: Store, *, batch: int, delay: float) -> None:
+    def __init__(
+        self, store: Store, *, batch: int, delay: float, lookup_delay: float = DEFAULT_MAX_DELAY
+    ) -> None:
         self._store = store
+        self._lookup_delay = lookup_delay
         self.successes = GroupCommit(
             store.record_feed_successes, max_rows=batch, max_delay=delay, name="feed successes"
         )
@@ -88,6 +91,9 @@ class PollCycle:
 
     async def _ask(self) -> None:
         while self._asked:
+            # A few milliseconds for the polls parsing meanwhile to join: one query costs about
+            # the same for several feeds' keys as for one, and each is a trip to the store's thread.
+            await asyncio.sleep(self._lookup_delay)
             asked, self._asked = self._asked, []
             try:
                 found = await self._store.unseen_item_keys_of([(feed_id, keys) for feed_id, keys, _ in asked])

@@ -217,7 +217,7 @@ async def test_the_lookups_of_a_cycles_polls_waiting_together_are_one_query(
     await store.sqlite_db.connection.set_trace_callback(None)  # type: ignore[arg-type]  # aiosqlite omits None
     assert found == [{"new"}, {"old", "new"}, {"old", "shared", "new"}, {"old", "shared", "new"}]
     assert len([s for s in statements if "feed_items" in s]) == 1
-    # One lookup alone is asked at once; a failed query fails each poll that waited for it.
+    # A lookup alone is answered too; a failed query fails each poll that waited for it.
     assert await cycle.unseen_item_keys(feeds[0].id, ["new"]) == {"new"}
     await store.close()
     failed = await asyncio.gather(

@@ -118,6 +118,18 @@ class Feed:
     held_unmatched: int = 0  # of those, the ones that matched none of its include filters
 
 
+@dataclass(frozen=True, slots=True)
+class FeedSuccess:
+    """A successful poll of a feed, as `Store.record_feed_successes` writes it."""
+
+    feed_id: int
+    title: str | None  # None keeps the stored title
+    etag: str | None
+    last_modified: str | None
+    next_poll_at: datetime
+    at: datetime
+
+
 FILTER_ACTIONS = ("include", "exclude")
 FILTER_FIELDS = ("all", "title", "summary", "categories")
 

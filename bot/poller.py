@@ -17,11 +17,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from bot.clock import Clock
 from bot.feed_filters import Candidate, Rules, held_counts
+from bot.group_commit import DEFAULT_MAX_DELAY, GroupCommit
 from bot.identity import article_link
-from bot.models import ArticleDraft, Community, Feed
+from bot.models import ArticleDraft, Community, Feed, FeedSuccess
 from bot.platform import ChatPlatform
 from bot.post_layout import stored_layout
-from bot.publisher import Publisher, PublishError, item_key, item_keys
+from bot.publisher import Publisher, PublishError, item_key, known_by
 from bot.redact import mask_url
 from bot.sources.errors import SourceError
 from bot.sources.feeds import FeedEntry, FeedResult, fetch_feed
@@ -55,6 +56,61 @@ def backoff(feed: Feed) -> timedelta:
     return min(base * (1 << min(feed.failures + 1, 16)), MAX_BACKOFF)
 
 
+class PollCycle:
+    """What the polls of one scheduler cycle share, so that a poll costs fewer trips to the store.
+
+    - Their successes are written in batches (`GroupCommit`: up to `batch`, within `delay`
+      seconds, and all by `finish`), not one write each. A crash before a batch is written
+      leaves those feeds due with the validators of their last recorded poll: the next cycle
+      fetches them again. Nothing is posted twice or missed: a poll remembers each item as it
+      posts it (or holds it back) before its success is queued, so the items read again are
+      known and a new one is new either way. A first poll, which primes its feed, is not
+      queued: left unprimed, its feed's next new item would meet the backlog rule again.
+    - Their lookups of seen items are asked together: a lookup waits up to `lookup_delay`
+      seconds, or while the query ahead of it runs, for others to join it in one query.
+    """
+
+    def __init__(
+        self, store: Store, *, batch: int, delay: float, lookup_delay: float = DEFAULT_MAX_DELAY
+    ) -> None:
+        self._store = store
+        self._lookup_delay = lookup_delay
+        self.successes = GroupCommit(
+            store.record_feed_successes, max_rows=batch, max_delay=delay, name="feed successes"
+        )
+        self._asked: list[tuple[int, list[str], asyncio.Future[set[str]]]] = []
+        self._asking: asyncio.Task[None] | None = None
+
+    async def unseen_item_keys(self, feed_id: int, keys: list[str]) -> set[str]:
+        """`Store.unseen_item_keys`, asked with the other polls' lookups that wait meanwhile."""
+        answer: asyncio.Future[set[str]] = asyncio.get_running_loop().create_future()
+        self._asked.append((feed_id, keys, answer))
+        if self._asking is None or self._asking.done():
+            self._asking = asyncio.create_task(self._ask(), name="feed item lookups")
+        return await answer
+
+    async def _ask(self) -> None:
+        while self._asked:
+            # A few milliseconds for the polls parsing meanwhile to join: one query costs about
+            # the same for several feeds' keys as for one, and each is a trip to the store's thread.
+            await asyncio.sleep(self._lookup_delay)
+            asked, self._asked = self._asked, []
+            try:
+                found = await self._store.unseen_item_keys_of([(feed_id, keys) for feed_id, keys, _ in asked])
+            except Exception as exc:  # each poll fails with it, as if it had asked alone
+                for *_, answer in asked:
+                    if not answer.done():
+                        answer.set_exception(exc)
+                continue
+            for (*_, answer), unseen in zip(asked, found, strict=True):
+                if not answer.done():  # not a poll cancelled meanwhile
+                    answer.set_result(unseen)
+
+    async def finish(self) -> None:
+        """Write every success queued so far."""
+        await self.successes.flush()
+
+
 class FeedPoller:
     def __init__(
         self,
@@ -80,7 +136,15 @@ class FeedPoller:
     ) -> FeedResult:
         return await fetch_feed(self._fetcher, url, etag=etag, last_modified=last_modified)
 
-    async def poll(self, feed: Feed, prefetched: FeedResult | None = None) -> PollReport:
+    async def poll(
+        self,
+        feed: Feed,
+        prefetched: FeedResult | None = None,
+        *,
+        cycle: PollCycle | None = None,
+    ) -> PollReport:
+        """Poll `feed` (or take `prefetched`, just read); its success is recorded before this
+        returns or, in a scheduler's `cycle`, queued there (see `PollCycle`)."""
         try:
             result = prefetched or await self.fetch(
                 feed.url, etag=feed.etag, last_modified=feed.last_modified
@@ -88,7 +152,7 @@ class FeedPoller:
             report = (
                 PollReport(not_modified=True)
                 if result.not_modified
-                else await self._take_items(feed, result.entries)
+                else await self._take_items(feed, result.entries, cycle)
             )
         except SourceError as exc:
             return await self._failed(feed, str(exc))
@@ -105,14 +169,21 @@ class FeedPoller:
         # With items left to post, fetch in full next time: a 304 would hide them.
         complete = report.waiting == 0
         now = self._clock.now()
-        await self._store.record_feed_success(
+        success = FeedSuccess(
             feed.id,
             title=result.title,
             etag=result.etag if complete else None,
             last_modified=result.last_modified if complete else None,
             next_poll_at=now + timedelta(seconds=feed.interval_seconds),
-            now=now,
+            at=now,
         )
+        if cycle is not None and feed.primed:
+            await cycle.successes.add(success)
+        else:
+            await self._store.record_feed_success(
+                feed.id, title=success.title, etag=success.etag, last_modified=success.last_modified,
+                next_poll_at=success.next_poll_at, now=now,
+            )  # fmt: skip
         return report
 
     async def _failed(self, feed: Feed, error: str) -> PollReport:
@@ -132,14 +203,15 @@ class FeedPoller:
             await self._tell_moderators(feed, error, delay)
         return PollReport(error=error)
 
-    async def _take_items(self, feed: Feed, entries: list[FeedEntry]) -> PollReport:
+    async def _take_items(self, feed: Feed, entries: list[FeedEntry], cycle: PollCycle | None) -> PollReport:
         # Off the event loop: an item without GUID or link is keyed by its text, read from HTML.
         # (`parse_feed` keeps at most MAX_FEED_ENTRIES, so this and the lookup below are bounded.)
         if len(entries) <= _KEYED_ON_THE_LOOP and all(_keyed_without_text(e) for e in entries):
             known = _known(entries)  # a few links and GUIDs: less work than a thread's hand-over
         else:
             known = await asyncio.to_thread(_known, entries) if entries else []
-        unseen = await self._store.unseen_item_keys(feed.id, [k for keys, _ in known for k in keys])
+        lookup = self._store.unseen_item_keys if cycle is None else cycle.unseen_item_keys
+        unseen = await lookup(feed.id, [k for keys, _ in known for k in keys])
         # New only if known by none of its keys: a link posted before under another GUID (a
         # feed that changes its GUIDs) is the same article.
         fresh = [(keys, entry) for keys, entry in known if all(k in unseen for k in keys)]
@@ -274,18 +346,14 @@ def _known(entries: list[FeedEntry]) -> list[tuple[list[str], FeedEntry]]:
     """Each item once (feed order, newest first) with the keys it is known by. A link is the
     article's identity, unless several items of this feed share it (a feed whose items all
     point at its home page): then their GUIDs tell them apart."""
-    keyed: dict[str, FeedEntry] = {}
+    keyed: dict[str, tuple[FeedEntry, str | None]] = {}
     for entry in entries:
-        keyed.setdefault(item_key(entry.guid, entry.url, entry.source, entry.draft), entry)
-    links = Counter(article_link(entry.url) for entry in keyed.values())
+        key = item_key(entry.guid, entry.url, entry.source, entry.draft)
+        if key not in keyed:
+            keyed[key] = (entry, article_link(entry.url))  # normalized once: the dearest step here
+    links = Counter(link for _, link in keyed.values())
     return [
-        (
-            item_keys(
-                entry.guid, entry.url, entry.source, entry.draft, by_link=links[article_link(entry.url)] == 1
-            ),
-            entry,
-        )
-        for entry in keyed.values()
+        (known_by(link if links[link] == 1 else None, key), entry) for key, (entry, link) in keyed.items()
     ]
 
 

@@ -55,11 +55,12 @@ def item_keys(
     item whose link was posted before is the same article, whatever its GUID or title), then
     its GUID key. `by_link=False` when the link does not tell items apart (several items of
     one feed share it): the GUID, else a content hash, is the identity then."""
-    keys = []
-    link = article_link(url) if by_link else None
-    if link is not None:
-        keys.append(f"url:{link}")
-    key = item_key(guid, url, source, draft)
+    return known_by(article_link(url) if by_link else None, item_key(guid, url, source, draft))
+
+
+def known_by(link: str | None, key: str) -> list[str]:
+    """`item_keys` from an item's normalized link (None: not known by its link) and its `item_key`."""
+    keys = [] if link is None else [f"url:{link}"]
     if key not in keys:
         keys.append(key)
     return keys

@@ -11,7 +11,7 @@ from bot.digest_jobs import DigestJobs
 from bot.lease import Lease
 from bot.models import Feed
 from bot.platform import ChatPlatform, is_connected
-from bot.poller import FeedPoller
+from bot.poller import FeedPoller, PollCycle
 from bot.publisher import Publisher
 from bot.redact import mask_url
 from bot.store import Store
@@ -20,6 +20,11 @@ _log = logging.getLogger(__name__)
 
 LEASE_NAME = "scheduler"
 LEASE_TICKS = 3  # the lease outlives this many ticks: a dead holder's jobs move within about one more
+# A cycle's successful polls are written in batches of up to this many, at most this long after
+# the first of a batch, rather than one write (a hand-off to the database and a commit) each:
+# see `PollCycle` for what a crash before a batch is written does.
+SUCCESS_BATCH = 500
+SUCCESS_DELAY = 1.0  # seconds
 
 
 class Scheduler:
@@ -35,6 +40,8 @@ class Scheduler:
         tick_seconds: float = 30.0,
         concurrency: int = 8,
         lease: Lease | None = None,
+        success_batch: int = SUCCESS_BATCH,
+        success_delay: float = SUCCESS_DELAY,
     ) -> None:
         self._store = store
         self._publisher = publisher
@@ -45,6 +52,8 @@ class Scheduler:
         self._tick = tick_seconds
         self._limit = asyncio.Semaphore(concurrency)
         self._lease = lease  # None: no other process shares the store
+        self._success_batch = success_batch
+        self._success_delay = success_delay
 
     async def run_once(self) -> None:
         """Recover cut-off posts, poll every due feed (a few at a time), post due digests."""
@@ -57,13 +66,19 @@ class Scheduler:
             if is_connected(self._platforms, f.community.platform)
         ]
 
+        cycle = PollCycle(self._store, batch=self._success_batch, delay=self._success_delay)
+
         async def poll(feed: Feed) -> None:
             # Read once for the cycle: a feed removed meanwhile is not re-read here; the poller
             # checks it still exists before it posts anything, and its writes touch no gone feed.
             async with self._limit:
-                await self._poller.poll(feed)
+                await self._poller.poll(feed, cycle=cycle)
 
-        results = await asyncio.gather(*(poll(f) for f in feeds), return_exceptions=True)
+        try:
+            results = await asyncio.gather(*(poll(f) for f in feeds), return_exceptions=True)
+        finally:
+            # Also when the run is cancelled (its lease lost): these polls are done.
+            await cycle.finish()
         for feed, result in zip(feeds, results, strict=True):
             if isinstance(result, BaseException):
                 _log.error("polling %s failed", mask_url(feed.url), exc_info=result)

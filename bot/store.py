@@ -24,6 +24,7 @@ from bot.models import (
     DiscussionActivity,
     Feed,
     FeedFilter,
+    FeedSuccess,
     MemberPrefs,
     PeriodActivity,
     PeriodCounts,
@@ -218,6 +219,9 @@ class FeedStore(Protocol):
         """Also marks the feed primed and clears its failure count. False: the feed is gone
         (removed), and nothing was written."""
 
+    async def record_feed_successes(self, successes: Sequence[FeedSuccess]) -> None:
+        """`record_feed_success` for each, in one transaction (a feed removed meanwhile is skipped)."""
+
     async def record_feed_failure(
         self, feed_id: int, *, error: str, next_poll_at: datetime, now: datetime
     ) -> bool:
@@ -225,6 +229,9 @@ class FeedStore(Protocol):
 
     async def unseen_item_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:
         """The keys among `keys` that this feed has never remembered."""
+
+    async def unseen_item_keys_of(self, asked: Sequence[tuple[int, Sequence[str]]]) -> list[set[str]]:
+        """`unseen_item_keys` of several (feed id, keys) at once, in one query: a set for each."""
 
     async def remember_items(self, feed_id: int, keys: Iterable[str], now: datetime) -> None: ...
 

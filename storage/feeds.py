@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from bot.models import FILTER_ACTIONS, FILTER_FIELDS, Community, Feed, FeedFilter
+from bot.models import FILTER_ACTIONS, FILTER_FIELDS, Community, Feed, FeedFilter, FeedSuccess
 from bot.store import DuplicateError
 from storage.fragments import listed
 from storage.queries import Queries
@@ -23,6 +23,12 @@ _REMEMBER = {
     " WHERE true ON CONFLICT DO NOTHING"
     for engine, keys in listed("keys", "text", "k").items()
 }
+
+_SUCCESS = (
+    "UPDATE feeds SET title = coalesce(:title::text, title), etag = :etag,"
+    " last_modified = :last_modified, last_success_at = :now, failures = 0,"
+    " next_poll_at = :next, primed = true WHERE id = :id"
+)
 
 
 class FeedQueries(Queries):
@@ -93,13 +99,19 @@ class FeedQueries(Queries):
         now: datetime,
     ) -> bool:
         changed = await self._db.execute(
-            "UPDATE feeds SET title = coalesce(:title::text, title), etag = :etag,"
-            " last_modified = :last_modified, last_success_at = :now, failures = 0,"
-            " next_poll_at = :next, primed = true WHERE id = :id",
+            _SUCCESS,
             {"title": title, "etag": etag, "last_modified": last_modified, "now": now,
              "next": next_poll_at, "id": feed_id},
         )  # fmt: skip
         return changed > 0
+
+    async def record_feed_successes(self, successes: Sequence[FeedSuccess]) -> None:
+        if successes:
+            await self._db.execute_many(
+                _SUCCESS,
+                [{"title": s.title, "etag": s.etag, "last_modified": s.last_modified, "now": s.at,
+                  "next": s.next_poll_at, "id": s.feed_id} for s in successes],
+            )  # fmt: skip
 
     async def record_feed_failure(
         self, feed_id: int, *, error: str, next_poll_at: datetime, now: datetime
@@ -112,14 +124,23 @@ class FeedQueries(Queries):
         return changed > 0
 
     async def unseen_item_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:
-        wanted = list(dict.fromkeys(keys))
-        if not wanted:
-            return set()
+        [unseen] = await self.unseen_item_keys_of([(feed_id, keys)])
+        return unseen
+
+    async def unseen_item_keys_of(self, asked: Sequence[tuple[int, Sequence[str]]]) -> list[set[str]]:
+        wanted = [(feed_id, set(keys)) for feed_id, keys in asked]
+        feeds = list(dict.fromkeys(feed_id for feed_id, keys in wanted if keys))
+        if not feeds:
+            return [set() for _ in wanted]
+        # Every feed's keys against every asked feed (the primary key's two lists): a key two of
+        # them share finds a row of the other too, which the pairs below leave out.
         rows = await self._db.fetch(
-            "SELECT key FROM feed_items WHERE feed_id = :feed AND key = ANY(:keys::text[])",
-            {"feed": feed_id, "keys": wanted},
+            "SELECT feed_id, key FROM feed_items"
+            " WHERE feed_id = ANY(:feeds::bigint[]) AND key = ANY(:keys::text[])",
+            {"feeds": feeds, "keys": list(dict.fromkeys(k for _, keys in wanted for k in keys))},
         )
-        return set(wanted).difference(r[0] for r in rows)
+        seen = {(feed_id, key) for feed_id, key in rows}
+        return [{k for k in keys if (feed_id, k) not in seen} for feed_id, keys in wanted]
 
     async def remember_items(self, feed_id: int, keys: Iterable[str], now: datetime) -> None:
         unique = list(dict.fromkeys(keys))

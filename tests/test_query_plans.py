@@ -17,28 +17,32 @@ from typing import Any
 
 from bot.demo.week import populate_week
 from bot.digest import DigestBuilder
-from bot.models import Community
+from bot.models import Community, FeedSuccess
 from bot.store import Store
 from storage.store import SQLiteStore
 from tests.postgres import fresh_schema
 
 C = Community("discord", "g1")
 END = datetime(2026, 11, 9, 9, tzinfo=UTC)
-BIG_TABLES = ("replies", "discussions", "feeds")
+BIG_TABLES = ("replies", "discussions", "feeds", "feed_items")
 
 
 async def hot_work(store: Store) -> None:
     """Two weeks of a community, and a feed."""
     await populate_week(store, C, "news", end=END - timedelta(days=7), seed=2)
     await populate_week(store, C, "news", end=END)
-    await store.add_feed(
+    feed = await store.add_feed(
         C, "news", "https://news.example/feed", prompt=None, backlog=0, interval_seconds=900, now=END
     )
+    await store.remember_items(feed.id, [f"guid:item-{n}" for n in range(500)], END)
 
 
 async def hot_calls(store: Store) -> None:
     await DigestBuilder(store, {}).build(C, END - timedelta(days=7), END)
-    await store.due_feeds(END)
+    [feed] = await store.due_feeds(END)
+    unseen = await store.unseen_item_keys_of([(feed.id, ["guid:item-1", "guid:new"]), (feed.id + 1, ["k"])])
+    assert unseen == [{"guid:new"}, {"k"}]
+    await store.record_feed_successes([FeedSuccess(feed.id, None, None, None, END + timedelta(hours=1), END)])
     discussion = await store.discussion_for_thread(C, "t-none")
     found = await store.discussions_for_threads(C, ["t-none", "t-other"])
     assert discussion is None and found == {}

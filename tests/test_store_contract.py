@@ -29,6 +29,7 @@ from bot.models import (
     Discussion,
     DiscussionState,
     Feed,
+    FeedSuccess,
     MemberPrefs,
     PeriodCounts,
     Reply,
@@ -317,6 +318,33 @@ async def test_remove_feed_keeps_the_discussions_it_posted(contract_store: Store
     assert (await must_reply(contract_store, C1, "r1")).discussion_id == discussion.id
 
 
+async def test_feed_successes_are_recorded_together_and_skip_a_removed_feed(contract_store: Store) -> None:
+    a = await add_feed(contract_store, "https://a.example/feed")
+    b = await add_feed(contract_store, "https://b.example/feed")
+    gone = await add_feed(contract_store, "https://gone.example/feed")
+    await contract_store.record_feed_success(
+        b.id, title="Bee", etag='"b0"', last_modified=None, next_poll_at=T0, now=T0
+    )
+    await contract_store.record_feed_failure(a.id, error="boom", next_poll_at=T0 + H, now=T0)
+    assert await contract_store.remove_feed(gone.id) is True
+    await contract_store.record_feed_successes([])  # nothing to write
+    await contract_store.record_feed_successes([
+        FeedSuccess(a.id, "Ay", '"a1"', "Mon, 02 Nov 2026 15:00:00 GMT", next_poll_at=T0 + 2 * H, at=T0 + H),
+        FeedSuccess(gone.id, "Gone", None, None, next_poll_at=T0 + 2 * H, at=T0 + H),
+        FeedSuccess(b.id, None, None, None, next_poll_at=T0 + 3 * H, at=T0 + H),  # a 304
+    ])  # fmt: skip
+    got_a, got_b = await contract_store.get_feed(a.id), await contract_store.get_feed(b.id)
+    assert got_a is not None and got_b is not None
+    assert (got_a.title, got_a.etag, got_a.last_modified) == ("Ay", '"a1"', "Mon, 02 Nov 2026 15:00:00 GMT")
+    assert (got_a.failures, got_a.primed, got_a.last_success_at) == (0, True, T0 + H)
+    assert got_a.next_poll_at == T0 + 2 * H
+    assert got_a.last_error == "boom"  # the last error stays on record, as after one success
+    assert (got_b.title, got_b.etag, got_b.last_success_at) == ("Bee", None, T0 + H)
+    assert got_b.next_poll_at == T0 + 3 * H
+    assert await contract_store.get_feed(gone.id) is None
+    assert {f.id for f in await contract_store.due_feeds(T0 + H)} == set()
+
+
 async def test_due_feeds_by_time(contract_store: Store) -> None:
     a = await add_feed(contract_store, "https://a.example/feed")
     b = await add_feed(contract_store, "https://b.example/feed")
@@ -383,6 +411,25 @@ async def test_feed_failure_counts_and_reschedules(contract_store: Store) -> Non
     assert got.last_success_at is None
     assert got.primed is False
     assert await contract_store.get_feed(other.id) == other
+
+
+async def test_unseen_items_of_several_feeds_in_one_lookup(contract_store: Store) -> None:
+    a = await add_feed(contract_store, "https://a.example/feed")
+    b = await add_feed(contract_store, "https://b.example/feed")
+    c = await add_feed(contract_store, "https://c.example/feed")
+    await contract_store.remember_items(a.id, ["a1", "shared"], T0)
+    await contract_store.remember_items(b.id, ["b1", "shared"], T0)
+    assert await contract_store.unseen_item_keys_of([]) == []
+    assert await contract_store.unseen_item_keys_of([(a.id, []), (c.id, [])]) == [set(), set()]
+    # Each feed's own items count, not another's (though asked in the same lookup), in order.
+    assert await contract_store.unseen_item_keys_of([
+        (a.id, ["a1", "shared", "new", "b1"]),
+        (b.id, ["shared", "b1", "a1", "b1"]),
+        (a.id, []),
+        (c.id, ["a1", "shared"]),
+        (a.id, ["a1"]),
+    ]) == [{"new", "b1"}, {"a1"}, set(), {"a1", "shared"}, set()]  # fmt: skip
+    assert await contract_store.unseen_item_keys_of([(b.id, ["a1", "b1"])]) == [{"a1"}]
 
 
 async def test_unseen_and_remember_items(contract_store: Store) -> None:

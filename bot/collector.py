@@ -40,7 +40,11 @@ class Collector:
     ) -> None:
         self._store = store
         self._batch: GroupCommit[_Incoming] = GroupCommit(
-            self._store_replies, max_rows=batch_rows, max_delay=batch_delay, name="reply batch"
+            self._store_replies,
+            max_rows=batch_rows,
+            max_delay=batch_delay,
+            in_flight=2 if store.pipelined_writes else 1,
+            name="reply batch",
         )
         # Replies that could not be written (a full or read-only disk), per thread: a catch-up
         # that meets one keeps the thread's mark, so the next one reads those replies again.

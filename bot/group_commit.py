@@ -12,10 +12,14 @@ How it works, and what it promises:
   whichever comes first: no item waits longer than `max_delay` plus the one
   write ahead of it. Under a flood, batches are full; when quiet, a reply is
   stored within a few milliseconds.
-- One batch is written at a time, in arrival order. Items that arrive during a
-  write queue for the next one, so the platform keeps reading while the
-  database writes; `add` waits only when a full batch is already queued
-  (backpressure: memory stays bounded by two batches).
+- Batches are written in arrival order, one at a time, or with `in_flight=2`
+  the next one started while the one ahead of it is still being written (for a
+  store whose writes are applied in the order they start: on SQLite its thread
+  then goes from one batch to the next without waiting for the event loop).
+  Items that arrive during a write queue for the next one, so the platform
+  keeps reading while the database writes; `add` waits only when a full batch
+  is queued and every write slot is taken (backpressure: memory stays bounded
+  by `in_flight` + 1 batches).
 - `flush()` returns once every item queued before it is written (items queued
   after it, from other lanes, do not hold it up). `App` calls it before every
   event that is not a new reply and before every command (see
@@ -33,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
@@ -51,18 +56,20 @@ class GroupCommit(Generic[T]):
         *,
         max_rows: int = DEFAULT_MAX_ROWS,
         max_delay: float = DEFAULT_MAX_DELAY,
+        in_flight: int = 1,
         name: str = "group commit",
     ) -> None:
-        if max_rows < 1 or max_delay < 0:
-            raise ValueError("max_rows must be at least 1 and max_delay not negative")
+        if max_rows < 1 or max_delay < 0 or in_flight < 1:
+            raise ValueError("max_rows and in_flight must be at least 1 and max_delay not negative")
         self._write = write
         self._max_rows = max_rows
         self._max_delay = max_delay
+        self._in_flight = in_flight
         self._name = name
         self._queue: list[T] = []
         self._timer: asyncio.TimerHandle | None = None
-        self._writer: asyncio.Task[None] | None = None
-        self._taken = asyncio.Event()  # set each time the writer takes a batch off the queue
+        self._writes: deque[tuple[asyncio.Task[None], int]] = deque()  # being written, and how many
+        self._taken = asyncio.Event()  # set each time a batch is taken off the queue
         self._oldest = 0.0  # when the first queued item arrived (loop time)
         self._flushing = 0  # callers of flush() waiting: write now, however small the batch
         self._added = 0  # items ever queued...
@@ -76,8 +83,8 @@ class GroupCommit(Generic[T]):
 
     async def add(self, item: T) -> None:
         # Called once per item under a flood: kept to a few attribute reads on the usual path.
-        while len(self._queue) >= self._max_rows and self._writing():
-            self._taken.clear()  # a full batch is waiting already: wait until the writer takes it
+        while len(self._queue) >= self._max_rows and len(self._writes) >= self._in_flight:
+            self._taken.clear()  # a full batch is waiting already: wait until a write takes it
             await self._taken.wait()
         queue = self._queue
         if not queue:
@@ -86,7 +93,7 @@ class GroupCommit(Generic[T]):
         self._added += 1
         if len(queue) >= self._max_rows:
             self._start_writer()
-        elif self._timer is None and (self._writer is None or self._writer.done()):
+        elif self._timer is None and not self._writes:
             self._timer = asyncio.get_running_loop().call_later(self._max_delay, self._start_writer)
 
     async def flush(self) -> None:
@@ -96,46 +103,45 @@ class GroupCommit(Generic[T]):
         try:
             while self._done < mark:
                 self._start_writer()
-                # Not the writer itself: under a flood it goes on with later batches. A caller
-                # cancelled here cuts no batch off mid-write.
+                # Not the writes themselves: a caller cancelled here cuts no batch off mid-write.
                 await self._wrote.wait()
         finally:
             self._flushing -= 1
 
-    def _writing(self) -> bool:
-        return self._writer is not None and not self._writer.done()
-
     def _start_writer(self) -> None:
+        """Start writing what is due, in as many slots as are free."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if not self._writing() and self._queue:
-            self._writer = asyncio.create_task(self._drain(), name=self._name)
+        loop = asyncio.get_running_loop()
+        while self._queue and len(self._writes) < self._in_flight:
+            wait = self._oldest + self._max_delay - loop.time()
+            if len(self._queue) < self._max_rows and not self._flushing and wait > 0:
+                # Not full and not due: the batch may grow a little longer (a write costs
+                # about the same for five rows as for a hundred).
+                self._timer = loop.call_later(wait, self._start_writer)
+                return
+            batch, self._queue = self._queue[: self._max_rows], self._queue[self._max_rows :]
+            self._oldest = loop.time()  # what is left waited at most this one write longer
+            self._taken.set()
+            task = asyncio.create_task(self._write_batch(batch), name=self._name)
+            self._writes.append((task, len(batch)))
+            task.add_done_callback(self._written)
 
-    def _wrote_some(self) -> None:
+    async def _write_batch(self, batch: list[T]) -> None:
+        try:
+            await self._write(batch)
+        except Exception:
+            _log.exception("%s: a batch of %d could not be written", self._name, len(batch))
+
+    def _written(self, task: asyncio.Task[None]) -> None:
+        # Counted done in the order they started (what `flush` waits for), whichever ends first;
+        # a write cancelled (the loop closing) counts as given up on.
+        while self._writes and self._writes[0][0].done():
+            self._done += self._writes.popleft()[1]
         wrote, self._wrote = self._wrote, asyncio.Event()
         wrote.set()
-
-    async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            while self._queue:
-                wait = self._oldest + self._max_delay - loop.time()
-                if len(self._queue) < self._max_rows and not self._flushing and wait > 0:
-                    # Not full and not due: the batch may grow a little longer (a write costs
-                    # about the same for five rows as for a hundred).
-                    self._timer = loop.call_later(wait, self._start_writer)
-                    return
-                batch, self._queue = self._queue[: self._max_rows], self._queue[self._max_rows :]
-                self._oldest = loop.time()  # what is left waited at most this one write longer
-                self._taken.set()
-                try:
-                    await self._write(batch)
-                except Exception:
-                    _log.exception("%s: a batch of %d could not be written", self._name, len(batch))
-                finally:
-                    self._done += len(batch)
-                    self._wrote_some()
-        finally:
-            self._taken.set()  # nobody waits on a writer that is gone
-            self._wrote_some()  # nor on a batch it will not write (a flush starts another)
+        if self._queue and not task.cancelled():
+            self._start_writer()
+        else:
+            self._taken.set()  # nobody waits for a write that will not come

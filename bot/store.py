@@ -98,6 +98,12 @@ ReplyRow = tuple[str, str, str, str, str, datetime, bool]
 class ReplyStore(Protocol):
     """Members' replies in discussions, their reactions and flags, and the catch-up marks."""
 
+    @property
+    def pipelined_writes(self) -> bool:
+        """Whether a write may start before the one ahead of it has returned and still be
+        applied after it (SQLite: one connection, whose thread runs calls in the order they were
+        queued). The reply batches then keep two writes in flight."""
+
     async def store_replies(self, community: Community, rows: Sequence[ReplyRow]) -> int:
         """A batch of new replies of the community, in one transaction and one pass, as the
         members' preferences allow: a reply in a thread that is not one of the community's

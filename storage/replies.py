@@ -7,7 +7,7 @@ from datetime import datetime
 
 from bot.models import Community, Reply
 from bot.store import ReplyRow
-from storage.db.core import NewRows
+from storage.db.core import EachRow, Insert, NewRows, Row, Write
 from storage.queries import Queries
 from storage.rows import REPLY_COLS
 
@@ -17,6 +17,7 @@ _IN_COMMUNITY = (
     " AND d.platform = :platform AND d.community_id = :community)"
 )
 _COLUMNS = ("discussion_id", "message_id", "author_id", "author_name", "text", "created_at")
+_COUNT_ANONYMOUS = "UPDATE discussions SET anonymous_replies = anonymous_replies + :count WHERE id = :id"
 _NEW_REPLIES = NewRows("replies", _COLUMNS, ("bigint", "text", "text", "text", "text", "timestamptz"))
 
 # What a batch of new replies needs to know, in one query: the discussion of each of its
@@ -59,44 +60,41 @@ class ReplyQueries(Queries):
             return 0
         context = {"platform": community.platform, "community": community.id,
                    "threads": list({r[0] for r in rows}), "authors": list({r[2] for r in rows})}  # fmt: skip
-        async with self._db.transaction() as tx:
+
+        def plan(found: list[Row]) -> list[Write]:
             discussions: dict[str, int] = {}
             opted_out: set[str] = set()
-            for key, discussion_id in await tx.fetch(_BATCH_CONTEXT, context):
+            for key, discussion_id in found:
                 if discussion_id is None:
                     opted_out.add(key)
                 else:
                     discussions[key] = int(discussion_id)
-            anonymous: dict[int, int] = {}
-            if opted_out:
-                new = []
-                for thread, message, author, name, text, at, from_history in rows:
-                    if (discussion := discussions.get(thread)) is None:
-                        continue
-                    if author in opted_out:
-                        # Counted, never stored; a reply read back from history may have been
-                        # counted live already, so it is not counted again.
-                        if not from_history:
-                            anonymous[discussion] = anonymous.get(discussion, 0) + 1
-                        continue
-                    new.append((discussion, message, author, name, text, at))
-            else:
+            if not opted_out:
                 new = [(d, message, author, name, text, at)
                        for thread, message, author, name, text, at, _ in rows
                        if (d := discussions.get(thread)) is not None]  # fmt: skip
-            if anonymous:
-                await tx.execute_many(
-                    "UPDATE discussions SET anonymous_replies = anonymous_replies + :count WHERE id = :id",
-                    [{"id": d, "count": n} for d, n in anonymous.items()],
-                )
-            # With the commit: on SQLite the batch is two calls to the connection's thread.
-            return await tx.insert_rows(_NEW_REPLIES, new, last=True)
+                return [Insert(_NEW_REPLIES, new)]
+            new = []
+            anonymous: dict[int, int] = {}
+            for thread, message, author, name, text, at, from_history in rows:
+                if (discussion := discussions.get(thread)) is None:
+                    continue
+                if author in opted_out:
+                    # Counted, never stored; a reply read back from history may have been
+                    # counted live already, so it is not counted again.
+                    if not from_history:
+                        anonymous[discussion] = anonymous.get(discussion, 0) + 1
+                    continue
+                new.append((discussion, message, author, name, text, at))
+            # In the discussions' order: two processes' batches never wait on each other crosswise.
+            counts = [{"id": d, "count": n} for d, n in sorted(anonymous.items())]
+            return [Insert(_NEW_REPLIES, new), EachRow(_COUNT_ANONYMOUS, counts)]
+
+        # One transaction; on SQLite one call to the connection's thread for the whole batch.
+        return await self._db.read_then_write(_BATCH_CONTEXT, context, plan)
 
     async def count_anonymous_reply(self, discussion_id: int) -> None:
-        await self._db.execute(
-            "UPDATE discussions SET anonymous_replies = anonymous_replies + 1 WHERE id = :id",
-            {"id": discussion_id},
-        )
+        await self._db.execute(_COUNT_ANONYMOUS, {"id": discussion_id, "count": 1})
 
     async def latest_reply_message_id(self, discussion_id: int) -> str | None:
         found = await self._db.fetch_value(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.store import DuplicateError, StoreError
-from storage.db.core import Db, NewRows, compile_sql, iso_z, pick
+from storage.db.core import Db, EachRow, Insert, NewRows, Row, Write, compile_sql, iso_z, pick
 from storage.db.sqlite import SqliteDb
 from tests.postgres import fresh_schema
 
@@ -204,22 +204,42 @@ async def test_a_failing_statement_that_waited_for_the_next_call_takes_its_trans
     assert await db.fetch_value("SELECT count(*) FROM t") == 4
 
 
-async def test_the_last_insert_of_a_transaction_commits_it(db: Db) -> None:
+async def test_read_then_write_writes_what_its_plan_makes_of_the_rows_read(db: Db) -> None:
     at = datetime(2026, 1, 1, tzinfo=UTC)
     pairs = NewRows("pairs", ("a", "b", "at"), ("bigint", "text", "timestamptz"))
-    async with db.transaction() as tx:
-        await tx.execute("INSERT INTO t (k) VALUES (:k)", {"k": "with the rows"})
-        assert await tx.insert_rows(pairs, [(1, "x", at), (1, "x", at), (2, "y", None)], last=True) == 2
+    await db.execute("INSERT INTO t (k, n) VALUES ('one', 1), ('two', 2)")
+    seen: list[list[tuple[str, int]]] = []
+
+    def plan(rows: list[Row]) -> list[Write]:
+        seen.append([(str(k), int(n)) for k, n in rows])
+        return [
+            Insert(pairs, [(int(n), str(k), at) for k, n in rows] + [(1, "one", None)]),
+            EachRow("UPDATE t SET n = n * 10 WHERE k = :k", [{"k": str(k)} for k, _ in rows]),
+        ]
+
+    read = "SELECT k, n FROM t WHERE k = ANY(:ks::text[]) ORDER BY k"
+    assert await db.read_then_write(read, {"ks": ["one", "two"]}, plan) == 2  # the repeated row once
+    assert seen == [[("one", 1), ("two", 2)]]
+    assert await db.fetch("SELECT a, b FROM pairs ORDER BY a") == [(1, "one"), (2, "two")]
+    assert [r[0] for r in await db.fetch("SELECT n FROM t ORDER BY k")] == [10, 20]
+    assert db.when(await db.fetch_value("SELECT at FROM pairs WHERE a = 2")) == at
+
+    # One transaction: a write that fails takes the others back; inside a transaction it is
+    # one of its statements.
+    def failing(rows: list[Row]) -> list[Write]:
+        return [Insert(pairs, [(3, "three", at)]), EachRow("INSERT INTO t (k) VALUES (:k)", [{"k": "one"}])]
+
+    with pytest.raises(DuplicateError):
+        await db.read_then_write(read, {"ks": []}, failing)
     assert await db.fetch_value("SELECT count(*) FROM pairs") == 2
-    assert await db.fetch_value("SELECT count(*) FROM t") == 1
     async with db.transaction() as tx:
-        assert await tx.insert_rows(pairs, [], last=True) == 0
-    # SQLite committed with it: a statement after it would run outside the transaction
-    with pytest.raises(StoreError, match="after the one that ended"):
-        async with db.transaction() as tx:
-            await tx.insert_rows(pairs, [(3, "z", at)], last=True)
-            await tx.execute("INSERT INTO t (k) VALUES (:k)", {"k": "too late"})
-    assert await db.fetch_value("SELECT count(*) FROM t") == 1
+        await tx.execute("INSERT INTO t (k) VALUES ('three')")
+        added = await tx.read_then_write(
+            "SELECT k FROM t WHERE k = 'three'", {}, lambda rows: [Insert(pairs, [(3, str(rows[0][0]), None)])]
+        )
+        assert added == 1
+        assert await tx.fetch_value("SELECT count(*) FROM pairs") == 3
+    assert await db.fetch_value("SELECT b FROM pairs WHERE a = 3") == "three"
 
 
 async def test_after_a_failed_statement_a_transaction_goes_no_further(db: Db) -> None:
@@ -268,10 +288,15 @@ async def test_a_transaction_cancelled_while_its_first_call_waits_leaves_the_con
         await lite.close()
 
 
-async def test_a_batch_of_replies_is_two_calls_to_the_sqlite_thread(tmp_path: Path) -> None:
+async def test_a_batch_of_replies_is_one_call_to_the_sqlite_thread(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """Under a flood each call to aiosqlite's thread waits for a turn of the event loop: the
-    batch writer's transaction (BEGIN, the batch's context, the insert, COMMIT) makes two."""
-    from bot.models import ArticleDraft, Community
+    batch writer's transaction (BEGIN, the batch's context, the insert, COMMIT) is one. Counted
+    as aiosqlite's thread logs them."""
+    import logging
+
+    from bot.models import ArticleDraft, Community, MemberPrefs
     from storage.store import SQLiteStore
 
     store = SQLiteStore(tmp_path / "calls.db")
@@ -283,20 +308,57 @@ async def test_a_batch_of_replies_is_two_calls_to_the_sqlite_thread(tmp_path: Pa
         pending = await store.begin_discussion(article.id, where, "news", prompt="?", feed_id=None, now=at)
         assert pending is not None
         await store.confirm_discussion(pending.id, "p", "t1", at)
-        connection = store.sqlite_db.connection
-        calls: list[object] = []
-        real = connection._execute
-
-        async def counted(fn: object, *args: object, **kwargs: object) -> object:
-            calls.append(fn)
-            return await real(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
-
-        connection._execute = counted  # type: ignore[method-assign]
+        await store.set_prefs(MemberPrefs("discord", "u2", opted_out=True))
         rows = [
             ("t1", f"m{i}", f"u{i % 3}", "Ann", "words", at + timedelta(seconds=i), False) for i in range(50)
         ]
-        assert await store.store_replies(where, rows) == 50
-        assert len(calls) == 2
+        with caplog.at_level(logging.DEBUG, logger="aiosqlite"):
+            caplog.clear()
+            assert await store.store_replies(where, rows) == 34  # u2's 16 counted, not kept
+            calls = [r for r in caplog.records if r.name == "aiosqlite" and r.msg == "executing %s"]
+        assert len(calls) == 1
         assert await store.store_replies(where, rows) == 0  # delivered again: kept once
+        (discussion,) = await store.recent_discussions(where, at - timedelta(days=1))
+        assert discussion.anonymous_replies == 32  # each delivery of u2's counted
     finally:
         await store.close()
+
+
+async def test_writes_queued_back_to_back_on_sqlite_keep_their_order_and_their_transactions(
+    tmp_path: Path,
+) -> None:
+    """A transaction lets go of the store's lock once its COMMIT is queued, and a write of its
+    own once it is queued: the next queues behind it before its answer is back. Many at once,
+    one failing, each a whole transaction; nothing interleaves, the connection ends clean."""
+    import asyncio
+
+    lite = SqliteDb(tmp_path / "queued.db")
+    await lite.open()
+    try:
+        await lite.execute(_TABLE["sqlite"])
+        await lite.execute("INSERT INTO t (k, n) VALUES ('counter', 0)")
+
+        async def transaction(i: int) -> None:
+            async with lite.transaction() as tx:
+                n = await tx.fetch_value("SELECT n FROM t WHERE k = 'counter'")
+                await tx.execute("UPDATE t SET n = :n WHERE k = 'counter'", {"n": n + 1})
+                await tx.execute_many("INSERT INTO t (k, n) VALUES (:k, :n)", [{"k": f"tx{i}", "n": n}])
+
+        async def alone(i: int) -> None:
+            await lite.execute("INSERT INTO t (k, n) VALUES (:k, -1)", {"k": f"one{i}"})
+
+        async def failing() -> None:
+            async with lite.transaction() as tx:
+                await tx.execute("UPDATE t SET n = n + 1000 WHERE k = 'counter'")
+                await tx.execute_many("INSERT INTO t (k) VALUES (:k)", [{"k": "tx1"}])  # taken by then
+
+        jobs = [transaction(i) if i % 3 else alone(i) for i in range(60)]
+        results = await asyncio.gather(*jobs[:30], failing(), *jobs[30:], return_exceptions=True)
+        assert [type(r).__name__ for r in results if r is not None] == ["DuplicateError"]
+        assert await lite.fetch_value("SELECT n FROM t WHERE k = 'counter'") == 40
+        # each transaction read the counter as the one before it left it
+        assert sorted(r[0] for r in await lite.fetch("SELECT n FROM t WHERE k LIKE 'tx%'")) == list(range(40))
+        assert await lite.fetch_value("SELECT count(*) FROM t WHERE k LIKE 'one%'") == 20
+        assert not lite.connection.in_transaction
+    finally:
+        await lite.close()

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -61,6 +61,27 @@ class NewRows:
     table: str
     columns: tuple[str, ...]
     types: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Insert:
+    """A write of `Tx.read_then_write`: rows inserted as by `Tx.insert_rows`."""
+
+    into: NewRows
+    rows: Sequence[tuple[Any, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class EachRow:
+    """A write of `Tx.read_then_write`: one statement per parameter set, as `Tx.execute_many`."""
+
+    sql: Sql
+    rows: Sequence[Params]
+
+
+Write = Insert | EachRow
+# What `Tx.read_then_write` writes, made from the rows it read.
+Plan = Callable[[list[Row]], Sequence[Write]]
 
 
 def pick(sql: Sql, engine: Engine) -> str:
@@ -142,11 +163,15 @@ class Tx(Protocol):
         SQLite runs it with the transaction's next statement or its COMMIT: its error, if any,
         is raised there (the whole transaction is taken back either way)."""
 
-    async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]], *, last: bool = False) -> int:
+    async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> int:
         """Insert `rows`, skipping those whose unique key is stored (also a row repeated within
-        `rows` is inserted once); returns how many were new. `last`: the transaction ends with
-        it (SQLite commits in the same call, so nothing the body does after it can take it back);
-        a statement after it is refused on both engines."""
+        `rows` is inserted once); returns how many were new."""
+
+    async def read_then_write(self, sql: Sql, params: Params, plan: Plan) -> int:
+        """Read, then make the writes `plan` returns for the rows read, as one step in one
+        transaction (on the `Db` itself, a transaction of its own); returns how many rows the
+        inserts added. On SQLite the whole step is one call on the connection's thread, so
+        `plan` runs there: it only computes, from the rows and what it was given."""
 
     async def run_script(self, script: str) -> None:
         """A migration file's statements as they are (no parameters; for storage/db/migrate.py)."""

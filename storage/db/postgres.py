@@ -17,7 +17,7 @@ import asyncpg  # type: ignore[import-untyped]
 from bot.redact import mask_url
 from bot.store import DuplicateError, StoreError
 from storage.db import migrate
-from storage.db.core import NO_PARAMS, Engine, NewRows, Params, Row, Sql, Tx, compile_sql, utc
+from storage.db.core import NO_PARAMS, Engine, Insert, NewRows, Params, Plan, Row, Sql, Tx, compile_sql, utc
 
 
 def text(value: str) -> str:
@@ -107,32 +107,22 @@ class _Statements:
         if args:
             await self._connection().executemany(query.text, args)
 
-    async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]], *, last: bool = False) -> int:
+    async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> int:
         if not rows:
             return 0
         return changed(await self._connection().execute(_insert(into), *_columns(into, rows)))
 
+    async def read_then_write(self, sql: Sql, params: Params, plan: Plan) -> int:
+        added = 0
+        for write in plan(await self.fetch(sql, params)):
+            if isinstance(write, Insert):
+                added += await self.insert_rows(write.into, write.rows)
+            else:
+                await self.execute_many(write.sql, write.rows)
+        return added
+
     async def run_script(self, script: str) -> None:
         await self._connection().execute(script)  # no arguments: the whole file in one simple query
-
-
-class _Transaction(_Statements):
-    """The statements of one transaction: after `insert_rows(..., last=True)` none is taken, as
-    on SQLite (where that insert carries the COMMIT)."""
-
-    def __init__(self, conn: Any) -> None:
-        super().__init__(conn)
-        self._ended = False
-
-    def _connection(self) -> Any:
-        if self._ended:
-            raise StoreError("a statement after the one that ended its transaction")
-        return self._open
-
-    async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]], *, last: bool = False) -> int:
-        stored = await super().insert_rows(into, rows)
-        self._ended = last
-        return stored
 
 
 class PgDb(_Statements):
@@ -207,7 +197,7 @@ class PgDb(_Statements):
         pool = self._connection()
         with self._errors():
             async with pool.acquire() as conn, conn.transaction():
-                yield _Transaction(conn)
+                yield _Statements(conn)
 
     async def fetch(self, sql: Sql, params: Params = NO_PARAMS) -> list[Row]:
         with self._errors():
@@ -229,9 +219,13 @@ class PgDb(_Statements):
         async with self.transaction() as tx:
             await tx.execute_many(sql, rows)
 
-    async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]], *, last: bool = False) -> int:
+    async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> int:
         with self._errors():
             return await super().insert_rows(into, rows)
+
+    async def read_then_write(self, sql: Sql, params: Params, plan: Plan) -> int:
+        async with self.transaction() as tx:
+            return await tx.read_then_write(sql, params, plan)
 
     async def run_script(self, script: str) -> None:
         async with self.transaction() as tx:

@@ -13,7 +13,7 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +23,20 @@ import aiosqlite
 
 from bot.store import DuplicateError, StoreError
 from storage.db import migrate
-from storage.db.core import NO_PARAMS, Compiled, Engine, NewRows, Params, Row, Sql, Tx, compile_sql, iso_z
+from storage.db.core import (
+    NO_PARAMS,
+    Compiled,
+    Engine,
+    Insert,
+    NewRows,
+    Params,
+    Plan,
+    Row,
+    Sql,
+    Tx,
+    compile_sql,
+    iso_z,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -101,15 +114,24 @@ def statements(script: str) -> list[str]:
     return found
 
 
-def _on_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> Awaitable[T]:
-    """Run `work` on the connection's own thread, as one call.
+def _queued(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+    """Queue `work` to run on the connection's own thread, as one call; the future has its result.
 
-    Every aiosqlite method is such a call; it has no public name for running several
-    statements in one (omnilib/aiosqlite#19). Each call is a round trip through the event loop,
-    which under a flood waits behind a long turn of the loop (about 10 ms with discord.py
-    reading a busy gateway), so a transaction's statements go in as few calls as they can."""
-    run: Callable[..., Awaitable[T]] = conn._execute  # untyped in aiosqlite
-    return run(work, conn._conn)
+    Every aiosqlite method is such a call, but it has no public name for running several
+    statements in one (omnilib/aiosqlite#19), and it queues a call only once it is awaited.
+    Queued here at once, a call can be queued under the store's lock and awaited after it: the
+    thread runs calls first in, first out. Each call is a round trip through the event loop,
+    which under a flood waits behind a long turn of the loop (about 10 ms with discord.py reading
+    a busy gateway), so a transaction's statements go in as few calls as they can."""
+    if not conn._running:
+        raise StoreError("the database connection is closed")
+    future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+    conn._tx.put_nowait((future, functools.partial(work, conn._conn)))
+    return future
+
+
+async def _on_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    return await _queued(conn, work)
 
 
 def _statement(sql: Sql) -> Compiled:
@@ -123,6 +145,51 @@ def _insert_traced(into: NewRows, count: int) -> str:
     text = _insert(into)
     _log.debug("sql: %s (%d rows)", text, count)
     return text
+
+
+# Each statement as a call for the connection's thread: the SQL compiled and traced and the
+# values bound as sqlite3 takes them where the call is made, the statement run where it is run.
+def _fetch_call(sql: Sql, params: Params) -> Callable[[sqlite3.Connection], list[Row]]:
+    query = _statement(sql)
+    args = _args(query.names, params)
+    return lambda c: c.execute(query.text, args).fetchall()
+
+
+def _execute_call(sql: Sql, params: Params) -> Callable[[sqlite3.Connection], int]:
+    query = _statement(sql)
+    args = _args(query.names, params)
+    return lambda c: max(c.execute(query.text, args).rowcount, 0)
+
+
+def _many_call(sql: Sql, rows: Iterable[Params]) -> Callable[[sqlite3.Connection], None]:
+    query = _statement(sql)
+    args = [_args(query.names, r) for r in rows]
+
+    def run(c: sqlite3.Connection) -> None:
+        c.executemany(query.text, args)
+
+    return run
+
+
+def _insert_call(into: NewRows, rows: Sequence[tuple[Any, ...]]) -> Callable[[sqlite3.Connection], int]:
+    values = _encoded(rows, into)
+    sql = _insert_traced(into, len(values))
+    return lambda c: max(c.executemany(sql, values).rowcount, 0) if values else 0
+
+
+def _read_then_write_call(sql: Sql, params: Params, plan: Plan) -> Callable[[sqlite3.Connection], int]:
+    read = _fetch_call(sql, params)
+
+    def run(c: sqlite3.Connection) -> int:
+        added = 0
+        for write in plan(read(c)):  # on the connection's thread, as `Tx.read_then_write` says
+            if isinstance(write, Insert):
+                added += _insert_call(write.into, write.rows)(c)
+            else:
+                _many_call(write.sql, write.rows)(c)
+        return added
+
+    return run
 
 
 class _Statements:
@@ -141,9 +208,7 @@ class _Statements:
         return await _on_thread(self._connection(), work)
 
     async def fetch(self, sql: Sql, params: Params = NO_PARAMS) -> list[Row]:
-        query = _statement(sql)
-        args = _args(query.names, params)
-        return await self._run(lambda c: c.execute(query.text, args).fetchall())
+        return await self._run(_fetch_call(sql, params))
 
     async def fetch_one(self, sql: Sql, params: Params = NO_PARAMS) -> Row | None:
         rows = await self.fetch(sql, params)
@@ -154,21 +219,16 @@ class _Statements:
         return None if row is None else row[0]
 
     async def execute(self, sql: Sql, params: Params = NO_PARAMS) -> int:
-        query = _statement(sql)
-        args = _args(query.names, params)
-        return await self._run(lambda c: max(c.execute(query.text, args).rowcount, 0))
+        return await self._run(_execute_call(sql, params))
 
     async def execute_many(self, sql: Sql, rows: Iterable[Params]) -> None:
-        query = _statement(sql)
-        args = [_args(query.names, r) for r in rows]
-        await self._run(lambda c: c.executemany(query.text, args))
+        await self._run(_many_call(sql, rows))
 
-    async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]], *, last: bool = False) -> int:
-        if not rows:
-            return 0
-        values = _encoded(rows, into)
-        sql = _insert_traced(into, len(values))
-        return await self._run(lambda c: max(c.executemany(sql, values).rowcount, 0))
+    async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> int:
+        return await self._run(_insert_call(into, rows)) if rows else 0
+
+    async def read_then_write(self, sql: Sql, params: Params, plan: Plan) -> int:
+        return await self._run(_read_then_write_call(sql, params, plan))
 
     async def run_script(self, script: str) -> None:
         found = statements(script)
@@ -183,26 +243,39 @@ class _Statements:
 
 class _Transaction(_Statements):
     """The statements of one write transaction, in as few calls as they allow: BEGIN IMMEDIATE
-    goes with the first statement; a statement that returns nothing (`execute_many`) waits for
-    the next call; the COMMIT goes with the last one (`insert_rows(..., last=True)`) or alone.
-    Inside the transaction this changes nothing but when an error is seen: all is taken back."""
+    goes with the first statement, a statement that returns nothing (`execute_many`) waits for
+    the next call, and the COMMIT goes with what still waits. Inside the transaction this changes
+    nothing but when an error is seen: all is taken back.
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    The COMMIT's call takes the transaction back itself should it fail, so the store's lock is
+    let go (`release`) as soon as that call is queued: the next transaction queues its calls
+    behind it while it runs, and the connection's thread goes from one to the next."""
+
+    def __init__(self, conn: aiosqlite.Connection, release: Callable[[], None]) -> None:
         super().__init__(conn)
         self.begun = False
-        self.ended = False  # committed
+        self.ended = False  # the COMMIT is queued
         self._failed = False
         self._later: list[Callable[[sqlite3.Connection], object]] = []
+        self._release = release
 
-    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    def _check(self) -> None:
         if self.ended:
-            raise StoreError("a statement after the one that ended its transaction")
+            raise StoreError("a statement after the end of its transaction")
         if self._failed:
             # As on PostgreSQL: a caller that caught the error goes no further (after a failed
             # BEGIN its statements would run outside any transaction).
             raise StoreError("a statement after one that failed in its transaction")
+
+    def _take_ahead(self) -> tuple[bool, list[Callable[[sqlite3.Connection], object]]]:
+        """Whether the next call begins the transaction, and the statements waiting for it."""
+        self._check()
         begin, later = not self.begun, self._later
         self.begun, self._later = True, []
+        return begin, later
+
+    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        begin, later = self._take_ahead()
 
         def call(c: sqlite3.Connection) -> T:
             if begin:
@@ -218,30 +291,30 @@ class _Transaction(_Statements):
             raise
 
     async def execute_many(self, sql: Sql, rows: Iterable[Params]) -> None:
-        query = _statement(sql)
-        args = [_args(query.names, r) for r in rows]
-        self._later.append(lambda c: c.executemany(query.text, args))
-
-    async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]], *, last: bool = False) -> int:
-        if not last:
-            return await super().insert_rows(into, rows)
-        values = _encoded(rows, into)
-        sql = _insert_traced(into, len(values))
-
-        def insert_and_commit(c: sqlite3.Connection) -> int:
-            stored = max(c.executemany(sql, values).rowcount, 0) if values else 0
-            c.execute("COMMIT")
-            return stored
-
-        stored = await self._run(insert_and_commit)
-        self.ended = True
-        return stored
+        self._check()
+        self._later.append(_many_call(sql, rows))
 
     async def end(self) -> None:
-        """COMMIT, with what still waits, unless the transaction ended already or never began."""
-        if not self.ended and (self.begun or self._later):
-            await self._run(lambda c: c.execute("COMMIT"))
-            self.ended = True
+        """COMMIT, with what still waits, unless nothing was begun."""
+        if not self.begun and not self._later:
+            return
+        begin, later = self._take_ahead()
+        self.ended = True
+
+        def commit(c: sqlite3.Connection) -> None:
+            try:
+                if begin:
+                    c.execute("BEGIN IMMEDIATE")
+                for step in later:
+                    step(c)
+                c.execute("COMMIT")
+            except BaseException:
+                _roll_back(c)
+                raise
+
+        done = _queued(self._open, commit)
+        self._release()
+        await done
 
 
 def _roll_back(c: sqlite3.Connection) -> None:
@@ -359,19 +432,41 @@ class SqliteDb(_Statements):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
-        async with self._lock:
-            db = self._connection()
-            tx = _Transaction(db)
+        db = self._connection()
+        await self._lock.acquire()
+        held = True
+
+        def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                self._lock.release()
+
+        tx = _Transaction(db, release)
+        try:
             with self._errors():
                 try:
                     yield tx
                     await tx.end()
                 except BaseException:
-                    # Also when COMMIT failed, or the task was cancelled while a call was still
-                    # queued: asked on the thread, after that call (its queue is first in, first
-                    # out), so the shared connection is never left mid-transaction.
-                    await _on_thread(db, _roll_back)
+                    if not tx.ended:
+                        # Also when the task was cancelled while a call was still queued: asked
+                        # on the thread, after that call (first in, first out), so the shared
+                        # connection is never left mid-transaction. (Once the COMMIT is queued,
+                        # its call takes the transaction back itself.)
+                        await _on_thread(db, _roll_back)
                     raise
+        finally:
+            release()
+
+    async def _alone(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """A call that is a transaction of its own: queued under the lock, so it never lands
+        inside another task's transaction, and awaited after it, so the next write can queue
+        behind it while it runs."""
+        async with self._lock:
+            done = _queued(self._connection(), work)
+        with self._errors():
+            return await done
 
     async def _atomically(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """`work` as one transaction, BEGIN to COMMIT in a single call on the thread."""
@@ -386,15 +481,12 @@ class SqliteDb(_Statements):
                 raise
             return done
 
-        async with self._lock:
-            with self._errors():
-                return await _on_thread(self._connection(), whole)
+        return await self._alone(whole)
 
-    # -- statements on their own: reads straight on the connection, writes in a transaction ----
+    # -- statements on their own: reads straight on the connection, writes as one call each ----
     async def fetch(self, sql: Sql, params: Params = NO_PARAMS) -> list[Row]:
         if compile_sql(sql, "sqlite").writes:
-            async with self.transaction() as tx:
-                return await tx.fetch(sql, params)
+            return await self._atomically(_fetch_call(sql, params))
         with self._errors():
             return await super().fetch(sql, params)
 
@@ -402,22 +494,16 @@ class SqliteDb(_Statements):
         # One statement is a transaction of its own (the connection autocommits): SQLite takes
         # the write lock as it starts, as BEGIN IMMEDIATE would (waiting out the busy timeout),
         # and takes all of it back if it fails. One call to the connection's thread, not three.
-        # The lock keeps it out of another task's transaction on the shared connection.
-        async with self._lock:
-            with self._errors():
-                return await _Statements(self._connection()).execute(sql, params)
+        return await self._alone(_execute_call(sql, params))
 
     async def execute_many(self, sql: Sql, rows: Iterable[Params]) -> None:
-        query = _statement(sql)
-        args = [_args(query.names, r) for r in rows]
-        await self._atomically(lambda c: c.executemany(query.text, args))
+        await self._atomically(_many_call(sql, rows))
 
-    async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]], *, last: bool = False) -> int:
-        if not rows:
-            return 0
-        values = _encoded(rows, into)
-        sql = _insert_traced(into, len(values))
-        return await self._atomically(lambda c: max(c.executemany(sql, values).rowcount, 0))
+    async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> int:
+        return await self._atomically(_insert_call(into, rows)) if rows else 0
+
+    async def read_then_write(self, sql: Sql, params: Params, plan: Plan) -> int:
+        return await self._atomically(_read_then_write_call(sql, params, plan))
 
     async def run_script(self, script: str) -> None:
         async with self.transaction() as tx:

@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal, Protocol
 
 Engine = Literal["sqlite", "postgres"]
@@ -131,11 +131,19 @@ def utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+@functools.lru_cache(maxsize=64)
+def _day(ordinal: int) -> str:
+    return date.fromordinal(ordinal).isoformat() + "T"
+
+
 def iso_z(value: datetime) -> str:
     """How SQLite keeps a time: ISO text in UTC with "Z" (the year padded: text order is time order)."""
-    if value.tzinfo is UTC:  # the usual case, and a flood's worth of time: "+00:00" becomes "Z"
-        text = value.isoformat()  # the quickest form; it leaves out a zero microsecond
-        return text[:-6] + "Z" if value.microsecond else text[:-6] + ".000000Z"
+    if value.tzinfo is UTC:
+        # The usual case, a flood's worth of times: the day's text is kept, the time of day is
+        # the quickest form (it leaves out a zero microsecond); half the cost of isoformat().
+        clock = value.time().isoformat()
+        day = _day(value.toordinal())
+        return day + clock + "Z" if value.microsecond else day + clock + ".000000Z"
     return utc(value).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 

@@ -9,13 +9,14 @@ How it works, and what it promises:
 
 - `add(item)` queues an item and returns. A batch is written when it holds
   `max_rows` items, or `max_delay` seconds after its first item arrived,
-  whichever comes first: no item waits longer than `max_delay` plus the one
-  write ahead of it. Under a flood, batches are full; when quiet, a reply is
+  whichever comes first: no item waits longer than `max_delay` plus the
+  writes ahead of it. Under a flood, batches are full; when quiet, a reply is
   stored within a few milliseconds.
 - Batches are written in arrival order, one at a time, or with `in_flight=2`
-  the next one started while the one ahead of it is still being written (for a
-  store whose writes are applied in the order they start: on SQLite its thread
-  then goes from one batch to the next without waiting for the event loop).
+  the next full one started while the one ahead of it is still being written
+  (for a store whose writes are applied in the order they start: on SQLite its
+  thread then goes from one batch to the next without waiting for the event
+  loop).
   Items that arrive during a write queue for the next one, so the platform
   keeps reading while the database writes; `add` waits only when a full batch
   is queued and every write slot is taken (backpressure: memory stays bounded
@@ -68,7 +69,8 @@ class GroupCommit(Generic[T]):
         self._name = name
         self._queue: list[T] = []
         self._timer: asyncio.TimerHandle | None = None
-        self._writes: deque[tuple[asyncio.Task[None], int]] = deque()  # being written, and how many
+        self._writes: deque[tuple[asyncio.Task[None], int]] = deque()  # started, not yet counted
+        self._active = 0  # writes not yet ended (each takes a slot)
         self._taken = asyncio.Event()  # set each time a batch is taken off the queue
         self._oldest = 0.0  # when the first queued item arrived (loop time)
         self._flushing = 0  # callers of flush() waiting: write now, however small the batch
@@ -83,7 +85,7 @@ class GroupCommit(Generic[T]):
 
     async def add(self, item: T) -> None:
         # Called once per item under a flood: kept to a few attribute reads on the usual path.
-        while len(self._queue) >= self._max_rows and len(self._writes) >= self._in_flight:
+        while len(self._queue) >= self._max_rows and self._active >= self._in_flight:
             self._taken.clear()  # a full batch is waiting already: wait until a write takes it
             await self._taken.wait()
         queue = self._queue
@@ -93,7 +95,7 @@ class GroupCommit(Generic[T]):
         self._added += 1
         if len(queue) >= self._max_rows:
             self._start_writer()
-        elif self._timer is None and not self._writes:
+        elif self._timer is None and not self._active:
             self._timer = asyncio.get_running_loop().call_later(self._max_delay, self._start_writer)
 
     async def flush(self) -> None:
@@ -114,18 +116,23 @@ class GroupCommit(Generic[T]):
             self._timer.cancel()
             self._timer = None
         loop = asyncio.get_running_loop()
-        while self._queue and len(self._writes) < self._in_flight:
-            wait = self._oldest + self._max_delay - loop.time()
-            if len(self._queue) < self._max_rows and not self._flushing and wait > 0:
-                # Not full and not due: the batch may grow a little longer (a write costs
-                # about the same for five rows as for a hundred).
-                self._timer = loop.call_later(wait, self._start_writer)
-                return
+        while self._queue and self._active < self._in_flight:
+            if len(self._queue) < self._max_rows and not self._flushing:
+                # Not full: the batch may grow a little longer (a write costs about the same for
+                # five rows as for a hundred): while a write is under way (a second slot takes
+                # only a full batch), else until it is due.
+                if self._active:
+                    return
+                wait = self._oldest + self._max_delay - loop.time()
+                if wait > 0:
+                    self._timer = loop.call_later(wait, self._start_writer)
+                    return
             batch, self._queue = self._queue[: self._max_rows], self._queue[self._max_rows :]
             self._oldest = loop.time()  # what is left waited at most this one write longer
             self._taken.set()
             task = asyncio.create_task(self._write_batch(batch), name=self._name)
             self._writes.append((task, len(batch)))
+            self._active += 1
             task.add_done_callback(self._written)
 
     async def _write_batch(self, batch: list[T]) -> None:
@@ -135,8 +142,10 @@ class GroupCommit(Generic[T]):
             _log.exception("%s: a batch of %d could not be written", self._name, len(batch))
 
     def _written(self, task: asyncio.Task[None]) -> None:
-        # Counted done in the order they started (what `flush` waits for), whichever ends first;
-        # a write cancelled (the loop closing) counts as given up on.
+        # Its slot is free at once; the items are counted done in the order the writes started
+        # (what `flush` waits for), whichever ends first. A write cancelled (the loop closing)
+        # counts as given up on.
+        self._active -= 1
         while self._writes and self._writes[0][0].done():
             self._done += self._writes.popleft()[1]
         wrote, self._wrote = self._wrote, asyncio.Event()

@@ -93,6 +93,42 @@ async def test_a_failing_batch_is_logged_and_the_next_ones_still_go(caplog: pyte
     assert "a batch of 2 could not be written" in caplog.text
 
 
+async def test_with_two_in_flight_the_next_batch_starts_before_the_first_returns() -> None:
+    started: list[list[int]] = []
+    releases: list[asyncio.Event] = []
+
+    async def write(batch: list[int]) -> None:
+        started.append(batch)
+        release = asyncio.Event()
+        releases.append(release)
+        await release.wait()
+
+    commit: GroupCommit[int] = GroupCommit(write, max_rows=2, max_delay=60, in_flight=2)
+    for i in range(6):
+        await commit.add(i)  # two batches being written, the third full one queued
+    await asyncio.sleep(0)
+    assert started == [[0, 1], [2, 3]] and commit.pending == 2
+    blocked = asyncio.create_task(commit.add(6))  # the bound: two in flight and one queued
+    flushing = asyncio.create_task(commit.flush())
+    await asyncio.sleep(0.01)
+    assert not blocked.done() and not flushing.done()
+
+    releases[1].set()  # the second ends first: the queued batch starts in its slot...
+    await asyncio.sleep(0.01)
+    assert started[2] == [4, 5]
+    releases[2].set()
+    await asyncio.sleep(0.01)
+    assert not flushing.done()  # ...but nothing counts as written while the first is not
+    releases[0].set()
+    await blocked
+    for _ in range(20):  # the last batch (6) is written by the flush
+        await asyncio.sleep(0.001)
+        for release in releases:
+            release.set()
+    await flushing
+    assert [i for batch in started for i in batch] == list(range(7))
+
+
 # -- through App.dispatch into a real store --------------------------------------------------------
 
 

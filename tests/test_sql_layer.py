@@ -234,9 +234,8 @@ async def test_read_then_write_writes_what_its_plan_makes_of_the_rows_read(db: D
     assert await db.fetch_value("SELECT count(*) FROM pairs") == 2
     async with db.transaction() as tx:
         await tx.execute("INSERT INTO t (k) VALUES ('three')")
-        added = await tx.read_then_write(
-            "SELECT k FROM t WHERE k = 'three'", {}, lambda rows: [Insert(pairs, [(3, str(rows[0][0]), None)])]
-        )
+        three = "SELECT k FROM t WHERE k = 'three'"
+        added = await tx.read_then_write(three, {}, lambda rows: [Insert(pairs, [(3, str(rows[0][0]), None)])])
         assert added == 1
         assert await tx.fetch_value("SELECT count(*) FROM pairs") == 3
     assert await db.fetch_value("SELECT b FROM pairs WHERE a = 3") == "three"

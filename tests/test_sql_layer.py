@@ -235,7 +235,7 @@ async def test_read_then_write_writes_what_its_plan_makes_of_the_rows_read(db: D
     async with db.transaction() as tx:
         await tx.execute("INSERT INTO t (k) VALUES ('three')")
         three = "SELECT k FROM t WHERE k = 'three'"
-        added = await tx.read_then_write(three, {}, lambda rows: [Insert(pairs, [(3, str(rows[0][0]), None)])])
+        added = await tx.read_then_write(three, {}, lambda rows: [Insert(pairs, [(3, rows[0][0], None)])])
         assert added == 1
         assert await tx.fetch_value("SELECT count(*) FROM pairs") == 3
     assert await db.fetch_value("SELECT b FROM pairs WHERE a = 3") == "three"

@@ -40,11 +40,7 @@ class Collector:
     ) -> None:
         self._store = store
         self._batch: GroupCommit[_Incoming] = GroupCommit(
-            self._store_replies,
-            max_rows=batch_rows,
-            max_delay=batch_delay,
-            in_flight=2 if store.pipelined_writes else 1,
-            name="reply batch",
+            self._store_replies, max_rows=batch_rows, max_delay=batch_delay, name="reply batch"
         )
         # Replies that could not be written (a full or read-only disk), per thread: a catch-up
         # that meets one keeps the thread's mark, so the next one reads those replies again.
@@ -81,11 +77,14 @@ class Collector:
                 last = community
                 rows = by_community.setdefault(community, [])
             rows.append(row)
+        last = list(by_community)[-1]
         for community, batch in by_community.items():
             # Threads threadcast did not open are not its business; opted-out members are
             # counted, never stored; a reply delivered twice is kept once (see the store).
+            # Once only the last write's commit is left, the next batch may start.
+            staged = self._batch.staged if community is last else None
             try:
-                stored = await self._store.store_replies(community, batch)
+                stored = await self._store.store_replies(community, batch, staged=staged)
             except StoreError as exc:
                 self._not_stored(community, batch, exc)
             else:

@@ -12,15 +12,16 @@ How it works, and what it promises:
   whichever comes first: no item waits longer than `max_delay` plus the
   writes ahead of it. Under a flood, batches are full; when quiet, a reply is
   stored within a few milliseconds.
-- Batches are written in arrival order, one at a time, or with `in_flight=2`
-  the next full one started while the one ahead of it is still being written
-  (for a store whose writes are applied in the order they start: on SQLite its
-  thread then goes from one batch to the next without waiting for the event
-  loop).
-  Items that arrive during a write queue for the next one, so the platform
-  keeps reading while the database writes; `add` waits only when a full batch
-  is queued and every write slot is taken (backpressure: memory stays bounded
-  by `in_flight` + 1 batches).
+- Batches are written one at a time, in arrival order. Items that arrive
+  during a write queue for the next one, so the platform keeps reading while
+  the database writes; `add` waits only when a full batch is queued and a
+  write is under way (backpressure: memory stays bounded by two batches, three
+  while one commits, see next).
+- A store whose writes are applied in the order they start (SQLite: one
+  connection, whose thread runs calls first in, first out) calls `staged()`
+  from inside the write once only its commit is left: the next batch starts
+  then, and its rows queue behind that commit, so the database goes from one
+  batch to the next while the event loop prepares the one after.
 - `flush()` returns once every item queued before it is written (items queued
   after it, from other lanes, do not hold it up). `App` calls it before every
   event that is not a new reply and before every command (see
@@ -57,20 +58,19 @@ class GroupCommit(Generic[T]):
         *,
         max_rows: int = DEFAULT_MAX_ROWS,
         max_delay: float = DEFAULT_MAX_DELAY,
-        in_flight: int = 1,
         name: str = "group commit",
     ) -> None:
-        if max_rows < 1 or max_delay < 0 or in_flight < 1:
-            raise ValueError("max_rows and in_flight must be at least 1 and max_delay not negative")
+        if max_rows < 1 or max_delay < 0:
+            raise ValueError("max_rows must be at least 1 and max_delay not negative")
         self._write = write
         self._max_rows = max_rows
         self._max_delay = max_delay
-        self._in_flight = in_flight
         self._name = name
         self._queue: list[T] = []
         self._timer: asyncio.TimerHandle | None = None
         self._writes: deque[tuple[asyncio.Task[None], int]] = deque()  # started, not yet counted
-        self._active = 0  # writes not yet ended (each takes a slot)
+        self._writing = False  # a write is under way and has not called `staged`
+        self._staged: set[asyncio.Task[None]] = set()  # writes that did
         self._taken = asyncio.Event()  # set each time a batch is taken off the queue
         self._oldest = 0.0  # when the first queued item arrived (loop time)
         self._flushing = 0  # callers of flush() waiting: write now, however small the batch
@@ -85,7 +85,7 @@ class GroupCommit(Generic[T]):
 
     async def add(self, item: T) -> None:
         # Called once per item under a flood: kept to a few attribute reads on the usual path.
-        while len(self._queue) >= self._max_rows and self._active >= self._in_flight:
+        while len(self._queue) >= self._max_rows and self._writing:
             self._taken.clear()  # a full batch is waiting already: wait until a write takes it
             await self._taken.wait()
         queue = self._queue
@@ -95,7 +95,7 @@ class GroupCommit(Generic[T]):
         self._added += 1
         if len(queue) >= self._max_rows:
             self._start_writer()
-        elif self._timer is None and not self._active:
+        elif self._timer is None and not self._writing:
             self._timer = asyncio.get_running_loop().call_later(self._max_delay, self._start_writer)
 
     async def flush(self) -> None:
@@ -110,30 +110,41 @@ class GroupCommit(Generic[T]):
         finally:
             self._flushing -= 1
 
+    def staged(self) -> None:
+        """Called by `write`, from inside it, once what is left of it is its commit, where a
+        write started now is applied after it: the next batch may start. Its items count as
+        written only once `write` returns."""
+        task = asyncio.current_task()
+        if task is None or task in self._staged or not any(t is task for t, _ in self._writes):
+            return
+        self._staged.add(task)
+        self._writing = False
+        self._start_writer()
+        if not self._writing:
+            self._taken.set()  # nobody waits for a write that is not coming yet
+
     def _start_writer(self) -> None:
-        """Start writing what is due, in as many slots as are free."""
+        """Start writing the next batch, if it is due and no write is under way."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._writing or not self._queue:
+            return
         loop = asyncio.get_running_loop()
-        while self._queue and self._active < self._in_flight:
-            if len(self._queue) < self._max_rows and not self._flushing:
-                # Not full: the batch may grow a little longer (a write costs about the same for
-                # five rows as for a hundred): while a write is under way (a second slot takes
-                # only a full batch), else until it is due.
-                if self._active:
-                    return
-                wait = self._oldest + self._max_delay - loop.time()
-                if wait > 0:
-                    self._timer = loop.call_later(wait, self._start_writer)
-                    return
-            batch, self._queue = self._queue[: self._max_rows], self._queue[self._max_rows :]
-            self._oldest = loop.time()  # what is left waited at most this one write longer
-            self._taken.set()
-            task = asyncio.create_task(self._write_batch(batch), name=self._name)
-            self._writes.append((task, len(batch)))
-            self._active += 1
-            task.add_done_callback(self._written)
+        if len(self._queue) < self._max_rows and not self._flushing:
+            wait = self._oldest + self._max_delay - loop.time()
+            if wait > 0:
+                # Not full and not due: the batch may grow a little longer (a write costs
+                # about the same for five rows as for a hundred).
+                self._timer = loop.call_later(wait, self._start_writer)
+                return
+        batch, self._queue = self._queue[: self._max_rows], self._queue[self._max_rows :]
+        self._oldest = loop.time()  # what is left waited at most this one write longer
+        self._taken.set()
+        task = asyncio.create_task(self._write_batch(batch), name=self._name)
+        self._writes.append((task, len(batch)))
+        self._writing = True
+        task.add_done_callback(self._written)
 
     async def _write_batch(self, batch: list[T]) -> None:
         try:
@@ -142,15 +153,17 @@ class GroupCommit(Generic[T]):
             _log.exception("%s: a batch of %d could not be written", self._name, len(batch))
 
     def _written(self, task: asyncio.Task[None]) -> None:
-        # Its slot is free at once; the items are counted done in the order the writes started
-        # (what `flush` waits for), whichever ends first. A write cancelled (the loop closing)
-        # counts as given up on.
-        self._active -= 1
+        # The items are counted done in the order the writes started (what `flush` waits
+        # for), whichever ends first. A write cancelled (the loop closing) counts as given up on.
+        if task in self._staged:
+            self._staged.discard(task)
+        else:
+            self._writing = False
         while self._writes and self._writes[0][0].done():
             self._done += self._writes.popleft()[1]
         wrote, self._wrote = self._wrote, asyncio.Event()
         wrote.set()
         if self._queue and not task.cancelled():
             self._start_writer()
-        else:
-            self._taken.set()  # nobody waits for a write that will not come
+        if not self._writing:
+            self._taken.set()  # nobody waits for a write that is not coming yet

@@ -7,7 +7,7 @@ message ids are only unique within one platform.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
@@ -98,19 +98,17 @@ ReplyRow = tuple[str, str, str, str, str, datetime, bool]
 class ReplyStore(Protocol):
     """Members' replies in discussions, their reactions and flags, and the catch-up marks."""
 
-    @property
-    def pipelined_writes(self) -> bool:
-        """Whether a write may start before the one ahead of it has returned and still be
-        applied after it (SQLite: one connection, whose thread runs calls in the order they were
-        queued). The reply batches then keep two writes in flight."""
-
-    async def store_replies(self, community: Community, rows: Sequence[ReplyRow]) -> int:
+    async def store_replies(
+        self, community: Community, rows: Sequence[ReplyRow], *, staged: Callable[[], None] | None = None
+    ) -> int:
         """A batch of new replies of the community, in one transaction and one pass, as the
         members' preferences allow: a reply in a thread that is not one of the community's
         discussions is dropped; an opted-out member's reply is never stored, and counted in
         its discussion's anonymous replies when seen live (one read back from history may
         have been counted live already); a message stored before, or earlier in the batch,
-        is skipped. Returns how many replies were stored."""
+        is skipped. Returns how many replies were stored. A store whose writes are applied in
+        the order they start calls `staged` once only the commit is left: a write started
+        then is applied after this one (see `bot.group_commit`)."""
 
     async def add_reply(
         self,

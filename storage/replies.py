@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from bot.models import Community, Reply
@@ -53,7 +53,9 @@ class ReplyQueries(Queries):
         )  # fmt: skip
         return changed > 0
 
-    async def store_replies(self, community: Community, rows: Sequence[ReplyRow]) -> int:
+    async def store_replies(
+        self, community: Community, rows: Sequence[ReplyRow], *, staged: Callable[[], None] | None = None
+    ) -> int:
         # Per reply only what must be: a tuple for the insert; the checks are per batch (one
         # query), the duplicates left to the unique key (ON CONFLICT DO NOTHING).
         if not rows:
@@ -90,8 +92,9 @@ class ReplyQueries(Queries):
             counts = [{"id": d, "count": n} for d, n in sorted(anonymous.items())]
             return [Insert(_NEW_REPLIES, new), EachRow(_COUNT_ANONYMOUS, counts)]
 
-        # One transaction; on SQLite one call to the connection's thread for the whole batch.
-        return await self._db.read_then_write(_BATCH_CONTEXT, context, plan)
+        # One transaction; on SQLite one call to the connection's thread for the whole batch,
+        # its COMMIT queued behind it (`staged` once only that is left).
+        return await self._db.read_then_write(_BATCH_CONTEXT, context, plan, staged=staged)
 
     async def count_anonymous_reply(self, discussion_id: int) -> None:
         await self._db.execute(_COUNT_ANONYMOUS, {"id": discussion_id, "count": 1})

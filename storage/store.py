@@ -36,8 +36,6 @@ class SqlStore(
 ):
     """The store on an unopened `Db`; `open()` connects and applies pending migrations."""
 
-    pipelined_writes = False
-
     def __init__(self, db: Db) -> None:
         super().__init__(db)
 
@@ -57,8 +55,6 @@ class SqlStore(
 
 class SQLiteStore(SqlStore):
     """The store on one SQLite file (WAL mode); it can copy itself while in use (`backup`)."""
-
-    pipelined_writes = True  # one connection, whose thread runs its calls first in, first out
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000) -> None:
         from storage.db.sqlite import SqliteDb

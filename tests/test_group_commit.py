@@ -93,38 +93,44 @@ async def test_a_failing_batch_is_logged_and_the_next_ones_still_go(caplog: pyte
     assert "a batch of 2 could not be written" in caplog.text
 
 
-async def test_with_two_in_flight_the_next_batch_starts_before_the_first_returns() -> None:
+async def test_a_write_left_with_its_commit_lets_the_next_batch_start() -> None:
     started: list[list[int]] = []
-    releases: list[asyncio.Event] = []
+    commits: list[asyncio.Event] = []
+    commit: GroupCommit[int]
 
     async def write(batch: list[int]) -> None:
         started.append(batch)
-        release = asyncio.Event()
-        releases.append(release)
-        await release.wait()
+        done = asyncio.Event()
+        commits.append(done)
+        if batch[0] != 2:  # the second batch never says it is staged
+            commit.staged()
+            commit.staged()  # twice changes nothing
+        await done.wait()
 
-    commit: GroupCommit[int] = GroupCommit(write, max_rows=2, max_delay=60, in_flight=2)
+    commit = GroupCommit(write, max_rows=2, max_delay=60)
+    commit.staged()  # outside a write: nothing
     for i in range(6):
-        await commit.add(i)  # two batches being written, the third full one queued
+        await commit.add(i)
     await asyncio.sleep(0)
+    # the first is staged, so the second started; the third waits for the second to end
     assert started == [[0, 1], [2, 3]] and commit.pending == 2
-    blocked = asyncio.create_task(commit.add(6))  # the bound: two in flight and one queued
+    blocked = asyncio.create_task(commit.add(6))  # the bound: a full batch queued behind a write
     flushing = asyncio.create_task(commit.flush())
     await asyncio.sleep(0.01)
     assert not blocked.done() and not flushing.done()
 
-    releases[1].set()  # the second ends first: the queued batch starts in its slot...
+    commits[1].set()  # the second ends before the first: the third starts...
+    await blocked
     await asyncio.sleep(0.01)
     assert started[2] == [4, 5]
-    releases[2].set()
+    commits[2].set()
     await asyncio.sleep(0.01)
     assert not flushing.done()  # ...but nothing counts as written while the first is not
-    releases[0].set()
-    await blocked
+    commits[0].set()
     for _ in range(20):  # the last batch (6) is written by the flush
         await asyncio.sleep(0.001)
-        for release in releases:
-            release.set()
+        for done in commits:
+            done.set()
     await flushing
     assert [i for batch in started for i in batch] == list(range(7))
 

@@ -319,16 +319,50 @@ async def test_a_batch_of_replies_is_one_call_to_the_sqlite_thread(
         assert await store.store_replies(where, rows) == 0  # delivered again: kept once
         (discussion,) = await store.recent_discussions(where, at - timedelta(days=1))
         assert discussion.anonymous_replies == 32  # each delivery of u2's counted
+
+        # For a batch writer: the COMMIT in a call of its own, queued with the writes, and
+        # `staged` told in between (the next batch may start: it queues behind the COMMIT).
+        told: list[int] = []
+        more = [("t1", f"n{i}", "u1", "Ann", "more", at, False) for i in range(5)]
+        with caplog.at_level(logging.DEBUG, logger="aiosqlite"):
+            caplog.clear()
+            assert await store.store_replies(where, more, staged=lambda: told.append(len(told))) == 5
+            calls = [r for r in caplog.records if r.name == "aiosqlite" and r.msg == "executing %s"]
+        assert len(calls) == 2 and told == [0]
+        assert not store.sqlite_db.connection.in_transaction
     finally:
         await store.close()
+
+
+async def test_a_staged_write_that_fails_is_taken_back_and_never_staged(tmp_path: Path) -> None:
+    lite = SqliteDb(tmp_path / "staged.db")
+    await lite.open()
+    try:
+        await lite.execute(_TABLE["sqlite"])
+        await lite.execute("INSERT INTO t (k) VALUES ('taken')")
+        told: list[str] = []
+
+        def plan(rows: list[Row]) -> list[Write]:
+            return [EachRow("INSERT INTO t (k) VALUES (:k)", [{"k": "new"}, {"k": "taken"}])]
+
+        with pytest.raises(DuplicateError):
+            await lite.read_then_write("SELECT 1", {}, plan, staged=lambda: told.append("staged"))
+        assert told == [] and not lite.connection.in_transaction
+        assert [r[0] for r in await lite.fetch("SELECT k FROM t")] == ["taken"]
+        ok = [EachRow("INSERT INTO t (k) VALUES (:k)", [{"k": "next"}])]
+        await lite.read_then_write("SELECT 1", {}, lambda rows: ok, staged=lambda: told.append("staged"))
+        assert told == ["staged"] and await lite.fetch_value("SELECT count(*) FROM t") == 2
+    finally:
+        await lite.close()
 
 
 async def test_writes_queued_back_to_back_on_sqlite_keep_their_order_and_their_transactions(
     tmp_path: Path,
 ) -> None:
     """A transaction lets go of the store's lock once its COMMIT is queued, and a write of its
-    own once it is queued: the next queues behind it before its answer is back. Many at once,
-    one failing, each a whole transaction; nothing interleaves, the connection ends clean."""
+    own (also one with its COMMIT in a second call) once it is queued: the next queues behind it
+    before its answer is back. Many at once, one failing, each a whole transaction; nothing
+    interleaves, the connection ends clean."""
     import asyncio
 
     lite = SqliteDb(tmp_path / "queued.db")
@@ -344,7 +378,11 @@ async def test_writes_queued_back_to_back_on_sqlite_keep_their_order_and_their_t
                 await tx.execute_many("INSERT INTO t (k, n) VALUES (:k, :n)", [{"k": f"tx{i}", "n": n}])
 
         async def alone(i: int) -> None:
-            await lite.execute("INSERT INTO t (k, n) VALUES (:k, -1)", {"k": f"one{i}"})
+            if i % 2:
+                await lite.execute("INSERT INTO t (k, n) VALUES (:k, -1)", {"k": f"one{i}"})
+                return
+            row = [EachRow("INSERT INTO t (k, n) VALUES (:k, -1)", [{"k": f"one{i}"}])]
+            await lite.read_then_write("SELECT 1", {}, lambda rows: row, staged=lambda: None)
 
         async def failing() -> None:
             async with lite.transaction() as tx:

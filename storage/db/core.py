@@ -188,6 +188,14 @@ class Tx(Protocol):
 class Db(Tx, Protocol):
     """A database of one engine, opened once per process; see storage/db/sqlite.py and postgres.py."""
 
+    async def read_then_write(
+        self, sql: Sql, params: Params, plan: Plan, *, staged: Callable[[], None] | None = None
+    ) -> int:
+        """`Tx.read_then_write` as a transaction of its own. SQLite calls `staged` once the
+        writes are made and only the COMMIT is left, queued before anything started after it
+        (a write started then is applied after this one); PostgreSQL never calls it (a write
+        started then would run beside this one, on another connection)."""
+
     @property
     def where(self) -> str:
         """The database's name for messages (a URL with its password masked)."""

@@ -7,7 +7,7 @@ Every statement on its own borrows a pooled connection (autocommit); a transacti
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -223,8 +223,10 @@ class PgDb(_Statements):
         with self._errors():
             return await super().insert_rows(into, rows)
 
-    async def read_then_write(self, sql: Sql, params: Params, plan: Plan) -> int:
-        async with self.transaction() as tx:
+    async def read_then_write(
+        self, sql: Sql, params: Params, plan: Plan, *, staged: Callable[[], None] | None = None
+    ) -> int:
+        async with self.transaction() as tx:  # `staged` is never called: see `Db.read_then_write`
             return await tx.read_then_write(sql, params, plan)
 
     async def run_script(self, script: str) -> None:

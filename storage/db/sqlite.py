@@ -502,8 +502,44 @@ class SqliteDb(_Statements):
     async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> int:
         return await self._atomically(_insert_call(into, rows)) if rows else 0
 
-    async def read_then_write(self, sql: Sql, params: Params, plan: Plan) -> int:
-        return await self._atomically(_read_then_write_call(sql, params, plan))
+    async def read_then_write(
+        self, sql: Sql, params: Params, plan: Plan, *, staged: Callable[[], None] | None = None
+    ) -> int:
+        writes = _read_then_write_call(sql, params, plan)
+        if staged is None:
+            return await self._atomically(writes)
+
+        # Two calls queued together: the writes, then the COMMIT. Once the first is answered,
+        # the caller's next write can be prepared while the thread commits this one.
+        def begin_and_write(c: sqlite3.Connection) -> int:
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                return writes(c)
+            except BaseException:
+                _roll_back(c)
+                raise
+
+        def commit(c: sqlite3.Connection) -> None:
+            if c.in_transaction:  # not when the writes failed (and were taken back)
+                try:
+                    c.execute("COMMIT")
+                except BaseException:
+                    _roll_back(c)
+                    raise
+
+        async with self._lock:
+            conn = self._connection()
+            written, committed = _queued(conn, begin_and_write), _queued(conn, commit)
+        with self._errors():
+            try:
+                added = await written
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await committed
+                raise
+            staged()
+            await committed
+        return added
 
     async def run_script(self, script: str) -> None:
         async with self.transaction() as tx:

@@ -77,12 +77,12 @@ class Collector:
                 last = community
                 rows = by_community.setdefault(community, [])
             rows.append(row)
-        last = list(by_community)[-1]
+        final = list(by_community)[-1]
         for community, batch in by_community.items():
             # Threads threadcast did not open are not its business; opted-out members are
             # counted, never stored; a reply delivered twice is kept once (see the store).
-            # Once only the last write's commit is left, the next batch may start.
-            staged = self._batch.staged if community is last else None
+            # Once only the final write's commit is left, the next batch may start.
+            staged = self._batch.staged if community is final else None
             try:
                 stored = await self._store.store_replies(community, batch, staged=staged)
             except StoreError as exc:

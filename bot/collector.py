@@ -77,7 +77,7 @@ class Collector:
                 last = community
                 rows = by_community.setdefault(community, [])
             rows.append(row)
-        final = list(by_community)[-1]
+        final = next(reversed(by_community))
         for community, batch in by_community.items():
             # Threads threadcast did not open are not its business; opted-out members are
             # counted, never stored; a reply delivered twice is kept once (see the store).

@@ -69,8 +69,7 @@ class GroupCommit(Generic[T]):
         self._queue: list[T] = []
         self._timer: asyncio.TimerHandle | None = None
         self._writes: deque[tuple[asyncio.Task[None], int]] = deque()  # started, not yet counted
-        self._writing = False  # a write is under way and has not called `staged`
-        self._staged: set[asyncio.Task[None]] = set()  # writes that did
+        self._holder: asyncio.Task[None] | None = None  # the write under way, until `staged` or its end
         self._taken = asyncio.Event()  # set each time a batch is taken off the queue
         self._oldest = 0.0  # when the first queued item arrived (loop time)
         self._flushing = 0  # callers of flush() waiting: write now, however small the batch
@@ -85,7 +84,7 @@ class GroupCommit(Generic[T]):
 
     async def add(self, item: T) -> None:
         # Called once per item under a flood: kept to a few attribute reads on the usual path.
-        while len(self._queue) >= self._max_rows and self._writing:
+        while len(self._queue) >= self._max_rows and self._holder is not None:
             self._taken.clear()  # a full batch is waiting already: wait until a write takes it
             await self._taken.wait()
         queue = self._queue
@@ -95,7 +94,7 @@ class GroupCommit(Generic[T]):
         self._added += 1
         if len(queue) >= self._max_rows:
             self._start_writer()
-        elif self._timer is None and not self._writing:
+        elif self._timer is None and self._holder is None:
             self._timer = asyncio.get_running_loop().call_later(self._max_delay, self._start_writer)
 
     async def flush(self) -> None:
@@ -114,13 +113,14 @@ class GroupCommit(Generic[T]):
         """Called by `write`, from inside it, once what is left of it is its commit, where a
         write started now is applied after it: the next batch may start. Its items count as
         written only once `write` returns."""
-        task = asyncio.current_task()
-        if task is None or task in self._staged or not any(t is task for t, _ in self._writes):
-            return
-        self._staged.add(task)
-        self._writing = False
+        if self._holder is not None and asyncio.current_task() is self._holder:
+            self._holder = None
+            self._next()
+
+    def _next(self) -> None:
+        """No write is under way: the next batch may start, and callers waiting for room are told."""
         self._start_writer()
-        if not self._writing:
+        if self._holder is None:
             self._taken.set()  # nobody waits for a write that is not coming yet
 
     def _start_writer(self) -> None:
@@ -128,7 +128,7 @@ class GroupCommit(Generic[T]):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self._writing or not self._queue:
+        if self._holder is not None or not self._queue:
             return
         loop = asyncio.get_running_loop()
         if len(self._queue) < self._max_rows and not self._flushing:
@@ -141,9 +141,8 @@ class GroupCommit(Generic[T]):
         batch, self._queue = self._queue[: self._max_rows], self._queue[self._max_rows :]
         self._oldest = loop.time()  # what is left waited at most this one write longer
         self._taken.set()
-        task = asyncio.create_task(self._write_batch(batch), name=self._name)
+        task = self._holder = asyncio.create_task(self._write_batch(batch), name=self._name)
         self._writes.append((task, len(batch)))
-        self._writing = True
         task.add_done_callback(self._written)
 
     async def _write_batch(self, batch: list[T]) -> None:
@@ -155,15 +154,13 @@ class GroupCommit(Generic[T]):
     def _written(self, task: asyncio.Task[None]) -> None:
         # The items are counted done in the order the writes started (what `flush` waits
         # for), whichever ends first. A write cancelled (the loop closing) counts as given up on.
-        if task in self._staged:
-            self._staged.discard(task)
-        else:
-            self._writing = False
+        if task is self._holder:
+            self._holder = None
         while self._writes and self._writes[0][0].done():
             self._done += self._writes.popleft()[1]
         wrote, self._wrote = self._wrote, asyncio.Event()
         wrote.set()
-        if self._queue and not task.cancelled():
-            self._start_writer()
-        if not self._writing:
-            self._taken.set()  # nobody waits for a write that is not coming yet
+        if task.cancelled():
+            self._taken.set()
+        else:
+            self._next()

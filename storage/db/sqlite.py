@@ -267,15 +267,12 @@ class _Transaction(_Statements):
             # BEGIN its statements would run outside any transaction).
             raise StoreError("a statement after one that failed in its transaction")
 
-    def _take_ahead(self) -> tuple[bool, list[Callable[[sqlite3.Connection], object]]]:
-        """Whether the next call begins the transaction, and the statements waiting for it."""
+    def _ahead(self, work: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connection], T]:
+        """The transaction's next call: its BEGIN if it is the first, the statements waiting
+        for it, then `work`."""
         self._check()
         begin, later = not self.begun, self._later
         self.begun, self._later = True, []
-        return begin, later
-
-    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        begin, later = self._take_ahead()
 
         def call(c: sqlite3.Connection) -> T:
             if begin:
@@ -284,6 +281,10 @@ class _Transaction(_Statements):
                 step(c)
             return work(c)
 
+        return call
+
+    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        call = self._ahead(work)
         try:
             return await super()._run(call)
         except BaseException:
@@ -298,20 +299,8 @@ class _Transaction(_Statements):
         """COMMIT, with what still waits, unless nothing was begun."""
         if not self.begun and not self._later:
             return
-        begin, later = self._take_ahead()
+        commit = _committed(self._ahead(_nothing))
         self.ended = True
-
-        def commit(c: sqlite3.Connection) -> None:
-            try:
-                if begin:
-                    c.execute("BEGIN IMMEDIATE")
-                for step in later:
-                    step(c)
-                c.execute("COMMIT")
-            except BaseException:
-                _roll_back(c)
-                raise
-
         done = _queued(self._open, commit)
         self._release()
         await done
@@ -321,6 +310,39 @@ def _roll_back(c: sqlite3.Connection) -> None:
     if c.in_transaction:
         with contextlib.suppress(sqlite3.Error):
             c.execute("ROLLBACK")
+
+
+def _begun(work: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connection], T]:
+    """BEGIN IMMEDIATE, then `work`; all taken back if it fails."""
+
+    def call(c: sqlite3.Connection) -> T:
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            return work(c)
+        except BaseException:
+            _roll_back(c)
+            raise
+
+    return call
+
+
+def _committed(work: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connection], T]:
+    """`work`, then COMMIT; the transaction taken back if either fails."""
+
+    def call(c: sqlite3.Connection) -> T:
+        try:
+            done = work(c)
+            c.execute("COMMIT")
+        except BaseException:
+            _roll_back(c)
+            raise
+        return done
+
+    return call
+
+
+def _nothing(c: sqlite3.Connection) -> None:
+    return None
 
 
 def _times(into: NewRows) -> list[int]:
@@ -470,18 +492,7 @@ class SqliteDb(_Statements):
 
     async def _atomically(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """`work` as one transaction, BEGIN to COMMIT in a single call on the thread."""
-
-        def whole(c: sqlite3.Connection) -> T:
-            c.execute("BEGIN IMMEDIATE")
-            try:
-                done = work(c)
-                c.execute("COMMIT")
-            except BaseException:
-                _roll_back(c)
-                raise
-            return done
-
-        return await self._alone(whole)
+        return await self._alone(_committed(_begun(work)))
 
     # -- statements on their own: reads straight on the connection, writes as one call each ----
     async def fetch(self, sql: Sql, params: Params = NO_PARAMS) -> list[Row]:
@@ -511,30 +522,14 @@ class SqliteDb(_Statements):
 
         # Two calls queued together: the writes, then the COMMIT. Once the first is answered,
         # the caller's next write can be prepared while the thread commits this one.
-        def begin_and_write(c: sqlite3.Connection) -> int:
-            c.execute("BEGIN IMMEDIATE")
-            try:
-                return writes(c)
-            except BaseException:
-                _roll_back(c)
-                raise
-
-        def commit(c: sqlite3.Connection) -> None:
-            if c.in_transaction:  # not when the writes failed (and were taken back)
-                try:
-                    c.execute("COMMIT")
-                except BaseException:
-                    _roll_back(c)
-                    raise
-
         async with self._lock:
             conn = self._connection()
-            written, committed = _queued(conn, begin_and_write), _queued(conn, commit)
+            written, committed = _queued(conn, _begun(writes)), _queued(conn, _committed(_nothing))
         with self._errors():
             try:
                 added = await written
             except BaseException:
-                with contextlib.suppress(Exception):
+                with contextlib.suppress(Exception):  # the writes were taken back: no COMMIT to make
                     await committed
                 raise
             staged()

@@ -1,9 +1,11 @@
-"""`python -m bench [--quick] [--runs N] [--postgres URL] [--only NAME …]`: every benchmark, tables, results.
+"""`python -m bench [--quick] [--runs N] [--pairs K] [--postgres URL] [--only NAME …]`: every benchmark.
 
 Each case runs in a fresh process (`bench.worker`); a figure and its baseline run one
 after the other in the same invocation, and the figure reported is their ratio, since
 absolute times vary between machines and from run to run. The whole set runs `--runs` times
-(3 by default) and each ratio is reported as its lowest and highest.
+(3 by default) and each ratio is reported as its lowest and highest. With `--pairs K` each
+figure and its baselines run K times, interleaved, and each side's median run is the one
+reported: on a machine whose speed wanders, one slow spell then moves no ratio.
 """
 
 from __future__ import annotations
@@ -36,6 +38,22 @@ class Row:
     met: bool
 
 
+def median_run(results: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    """The run whose `key` is the median (the lower of the middle two for an even count)."""
+    ordered = sorted(results, key=lambda r: float(r[key]))
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def interleaved(pairs: int, key: str, *calls: tuple[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each case run `pairs` times in turn (A B A B …), so a slow spell of the machine falls on
+    every side alike; each case's median run by `key`, in the order given."""
+    found: list[list[dict[str, Any]]] = [[] for _ in calls]
+    for _ in range(pairs):
+        for results, (name, arguments) in zip(found, calls, strict=True):
+            results.append(case(name, **arguments))
+    return [median_run(results, key) for results in found]
+
+
 def case(name: str, **arguments: Any) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-m", "bench.worker", name, json.dumps(arguments)],
@@ -47,21 +65,21 @@ def case(name: str, **arguments: Any) -> dict[str, Any]:
     return result
 
 
-def ingest(sizes: Sizes, backends: dict[str, str | None]) -> list[Row]:
+def ingest(sizes: Sizes, backends: dict[str, str | None], pairs: int = 1) -> list[Row]:
     rows = []
     for backend, url in backends.items():
-        ours = case("ingest_app", backend=backend, count=sizes.replies, url=url)
-        raw = case("ingest_raw", backend=backend, count=sizes.replies, url=url)
+        arguments = {"backend": backend, "count": sizes.replies, "url": url}
+        ours, raw = interleaved(pairs, "rate", ("ingest_app", arguments), ("ingest_raw", arguments))
         ratio = ours["rate"] / raw["rate"]
         rows.append(Row("reply ingest (App.dispatch vs raw batched INSERT), rate", backend,
                         ours["rate"], raw["rate"], "replies/s", ratio, ">= 0.8", ratio >= 0.8))  # fmt: skip
     return rows
 
 
-def discord(sizes: Sizes) -> tuple[list[Row], dict[str, Any], dict[str, Any]]:
-    ours = case("discord_adapter", count=sizes.messages)
-    bare = case("discord_bare", count=sizes.messages)
-    raw = case("ingest_raw", backend="sqlite", count=sizes.messages)
+def discord(sizes: Sizes, pairs: int = 1) -> tuple[list[Row], dict[str, Any], dict[str, Any]]:
+    flood = {"count": sizes.messages}
+    ours, bare, raw = interleaved(pairs, "rate", ("discord_adapter", flood), ("discord_bare", flood),
+                                  ("ingest_raw", {"backend": "sqlite", "count": sizes.messages}))  # fmt: skip
     ratio = ours["rate"] / bare["rate"]
     # The ceiling: what bare discord.py spends on a message plus one raw batched INSERT of it.
     ceiling = 1 / (1 / bare["rate"] + 1 / raw["rate"])
@@ -76,13 +94,12 @@ def discord(sizes: Sizes) -> tuple[list[Row], dict[str, Any], dict[str, Any]]:
     return rows, ours, bare
 
 
-def digest(sizes: Sizes, backends: dict[str, str | None]) -> list[Row]:
+def digest(sizes: Sizes, backends: dict[str, str | None], pairs: int = 1) -> list[Row]:
     rows = []
     for backend, url in backends.items():
         arguments = {"backend": backend, "replies": sizes.digest_replies,
                      "discussions": sizes.digest_discussions, "url": url}  # fmt: skip
-        ours = case("digest_builder", **arguments)
-        sql = case("digest_sql", **arguments)
+        ours, sql = interleaved(pairs, "seconds", ("digest_builder", arguments), ("digest_sql", arguments))
         if (ours["replies"], ours["participants"]) != (sql["replies"], sql["participants"]):
             raise RuntimeError(f"the digest and the aggregate disagree: {ours} {sql}")
         ratio = ours["seconds"] / sql["seconds"]
@@ -96,9 +113,9 @@ def digest(sizes: Sizes, backends: dict[str, str | None]) -> list[Row]:
     return rows
 
 
-def feeds(sizes: Sizes) -> list[Row]:
-    ours = case("feeds_poller", count=sizes.feeds)
-    loop = case("feeds_loop", count=sizes.feeds)
+def feeds(sizes: Sizes, pairs: int = 1) -> list[Row]:
+    ours, loop = interleaved(pairs, "seconds", ("feeds_poller", {"count": sizes.feeds}),
+                             ("feeds_loop", {"count": sizes.feeds}))  # fmt: skip
     huge_entries = 160_000 if sizes.feeds >= 1_000 else 5_000
     huge = case("feeds_huge", entries=huge_entries)
     ratio = ours["seconds"] / loop["seconds"]
@@ -168,9 +185,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"where to write the results ({RESULTS})")
     parser.add_argument("--runs", type=int, default=None, metavar="N",
                         help="whole runs, each ratio as its min-max (default 3, 1 with --quick)")  # fmt: skip
+    parser.add_argument("--pairs", type=int, default=1, metavar="K",
+                        help="each figure and its baselines run K times, interleaved; each side's median"
+                             " run counts (default 1)")  # fmt: skip
     args = parser.parse_args(argv)
     if args.runs is not None and args.runs < 1:
         parser.error("--runs must be at least 1")
+    if args.pairs < 1:
+        parser.error("--pairs must be at least 1")
     runs_wanted = args.runs or (1 if args.quick else 3)
     sizes = Sizes.of(args.quick)
     backends: dict[str, str | None] = {"sqlite": None}
@@ -182,14 +204,14 @@ def main(argv: list[str] | None = None) -> int:
     for number in range(1, runs_wanted + 1):
         rows: list[Row] = []
         if "ingest" in wanted:
-            rows += ingest(sizes, backends)
+            rows += ingest(sizes, backends, args.pairs)
         if "discord" in wanted:
-            flood, ours, bare = discord(sizes)
+            flood, ours, bare = discord(sizes, args.pairs)
             rows += flood + memory(ours, bare)
         if "digest" in wanted:
-            rows += digest(sizes, backends)
+            rows += digest(sizes, backends, args.pairs)
         if "feeds" in wanted:
-            rows += feeds(sizes)
+            rows += feeds(sizes, args.pairs)
         if "startup" in wanted:
             rows += startup(5 if args.quick else 15)
         print(f"run {number} of {runs_wanted}\n{table(rows)}\n", flush=True)
@@ -197,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     if len(runs) > 1:
         print(f"spread over {len(runs)} runs\n{spread(runs)}")
     report = {
-        "quick": args.quick, "sizes": asdict(sizes), "seconds": round(time.monotonic() - started, 1),
+        "quick": args.quick, "pairs": args.pairs, "sizes": asdict(sizes),
+        "seconds": round(time.monotonic() - started, 1),
         "machine": {"python": platform.python_version(), "cpus": cpu_count(), "system": platform.platform()},
         "rows": [asdict(r) for r in runs[-1]],
         "runs": [[asdict(r) for r in rows] for rows in runs],

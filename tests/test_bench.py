@@ -54,3 +54,21 @@ def test_the_benchmark_reaches_postgresql_when_given_a_url(tmp_path: Path) -> No
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert {row["backend"] for row in json.loads(out.read_text())["rows"]} == {"sqlite", "postgres"}
+
+
+def test_a_side_run_several_times_counts_by_its_median_run() -> None:
+    from bench.run import median_run
+
+    runs = [{"rate": 900.0, "rss_peak_mb": 1}, {"rate": 300.0, "rss_peak_mb": 2},
+            {"rate": 600.0, "rss_peak_mb": 3}]  # fmt: skip
+    assert median_run(runs, "rate") == {"rate": 600.0, "rss_peak_mb": 3}  # the whole run, memory and all
+    assert median_run(runs[:2], "rate")["rate"] == 300.0  # even: the lower middle
+    assert median_run(runs[:1], "rate")["rate"] == 900.0
+
+
+def test_pairs_below_one_are_refused_before_anything_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--pairs", "0"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 2
+    assert "--pairs must be at least 1" in done.stderr

@@ -19,7 +19,7 @@ How it works, and what it promises:
   while one commits, see next).
 - A store whose writes are applied in the order they start (SQLite: one
   connection, whose thread runs calls first in, first out) calls `staged()`
-  from inside the write once only its commit is left: the next batch starts
+  during the write once only its commit is left: the next batch starts
   then, and its rows queue behind that commit, so the database goes from one
   batch to the next while the event loop prepares the one after.
 - `flush()` returns once every item queued before it is written (items queued
@@ -110,10 +110,11 @@ class GroupCommit(Generic[T]):
             self._flushing -= 1
 
     def staged(self) -> None:
-        """Called by `write`, from inside it, once what is left of it is its commit, where a
-        write started now is applied after it: the next batch may start. Its items count as
-        written only once `write` returns."""
-        if self._holder is not None and asyncio.current_task() is self._holder:
+        """Called by `write` while it is under way (from inside it, or from a callback it had
+        scheduled on the loop) once what is left of it is its commit, where a write started
+        now is applied after it: the next batch may start. Its items count as written only once
+        `write` returns. A call from any other task changes nothing."""
+        if self._holder is not None and asyncio.current_task() in (self._holder, None):
             self._holder = None
             self._next()
 

@@ -228,3 +228,35 @@ async def test_a_timed_batch_is_written_without_any_barrier(store: SQLiteStore) 
     app = await _app(store, max_delay=0.005)
     await app.dispatch(_reply("r1"))
     assert await eventually(lambda: store.get_reply(C, "r1"), what="the reply written by the timer")
+
+
+async def test_a_write_may_say_it_is_staged_from_a_callback_it_scheduled_but_no_other_task_may() -> None:
+    # SQLite's thread has `staged` called on the loop as a callback while the write still
+    # waits for its answer (storage/db/sqlite.py); another task's call changes nothing.
+    started: list[list[int]] = []
+    ends: list[asyncio.Event] = []
+    commit: GroupCommit[int]
+
+    async def write(batch: list[int]) -> None:
+        started.append(batch)
+        ends.append(done := asyncio.Event())
+        if batch[0] == 0:
+            asyncio.get_running_loop().call_soon(commit.staged)
+        if batch[0] != 4:  # the last is written at once
+            await done.wait()
+
+    async def meddle() -> None:
+        commit.staged()
+
+    commit = GroupCommit(write, max_rows=2, max_delay=60)
+    for i in range(6):
+        await commit.add(i)
+    await asyncio.sleep(0.01)
+    assert started == [[0, 1], [2, 3]]  # the callback let the second start
+    await asyncio.create_task(meddle())  # the second is under way: another task cannot free its slot
+    await asyncio.sleep(0.01)
+    assert started == [[0, 1], [2, 3]] and commit.pending == 2
+    for done in ends:
+        done.set()
+    await commit.flush()
+    assert started == [[0, 1], [2, 3], [4, 5]]

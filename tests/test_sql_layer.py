@@ -3,7 +3,9 @@ rewritten text runs on both engines with the same answers."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 
 from bot.store import DuplicateError, StoreError
 from storage.db.core import Db, EachRow, Insert, NewRows, Row, Write, compile_sql, iso_z, pick
-from storage.db.sqlite import SqliteDb
+from storage.db.sqlite import _PROBE, SqliteDb
 from tests.postgres import fresh_schema
 
 # -- the rewrite, text only ----------------------------------------------------------------
@@ -397,5 +399,58 @@ async def test_writes_queued_back_to_back_on_sqlite_keep_their_order_and_their_t
         assert sorted(r[0] for r in await lite.fetch("SELECT n FROM t WHERE k LIKE 'tx%'")) == list(range(40))
         assert await lite.fetch_value("SELECT count(*) FROM t WHERE k LIKE 'one%'") == 20
         assert not lite.connection.in_transaction
+    finally:
+        await lite.close()
+
+
+async def test_an_insert_starved_of_the_interpreters_lock_makes_the_next_batches_multi_row(
+    tmp_path: Path,
+) -> None:
+    # While the event loop's thread runs Python without a pause, `executemany` on the
+    # connection's thread gets the interpreter's lock back only when it is forced off that
+    # thread (every 5 ms), twice a row: it takes far longer than its own work. The next
+    # batches then go in as multi-row statements (one lock a statement), until a probe finds
+    # the loop quiet again.
+    lite = SqliteDb(tmp_path / "starved.db")
+    await lite.open()
+    try:
+        await lite.execute(_PAIRS["sqlite"])
+        pairs = NewRows("pairs", ("a", "b", "at"), ("bigint", "text", "timestamptz"))
+        at = datetime(2026, 1, 1, tzinfo=UTC)
+        traced: list[str] = []
+        await lite.connection.set_trace_callback(traced.append)  # called on the connection's thread
+
+        # Batches long enough (a few ms of work) that a busy machine's pauses do not make a
+        # quiet loop's insert look starved.
+        size = 300
+
+        def batch(n: int) -> list[tuple[object, ...]]:
+            return [(n, f"r{i}", at) for i in range(size)]
+
+        def inserts() -> list[str]:
+            found = [t for t in traced if t.startswith("INSERT INTO pairs")]
+            traced.clear()
+            return found
+
+        assert await lite.insert_rows(pairs, batch(0)) == size  # a quiet loop: one statement a row
+        assert len(inserts()) == size
+
+        starved = asyncio.ensure_future(lite.insert_rows(pairs, batch(1)))
+        await asyncio.sleep(0)  # its call is queued...
+        until = time.monotonic() + 0.5
+        while time.monotonic() < until:  # ...and the loop's thread keeps the lock meanwhile
+            pass
+        assert await starved == size
+        assert len(inserts()) == size
+
+        for n in range(2, 1 + _PROBE):  # multi-row, the same rows kept, the same count
+            assert await lite.insert_rows(pairs, [*batch(n), (n, "r0", at)]) == size
+            (statement,) = inserts()
+            assert statement.count("),") == size
+        assert await lite.insert_rows(pairs, batch(1 + _PROBE)) == size  # the probe: the loop is quiet
+        assert len(inserts()) == size
+        assert await lite.insert_rows(pairs, batch(2 + _PROBE)) == size
+        assert len(inserts()) == size
+        assert await lite.fetch_value("SELECT count(*) FROM pairs") == size * (3 + _PROBE)
     finally:
         await lite.close()

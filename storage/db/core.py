@@ -191,10 +191,11 @@ class Db(Tx, Protocol):
     async def read_then_write(
         self, sql: Sql, params: Params, plan: Plan, *, staged: Callable[[], None] | None = None
     ) -> int:
-        """`Tx.read_then_write` as a transaction of its own. SQLite calls `staged` once the
-        writes are made and only the COMMIT is left, queued before anything started after it
-        (a write started then is applied after this one); PostgreSQL never calls it (a write
-        started then would run beside this one, on another connection)."""
+        """`Tx.read_then_write` as a transaction of its own. SQLite has `staged` called on the
+        event loop (a callback, while this call is still under way) once the writes are made
+        and only the COMMIT is left, queued before anything started after it (a write started
+        then is applied after this one); PostgreSQL never calls it (a write started then would
+        run beside this one, on another connection)."""
 
     @property
     def where(self) -> str:

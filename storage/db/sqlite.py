@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import json
 import logging
 import sqlite3
@@ -141,10 +142,9 @@ def _statement(sql: Sql) -> Compiled:
     return query
 
 
-def _insert_traced(into: NewRows, count: int) -> str:
-    text = _insert(into)
-    _log.debug("sql: %s (%d rows)", text, count)
-    return text
+def _insert_traced(into: NewRows, count: int) -> None:
+    if _log.isEnabledFor(logging.DEBUG):
+        _log.debug("sql: %s (%d rows)", _insert(into), count)
 
 
 # Each statement as a call for the connection's thread: the SQL compiled and traced and the
@@ -171,22 +171,79 @@ def _many_call(sql: Sql, rows: Iterable[Params]) -> Callable[[sqlite3.Connection
     return run
 
 
-def _insert_call(into: NewRows, rows: Sequence[tuple[Any, ...]]) -> Callable[[sqlite3.Connection], int]:
+# How long an `executemany` may take against its own CPU time before it counts as starved.
+_STARVED = 3.0
+# While starved, every this many batches tries `executemany` again.
+_PROBE = 8
+
+
+class _Inserts:
+    """How a batch of new rows goes in: chosen, and run, on the connection's thread.
+
+    `executemany` costs SQLite the least, but it lets go of the interpreter's lock around each
+    row's step and reset and must take it back twice a row. While the event loop's thread
+    keeps the lock busy (a flood read from a socket), it gets it back only at that thread's
+    next system call: a 512-row batch took up to 112 ms on the thread instead of 9
+    (docs/benchmarks.md). An `executemany` that waited that long (wall time over `_STARVED`
+    times its own CPU time) makes the next batches multi-row statements, which take the lock
+    once a statement, for 4-25% more work in SQLite; every `_PROBE`th batch tries
+    `executemany` again, so the cheaper form comes back once the loop is quiet."""
+
+    def __init__(self) -> None:
+        self._starved = False
+        self._since_probe = 0
+
+    def run(self, c: sqlite3.Connection, into: NewRows, values: list[tuple[Any, ...]]) -> int:
+        if not values:
+            return 0
+        if self._starved:
+            self._since_probe += 1
+            if self._since_probe < _PROBE:
+                return _insert_statements(c, into, values)
+        wall, cpu = time.perf_counter(), time.thread_time()
+        added = max(c.executemany(_insert(into), values).rowcount, 0)
+        self._starved = time.perf_counter() - wall > _STARVED * (time.thread_time() - cpu)
+        self._since_probe = 0
+        return added
+
+
+def _insert_statements(c: sqlite3.Connection, into: NewRows, values: list[tuple[Any, ...]]) -> int:
+    """`values` in multi-row INSERTs, as many rows a statement as SQLite takes parameters."""
+    width = len(into.columns)
+    per = max(1, c.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width)
+    row = f"({', '.join('?' * width)})"
+    added = 0
+    for start in range(0, len(values), per):
+        chunk = values[start : start + per]
+        rows = ", ".join([row] * len(chunk))
+        sql = f"INSERT INTO {into.table} ({', '.join(into.columns)}) VALUES {rows} ON CONFLICT DO NOTHING"
+        added += c.execute(sql, list(itertools.chain.from_iterable(chunk))).rowcount
+    return max(added, 0)
+
+
+def _insert_call(
+    into: NewRows, rows: Sequence[tuple[Any, ...]], inserts: _Inserts
+) -> Callable[[sqlite3.Connection], int]:
     values = _encoded(rows, into)
-    sql = _insert_traced(into, len(values))
-    return lambda c: max(c.executemany(sql, values).rowcount, 0) if values else 0
+    _insert_traced(into, len(values))
+    return lambda c: inserts.run(c, into, values)
 
 
-def _read_then_write_call(sql: Sql, params: Params, plan: Plan) -> Callable[[sqlite3.Connection], int]:
+def _read_then_write_call(
+    sql: Sql, params: Params, plan: Plan, inserts: _Inserts, written: Callable[[], object] | None = None
+) -> Callable[[sqlite3.Connection], int]:
+    """The read, the plan and its writes as one call; `written` is called there once they are made."""
     read = _fetch_call(sql, params)
 
     def run(c: sqlite3.Connection) -> int:
         added = 0
         for write in plan(read(c)):  # on the connection's thread, as `Tx.read_then_write` says
             if isinstance(write, Insert):
-                added += _insert_call(write.into, write.rows)(c)
+                added += _insert_call(write.into, write.rows, inserts)(c)
             else:
                 _many_call(write.sql, write.rows)(c)
+        if written is not None:
+            written()
         return added
 
     return run
@@ -198,8 +255,9 @@ class _Statements:
 
     engine: Engine = "sqlite"
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, inserts: _Inserts) -> None:
         self._open = conn
+        self._inserts = inserts
 
     def _connection(self) -> aiosqlite.Connection:
         return self._open
@@ -225,10 +283,10 @@ class _Statements:
         await self._run(_many_call(sql, rows))
 
     async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> int:
-        return await self._run(_insert_call(into, rows)) if rows else 0
+        return await self._run(_insert_call(into, rows, self._inserts)) if rows else 0
 
     async def read_then_write(self, sql: Sql, params: Params, plan: Plan) -> int:
-        return await self._run(_read_then_write_call(sql, params, plan))
+        return await self._run(_read_then_write_call(sql, params, plan, self._inserts))
 
     async def run_script(self, script: str) -> None:
         found = statements(script)
@@ -251,8 +309,8 @@ class _Transaction(_Statements):
     let go (`release`) as soon as that call is queued: the next transaction queues its calls
     behind it while it runs, and the connection's thread goes from one to the next."""
 
-    def __init__(self, conn: aiosqlite.Connection, release: Callable[[], None]) -> None:
-        super().__init__(conn)
+    def __init__(self, conn: aiosqlite.Connection, inserts: _Inserts, release: Callable[[], None]) -> None:
+        super().__init__(conn, inserts)
         self.begun = False
         self.ended = False  # the COMMIT is queued
         self._failed = False
@@ -382,6 +440,7 @@ class SqliteDb(_Statements):
         self._busy_timeout_ms = busy_timeout_ms
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        self._inserts = _Inserts()
 
     @property
     def where(self) -> str:
@@ -464,7 +523,7 @@ class SqliteDb(_Statements):
                 held = False
                 self._lock.release()
 
-        tx = _Transaction(db, release)
+        tx = _Transaction(db, self._inserts, release)
         try:
             with self._errors():
                 try:
@@ -511,17 +570,20 @@ class SqliteDb(_Statements):
         await self._atomically(_many_call(sql, rows))
 
     async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> int:
-        return await self._atomically(_insert_call(into, rows)) if rows else 0
+        return await self._atomically(_insert_call(into, rows, self._inserts)) if rows else 0
 
     async def read_then_write(
         self, sql: Sql, params: Params, plan: Plan, *, staged: Callable[[], None] | None = None
     ) -> int:
-        writes = _read_then_write_call(sql, params, plan)
         if staged is None:
-            return await self._atomically(writes)
+            return await self._atomically(_read_then_write_call(sql, params, plan, self._inserts))
 
-        # Two calls queued together: the writes, then the COMMIT. Once the first is answered,
-        # the caller's next write can be prepared while the thread commits this one.
+        # Two calls queued together: the writes, then the COMMIT. Once the writes are made the
+        # thread has `staged` called on the event loop: under a flood, a turn of the busy loop
+        # sooner than this task would (docs/benchmarks.md). The caller's next write is then
+        # prepared while this one commits.
+        tell = functools.partial(asyncio.get_running_loop().call_soon_threadsafe, staged)
+        writes = _read_then_write_call(sql, params, plan, self._inserts, tell)
         async with self._lock:
             conn = self._connection()
             written, committed = _queued(conn, _begun(writes)), _queued(conn, _committed(_nothing))
@@ -532,7 +594,6 @@ class SqliteDb(_Statements):
                 with contextlib.suppress(Exception):  # the writes were taken back: no COMMIT to make
                     await committed
                 raise
-            staged()
             await committed
         return added
 

@@ -209,15 +209,11 @@ class _Inserts:
 
 def _insert_statements(c: sqlite3.Connection, into: NewRows, values: list[tuple[Any, ...]]) -> int:
     """`values` in multi-row INSERTs, as many rows a statement as SQLite takes parameters."""
-    width = len(into.columns)
-    per = max(1, c.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width)
-    row = f"({', '.join('?' * width)})"
+    per = max(1, c.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(into.columns))
     added = 0
     for start in range(0, len(values), per):
         chunk = values[start : start + per]
-        rows = ", ".join([row] * len(chunk))
-        sql = f"INSERT INTO {into.table} ({', '.join(into.columns)}) VALUES {rows} ON CONFLICT DO NOTHING"
-        added += c.execute(sql, list(itertools.chain.from_iterable(chunk))).rowcount
+        added += c.execute(_insert(into, len(chunk)), list(itertools.chain.from_iterable(chunk))).rowcount
     return max(added, 0)
 
 
@@ -425,9 +421,10 @@ def _encoded(rows: Sequence[tuple[Any, ...]], into: NewRows) -> list[tuple[Any, 
     return encoded
 
 
-def _insert(into: NewRows) -> str:
+def _insert(into: NewRows, rows: int = 1) -> str:
+    row = f"({', '.join('?' * len(into.columns))})"
     return (
-        f"INSERT INTO {into.table} ({', '.join(into.columns)}) VALUES ({', '.join('?' * len(into.columns))})"
+        f"INSERT INTO {into.table} ({', '.join(into.columns)}) VALUES {', '.join([row] * rows)}"
         " ON CONFLICT DO NOTHING"
     )
 

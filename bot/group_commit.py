@@ -14,9 +14,12 @@ How it works, and what it promises:
   stored within a few milliseconds.
 - Batches are written one at a time, in arrival order. Items that arrive
   during a write queue for the next one, so the platform keeps reading while
-  the database writes; `add` waits only when a full batch is queued and a
-  write is under way (backpressure: memory stays bounded by two batches, three
-  while one commits, see next).
+  the database writes, and go together, up to `backlog` times `max_rows`:
+  under a flood a write's fixed costs (its lookup, its commit, the turns of
+  the event loop and the handoffs to the database's thread) are shared by
+  more rows, and the reader is held up less often. `add` waits only when that
+  many are queued and a write is under way (backpressure: memory stays
+  bounded by two such batches, three while one commits, see next).
 - A store whose writes are applied in the order they start (SQLite: one
   connection, whose thread runs calls first in, first out) calls `staged()`
   during the write once only its commit is left: the next batch starts
@@ -49,6 +52,7 @@ T = TypeVar("T")
 
 DEFAULT_MAX_ROWS = 512
 DEFAULT_MAX_DELAY = 0.005  # seconds
+DEFAULT_BACKLOG = 4  # a batch written after a busy spell: up to this many times max_rows
 
 
 class GroupCommit(Generic[T]):
@@ -58,12 +62,14 @@ class GroupCommit(Generic[T]):
         *,
         max_rows: int = DEFAULT_MAX_ROWS,
         max_delay: float = DEFAULT_MAX_DELAY,
+        backlog: int = DEFAULT_BACKLOG,
         name: str = "group commit",
     ) -> None:
-        if max_rows < 1 or max_delay < 0:
-            raise ValueError("max_rows must be at least 1 and max_delay not negative")
+        if max_rows < 1 or max_delay < 0 or backlog < 1:
+            raise ValueError("max_rows and backlog must be at least 1 and max_delay not negative")
         self._write = write
         self._max_rows = max_rows
+        self._max_batch = max_rows * backlog
         self._max_delay = max_delay
         self._name = name
         self._queue: list[T] = []
@@ -84,8 +90,8 @@ class GroupCommit(Generic[T]):
 
     async def add(self, item: T) -> None:
         # Called once per item under a flood: kept to a few attribute reads on the usual path.
-        while len(self._queue) >= self._max_rows and self._holder is not None:
-            self._taken.clear()  # a full batch is waiting already: wait until a write takes it
+        while len(self._queue) >= self._max_batch and self._holder is not None:
+            self._taken.clear()  # the largest batch is waiting already: wait until a write takes it
             await self._taken.wait()
         queue = self._queue
         if not queue:
@@ -139,7 +145,7 @@ class GroupCommit(Generic[T]):
                 # about the same for five rows as for a hundred).
                 self._timer = loop.call_later(wait, self._start_writer)
                 return
-        batch, self._queue = self._queue[: self._max_rows], self._queue[self._max_rows :]
+        batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
         self._oldest = loop.time()  # what is left waited at most this one write longer
         self._taken.set()
         task = self._holder = asyncio.create_task(self._write_batch(batch), name=self._name)

@@ -24,7 +24,7 @@ async def test_a_batch_goes_out_when_full_and_the_rest_after_the_delay() -> None
     async def write(batch: list[int]) -> None:
         written.append(batch)
 
-    commit: GroupCommit[int] = GroupCommit(write, max_rows=3, max_delay=0.01)
+    commit: GroupCommit[int] = GroupCommit(write, max_rows=3, max_delay=0.01, backlog=1)
     for i in range(7):
         await commit.add(i)
 
@@ -65,9 +65,9 @@ async def test_a_full_queue_makes_the_producer_wait() -> None:
         await release.wait()
         written.extend(batch)
 
-    commit: GroupCommit[int] = GroupCommit(slow_write, max_rows=2, max_delay=60)
+    commit: GroupCommit[int] = GroupCommit(slow_write, max_rows=2, max_delay=60, backlog=1)
     for i in range(4):
-        await commit.add(i)  # 0 and 1 being written, 2 and 3 queued: a full batch waits
+        await commit.add(i)  # 0 and 1 being written, 2 and 3 queued: the largest batch waits
     blocked = asyncio.create_task(commit.add(4))
     await asyncio.sleep(0.01)
     assert not blocked.done() and commit.pending == 2
@@ -75,6 +75,26 @@ async def test_a_full_queue_makes_the_producer_wait() -> None:
     await blocked
     await commit.flush()
     assert written == [0, 1, 2, 3, 4]
+
+
+async def test_what_arrives_during_a_write_goes_in_one_batch_up_to_the_backlog() -> None:
+    release = asyncio.Event()
+    written: list[list[int]] = []
+
+    async def slow_write(batch: list[int]) -> None:
+        await release.wait()
+        written.append(batch)
+
+    commit: GroupCommit[int] = GroupCommit(slow_write, max_rows=2, max_delay=60, backlog=3)
+    for i in range(8):
+        await commit.add(i)  # 0 and 1 being written; 2 to 7 (three batches' worth) queued
+    blocked = asyncio.create_task(commit.add(8))
+    await asyncio.sleep(0.01)
+    assert not blocked.done() and commit.pending == 6
+    release.set()
+    await blocked
+    await commit.flush()
+    assert written == [[0, 1], [2, 3, 4, 5, 6, 7], [8]]  # in order, the backlog as one batch
 
 
 async def test_a_failing_batch_is_logged_and_the_next_ones_still_go(caplog: pytest.LogCaptureFixture) -> None:
@@ -107,7 +127,7 @@ async def test_a_write_left_with_its_commit_lets_the_next_batch_start() -> None:
             commit.staged()  # twice changes nothing
         await done.wait()
 
-    commit = GroupCommit(write, max_rows=2, max_delay=60)
+    commit = GroupCommit(write, max_rows=2, max_delay=60, backlog=1)
     commit.staged()  # outside a write: nothing
     for i in range(6):
         await commit.add(i)
@@ -248,7 +268,7 @@ async def test_a_write_may_say_it_is_staged_from_a_callback_it_scheduled_but_no_
     async def meddle() -> None:
         commit.staged()
 
-    commit = GroupCommit(write, max_rows=2, max_delay=60)
+    commit = GroupCommit(write, max_rows=2, max_delay=60, backlog=1)
     for i in range(6):
         await commit.add(i)
     await asyncio.sleep(0.01)

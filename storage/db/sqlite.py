@@ -175,6 +175,10 @@ def _many_call(sql: Sql, rows: Iterable[Params]) -> Callable[[sqlite3.Connection
 _STARVED = 3.0
 # While starved, every this many batches tries `executemany` again.
 _PROBE = 8
+# Rows a multi-row INSERT takes at most. sqlite3 keeps each statement text it prepared (128 of
+# them): batches of every size up to 2,048 rows as one statement each held 10-12 MB more at the
+# flood's peak than statements of at most 256 rows (docs/benchmarks.md).
+_ROWS_A_STATEMENT = 256
 
 
 class _Inserts:
@@ -208,8 +212,10 @@ class _Inserts:
 
 
 def _insert_statements(c: sqlite3.Connection, into: NewRows, values: list[tuple[Any, ...]]) -> int:
-    """`values` in multi-row INSERTs, as many rows a statement as SQLite takes parameters."""
-    per = max(1, c.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(into.columns))
+    """`values` in multi-row INSERTs of at most `_ROWS_A_STATEMENT` rows (fewer if SQLite takes
+    fewer parameters a statement)."""
+    most = c.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(into.columns)
+    per = max(1, min(_ROWS_A_STATEMENT, most))
     added = 0
     for start in range(0, len(values), per):
         chunk = values[start : start + per]

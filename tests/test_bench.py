@@ -66,6 +66,20 @@ def test_a_side_run_several_times_counts_by_its_median_run() -> None:
     assert median_run(runs[:1], "rate")["rate"] == 900.0
 
 
+def test_pairs_run_in_turn_the_order_reversed_every_other_time() -> None:
+    from bench.run import interleaved
+
+    ran: list[str] = []
+
+    def run(name: str, **arguments: int) -> dict[str, float]:
+        ran.append(name)
+        return {"rate": float(arguments["n"] * len(ran))}
+
+    ours, base = interleaved(3, "rate", ("ours", {"n": 1}), ("base", {"n": 10}), run=run)
+    assert ran == ["ours", "base", "base", "ours", "ours", "base"]
+    assert ours == {"rate": 4.0} and base == {"rate": 30.0}  # each side's median: runs 1, 4, 5 and 2, 3, 6
+
+
 def test_pairs_below_one_are_refused_before_anything_runs() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--pairs", "0"], cwd=ROOT, capture_output=True, text=True, check=False

@@ -171,10 +171,15 @@ def _many_call(sql: Sql, rows: Iterable[Params]) -> Callable[[sqlite3.Connection
     return run
 
 
-# How long an `executemany` may take against its own CPU time before it counts as starved.
+# How long an `executemany` may take against its own CPU time before it counts as starved,
+# and how long it must have waited at least (a starved probe waits 10-20 ms; a busy machine's
+# pause of a millisecond or two is not starvation).
 _STARVED = 3.0
-# While starved, every this many batches tries `executemany` again.
+_WAITED = 0.004  # seconds
+# While starved, every this many batches tries `executemany` again...
 _PROBE = 8
+# ...on this many rows first: a starved `executemany` costs about a millisecond a row.
+_PROBE_ROWS = 16
 # Rows a multi-row INSERT takes at most. sqlite3 keeps each statement text it prepared (128 of
 # them): batches of every size up to 2,048 rows as one statement each held 10-12 MB more at the
 # flood's peak than statements of at most 256 rows (docs/benchmarks.md).
@@ -188,10 +193,12 @@ class _Inserts:
     row's step and reset and must take it back twice a row. While the event loop's thread
     keeps the lock busy (a flood read from a socket), it gets it back only at that thread's
     next system call: a 512-row batch took up to 112 ms on the thread instead of 9
-    (docs/benchmarks.md). An `executemany` that waited that long (wall time over `_STARVED`
-    times its own CPU time) makes the next batches multi-row statements, which take the lock
-    once a statement, for 4-25% more work in SQLite; every `_PROBE`th batch tries
-    `executemany` again, so the cheaper form comes back once the loop is quiet."""
+    (docs/benchmarks.md). So a batch's first `_PROBE_ROWS` rows go by `executemany`, timed:
+    if that waited far longer than it worked (wall time over `_STARVED` times its own CPU
+    time, and over `_WAITED` more), the rest of the batch and the next ones go as multi-row
+    statements, which take the lock once a statement, for 4-25% more work in SQLite; every
+    `_PROBE`th batch probes again, so the cheaper form comes back once the loop is quiet.
+    (Timing whole batches instead cost a flood's first batch, and every eighth, 100-200 ms.)"""
 
     def __init__(self) -> None:
         self._starved = False
@@ -204,11 +211,19 @@ class _Inserts:
             self._since_probe += 1
             if self._since_probe < _PROBE:
                 return _insert_statements(c, into, values)
+        probe, rest = values[:_PROBE_ROWS], values[_PROBE_ROWS:]
         wall, cpu = time.perf_counter(), time.thread_time()
-        added = max(c.executemany(_insert(into), values).rowcount, 0)
-        self._starved = time.perf_counter() - wall > _STARVED * (time.thread_time() - cpu)
+        added = _insert_each(c, into, probe)
+        wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
+        self._starved = wall > _STARVED * cpu and wall - cpu > _WAITED
         self._since_probe = 0
+        if rest:
+            added += _insert_statements(c, into, rest) if self._starved else _insert_each(c, into, rest)
         return added
+
+
+def _insert_each(c: sqlite3.Connection, into: NewRows, values: list[tuple[Any, ...]]) -> int:
+    return max(c.executemany(_insert(into), values).rowcount, 0)
 
 
 def _insert_statements(c: sqlite3.Connection, into: NewRows, values: list[tuple[Any, ...]]) -> int:

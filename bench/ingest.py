@@ -103,13 +103,14 @@ async def through_app(backend: str, count: int, url: str | None = None) -> dict[
     }
 
 
-async def raw_insert(backend: str, count: int, url: str | None = None) -> dict[str, float]:
+async def raw_insert(
+    backend: str, count: int, url: str | None = None, batch: int = DEFAULT_MAX_ROWS
+) -> dict[str, float]:
     async with _database(backend, url) as (store, where):
         await store.open()
         threads = await _threads(store)
         await store.close()
         todo = events(count)
-        batch = DEFAULT_MAX_ROWS
         if backend == "sqlite":
             rows = [
                 (threads[e.thread_id], e.message_id, e.author_id, e.author_name, e.text,

@@ -74,3 +74,11 @@ def test_no_module_level_mutable_state_in_the_core() -> None:
                 assert not isinstance(value, ast.List | ast.Dict | ast.Set | ast.ListComp | ast.DictComp), (
                     f"{path.relative_to(ROOT)}:{node.lineno} binds a mutable value at module level"
                 )
+
+
+def test_every_storage_module_stays_under_500_lines() -> None:
+    """Small modules whose names say what they hold: the store grew one class of 77 methods
+    once (issue 14), and the SQLite module grew past 500 lines again before this test."""
+    for path in sorted((ROOT / "storage").rglob("*.py")):
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        assert lines < 500, f"{path.relative_to(ROOT)} has {lines} lines: split it by what it holds"

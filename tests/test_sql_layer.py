@@ -14,7 +14,8 @@ import pytest
 
 from bot.store import DuplicateError, StoreError
 from storage.db.core import Db, EachRow, Insert, NewRows, Row, Write, compile_sql, iso_z, pick
-from storage.db.sqlite import _PROBE, _PROBE_ROWS, _ROWS_A_STATEMENT, SqliteDb
+from storage.db.sqlite import SqliteDb
+from storage.db.sqlite_calls import PROBE, PROBE_ROWS, ROWS_A_STATEMENT
 from tests.postgres import fresh_schema
 
 # -- the rewrite, text only ----------------------------------------------------------------
@@ -262,13 +263,13 @@ async def test_a_transaction_cancelled_while_its_first_call_waits_leaves_the_con
     import asyncio
     import time
 
-    from storage.db.sqlite import _on_thread
+    from storage.db.sqlite_calls import on_thread
 
     lite = SqliteDb(tmp_path / "cancel.db")
     await lite.open()
     try:
         await lite.execute(_TABLE["sqlite"])
-        busy = asyncio.ensure_future(_on_thread(lite.connection, lambda c: time.sleep(0.3)))
+        busy = asyncio.ensure_future(on_thread(lite.connection, lambda c: time.sleep(0.3)))
         await asyncio.sleep(0.05)  # the thread is busy: the transaction's first call waits
 
         async def write() -> None:
@@ -443,17 +444,17 @@ async def test_an_insert_starved_of_the_interpreters_lock_makes_the_next_batches
         assert await starved == size
         # The probe's rows one by one; found starved, the rest of the batch multi-row at once.
         rows = [statement.count("),") + 1 for statement in inserts()]
-        assert rows == [1] * _PROBE_ROWS + [_ROWS_A_STATEMENT, size - _PROBE_ROWS - _ROWS_A_STATEMENT]
+        assert rows == [1] * PROBE_ROWS + [ROWS_A_STATEMENT, size - PROBE_ROWS - ROWS_A_STATEMENT]
 
-        for n in range(2, 1 + _PROBE):  # multi-row, the same rows kept, the same count
+        for n in range(2, 1 + PROBE):  # multi-row, the same rows kept, the same count
             assert await lite.insert_rows(pairs, [*batch(n), (n, "r0", at)]) == size
-            # At most _ROWS_A_STATEMENT rows a statement (each size prepared is kept by sqlite3).
+            # At most ROWS_A_STATEMENT rows a statement (each size prepared is kept by sqlite3).
             rows = [statement.count("),") + 1 for statement in inserts()]
-            assert rows == [_ROWS_A_STATEMENT, size + 1 - _ROWS_A_STATEMENT]
-        assert await lite.insert_rows(pairs, batch(1 + _PROBE)) == size  # the probe: the loop is quiet
+            assert rows == [ROWS_A_STATEMENT, size + 1 - ROWS_A_STATEMENT]
+        assert await lite.insert_rows(pairs, batch(1 + PROBE)) == size  # the probe: the loop is quiet
         assert len(inserts()) == size
-        assert await lite.insert_rows(pairs, batch(2 + _PROBE)) == size
+        assert await lite.insert_rows(pairs, batch(2 + PROBE)) == size
         assert len(inserts()) == size
-        assert await lite.fetch_value("SELECT count(*) FROM pairs") == size * (3 + _PROBE)
+        assert await lite.fetch_value("SELECT count(*) FROM pairs") == size * (3 + PROBE)
     finally:
         await lite.close()

@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import itertools
-import json
 import logging
 import sqlite3
 import time
@@ -26,9 +24,7 @@ from bot.store import DuplicateError, StoreError
 from storage.db import migrate
 from storage.db.core import (
     NO_PARAMS,
-    Compiled,
     Engine,
-    Insert,
     NewRows,
     Params,
     Plan,
@@ -36,7 +32,20 @@ from storage.db.core import (
     Sql,
     Tx,
     compile_sql,
-    iso_z,
+)
+from storage.db.sqlite_calls import (
+    Inserts,
+    begun,
+    committed,
+    execute_call,
+    fetch_call,
+    insert_call,
+    many_call,
+    nothing,
+    on_thread,
+    queued,
+    read_then_write_call,
+    roll_back,
 )
 
 _log = logging.getLogger(__name__)
@@ -58,18 +67,6 @@ def hint(exc: sqlite3.Error) -> str:
             " beside it: is the file, its directory or the disk read-only?)"
         )
     return ""
-
-
-def _value(value: object) -> object:
-    if isinstance(value, datetime):
-        return iso_z(value)
-    if isinstance(value, list | tuple | set | frozenset):  # `= ANY(:x)` and json_each(:x)
-        return json.dumps([iso_z(v) if isinstance(v, datetime) else v for v in value])
-    return value
-
-
-def _args(names: Sequence[str], params: Params) -> list[object]:
-    return [_value(params[name]) for name in names]
 
 
 class _NoParameters(logging.Filter):
@@ -115,164 +112,13 @@ def statements(script: str) -> list[str]:
     return found
 
 
-def _queued(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
-    """Queue `work` to run on the connection's own thread, as one call; the future has its result.
-
-    Every aiosqlite method is such a call, but it has no public name for running several
-    statements in one (omnilib/aiosqlite#19), and it queues a call only once it is awaited.
-    Queued here at once, a call can be queued under the store's lock and awaited after it: the
-    thread runs calls first in, first out. Each call is a round trip through the event loop,
-    which under a flood waits behind a long turn of the loop (about 10 ms with discord.py reading
-    a busy gateway), so a transaction's statements go in as few calls as they can."""
-    if not conn._running:
-        raise StoreError("the database connection is closed")
-    future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-    conn._tx.put_nowait((future, functools.partial(work, conn._conn)))
-    return future
-
-
-async def _on_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
-    return await _queued(conn, work)
-
-
-def _statement(sql: Sql) -> Compiled:
-    """The query for sqlite3, its text traced at DEBUG (never its values: see _NoParameters)."""
-    query = compile_sql(sql, "sqlite")
-    _log.debug("sql: %s", query.text)
-    return query
-
-
-def _insert_traced(into: NewRows, count: int) -> None:
-    if _log.isEnabledFor(logging.DEBUG):
-        _log.debug("sql: %s (%d rows)", _insert(into), count)
-
-
-# Each statement as a call for the connection's thread: the SQL compiled and traced and the
-# values bound as sqlite3 takes them where the call is made, the statement run where it is run.
-def _fetch_call(sql: Sql, params: Params) -> Callable[[sqlite3.Connection], list[Row]]:
-    query = _statement(sql)
-    args = _args(query.names, params)
-    return lambda c: c.execute(query.text, args).fetchall()
-
-
-def _execute_call(sql: Sql, params: Params) -> Callable[[sqlite3.Connection], int]:
-    query = _statement(sql)
-    args = _args(query.names, params)
-    return lambda c: max(c.execute(query.text, args).rowcount, 0)
-
-
-def _many_call(sql: Sql, rows: Iterable[Params]) -> Callable[[sqlite3.Connection], None]:
-    query = _statement(sql)
-    args = [_args(query.names, r) for r in rows]
-
-    def run(c: sqlite3.Connection) -> None:
-        c.executemany(query.text, args)
-
-    return run
-
-
-# How long an `executemany` may take against its own CPU time before it counts as starved,
-# and how long it must have waited at least (a starved probe waits 10-20 ms; a busy machine's
-# pause of a millisecond or two is not starvation).
-_STARVED = 3.0
-_WAITED = 0.004  # seconds
-# While starved, every this many batches tries `executemany` again...
-_PROBE = 8
-# ...on this many rows first: a starved `executemany` costs about a millisecond a row.
-_PROBE_ROWS = 16
-# Rows a multi-row INSERT takes at most. sqlite3 keeps each statement text it prepared (128 of
-# them): batches of every size up to 2,048 rows as one statement each held 10-12 MB more at the
-# flood's peak than statements of at most 256 rows (docs/benchmarks.md).
-_ROWS_A_STATEMENT = 256
-
-
-class _Inserts:
-    """How a batch of new rows goes in: chosen, and run, on the connection's thread.
-
-    `executemany` costs SQLite the least, but it lets go of the interpreter's lock around each
-    row's step and reset and must take it back twice a row. While the event loop's thread
-    keeps the lock busy (a flood read from a socket), it gets it back only at that thread's
-    next system call: a 512-row batch took up to 112 ms on the thread instead of 9
-    (docs/benchmarks.md). So a batch's first `_PROBE_ROWS` rows go by `executemany`, timed:
-    if that waited far longer than it worked (wall time over `_STARVED` times its own CPU
-    time, and over `_WAITED` more), the rest of the batch and the next ones go as multi-row
-    statements, which take the lock once a statement, for 4-25% more work in SQLite; every
-    `_PROBE`th batch probes again, so the cheaper form comes back once the loop is quiet.
-    (Timing whole batches instead cost a flood's first batch, and every eighth, 100-200 ms.)"""
-
-    def __init__(self) -> None:
-        self._starved = False
-        self._since_probe = 0
-
-    def run(self, c: sqlite3.Connection, into: NewRows, values: list[tuple[Any, ...]]) -> int:
-        if not values:
-            return 0
-        if self._starved:
-            self._since_probe += 1
-            if self._since_probe < _PROBE:
-                return _insert_statements(c, into, values)
-        probe, rest = values[:_PROBE_ROWS], values[_PROBE_ROWS:]
-        wall, cpu = time.perf_counter(), time.thread_time()
-        added = _insert_each(c, into, probe)
-        wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
-        self._starved = wall > _STARVED * cpu and wall - cpu > _WAITED
-        self._since_probe = 0
-        if rest:
-            added += _insert_statements(c, into, rest) if self._starved else _insert_each(c, into, rest)
-        return added
-
-
-def _insert_each(c: sqlite3.Connection, into: NewRows, values: list[tuple[Any, ...]]) -> int:
-    return max(c.executemany(_insert(into), values).rowcount, 0)
-
-
-def _insert_statements(c: sqlite3.Connection, into: NewRows, values: list[tuple[Any, ...]]) -> int:
-    """`values` in multi-row INSERTs of at most `_ROWS_A_STATEMENT` rows (fewer if SQLite takes
-    fewer parameters a statement)."""
-    most = c.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(into.columns)
-    per = max(1, min(_ROWS_A_STATEMENT, most))
-    added = 0
-    for start in range(0, len(values), per):
-        chunk = values[start : start + per]
-        added += c.execute(_insert(into, len(chunk)), list(itertools.chain.from_iterable(chunk))).rowcount
-    return max(added, 0)
-
-
-def _insert_call(
-    into: NewRows, rows: Sequence[tuple[Any, ...]], inserts: _Inserts
-) -> Callable[[sqlite3.Connection], int]:
-    values = _encoded(rows, into)
-    _insert_traced(into, len(values))
-    return lambda c: inserts.run(c, into, values)
-
-
-def _read_then_write_call(
-    sql: Sql, params: Params, plan: Plan, inserts: _Inserts, written: Callable[[], object] | None = None
-) -> Callable[[sqlite3.Connection], int]:
-    """The read, the plan and its writes as one call; `written` is called there once they are made."""
-    read = _fetch_call(sql, params)
-
-    def run(c: sqlite3.Connection) -> int:
-        added = 0
-        for write in plan(read(c)):  # on the connection's thread, as `Tx.read_then_write` says
-            if isinstance(write, Insert):
-                added += _insert_call(write.into, write.rows, inserts)(c)
-            else:
-                _many_call(write.sql, write.rows)(c)
-        if written is not None:
-            written()
-        return added
-
-    return run
-
-
 class _Statements:
     """The statements of `Tx` on the shared connection (the caller holds the lock if it must),
     each one call on the connection's thread."""
 
     engine: Engine = "sqlite"
 
-    def __init__(self, conn: aiosqlite.Connection, inserts: _Inserts) -> None:
+    def __init__(self, conn: aiosqlite.Connection, inserts: Inserts) -> None:
         self._open = conn
         self._inserts = inserts
 
@@ -280,10 +126,10 @@ class _Statements:
         return self._open
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        return await _on_thread(self._connection(), work)
+        return await on_thread(self._connection(), work)
 
     async def fetch(self, sql: Sql, params: Params = NO_PARAMS) -> list[Row]:
-        return await self._run(_fetch_call(sql, params))
+        return await self._run(fetch_call(sql, params))
 
     async def fetch_one(self, sql: Sql, params: Params = NO_PARAMS) -> Row | None:
         rows = await self.fetch(sql, params)
@@ -294,16 +140,16 @@ class _Statements:
         return None if row is None else row[0]
 
     async def execute(self, sql: Sql, params: Params = NO_PARAMS) -> int:
-        return await self._run(_execute_call(sql, params))
+        return await self._run(execute_call(sql, params))
 
     async def execute_many(self, sql: Sql, rows: Iterable[Params]) -> None:
-        await self._run(_many_call(sql, rows))
+        await self._run(many_call(sql, rows))
 
     async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> int:
-        return await self._run(_insert_call(into, rows, self._inserts)) if rows else 0
+        return await self._run(insert_call(into, rows, self._inserts)) if rows else 0
 
     async def read_then_write(self, sql: Sql, params: Params, plan: Plan) -> int:
-        return await self._run(_read_then_write_call(sql, params, plan, self._inserts))
+        return await self._run(read_then_write_call(sql, params, plan, self._inserts))
 
     async def run_script(self, script: str) -> None:
         found = statements(script)
@@ -326,7 +172,7 @@ class _Transaction(_Statements):
     let go (`release`) as soon as that call is queued: the next transaction queues its calls
     behind it while it runs, and the connection's thread goes from one to the next."""
 
-    def __init__(self, conn: aiosqlite.Connection, inserts: _Inserts, release: Callable[[], None]) -> None:
+    def __init__(self, conn: aiosqlite.Connection, inserts: Inserts, release: Callable[[], None]) -> None:
         super().__init__(conn, inserts)
         self.begun = False
         self.ended = False  # the COMMIT is queued
@@ -368,86 +214,17 @@ class _Transaction(_Statements):
 
     async def execute_many(self, sql: Sql, rows: Iterable[Params]) -> None:
         self._check()
-        self._later.append(_many_call(sql, rows))
+        self._later.append(many_call(sql, rows))
 
     async def end(self) -> None:
         """COMMIT, with what still waits, unless nothing was begun."""
         if not self.begun and not self._later:
             return
-        commit = _committed(self._ahead(_nothing))
+        commit = committed(self._ahead(nothing))
         self.ended = True
-        done = _queued(self._open, commit)
+        done = queued(self._open, commit)
         self._release()
         await done
-
-
-def _roll_back(c: sqlite3.Connection) -> None:
-    if c.in_transaction:
-        with contextlib.suppress(sqlite3.Error):
-            c.execute("ROLLBACK")
-
-
-def _begun(work: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connection], T]:
-    """BEGIN IMMEDIATE, then `work`; all taken back if it fails."""
-
-    def call(c: sqlite3.Connection) -> T:
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            return work(c)
-        except BaseException:
-            _roll_back(c)
-            raise
-
-    return call
-
-
-def _committed(work: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connection], T]:
-    """`work`, then COMMIT; the transaction taken back if either fails."""
-
-    def call(c: sqlite3.Connection) -> T:
-        try:
-            done = work(c)
-            c.execute("COMMIT")
-        except BaseException:
-            _roll_back(c)
-            raise
-        return done
-
-    return call
-
-
-def _nothing(c: sqlite3.Connection) -> None:
-    return None
-
-
-def _times(into: NewRows) -> list[int]:
-    return [i for i, t in enumerate(into.types) if t == "timestamptz"]
-
-
-def _encoded(rows: Sequence[tuple[Any, ...]], into: NewRows) -> list[tuple[Any, ...]]:
-    """The rows with their time columns as SQLite keeps them."""
-    times = _times(into)
-    if not times:
-        return list(rows)
-    if times == [len(into.columns) - 1] and into.types.count("timestamptz") == 1:
-        # One time, last (replies): one pass, no list per row.
-        return [(*row[:-1], None if row[-1] is None else iso_z(row[-1])) for row in rows]
-    encoded = []
-    for row in rows:
-        values = list(row)
-        for i in times:
-            if values[i] is not None:
-                values[i] = iso_z(values[i])
-        encoded.append(tuple(values))
-    return encoded
-
-
-def _insert(into: NewRows, rows: int = 1) -> str:
-    row = f"({', '.join('?' * len(into.columns))})"
-    return (
-        f"INSERT INTO {into.table} ({', '.join(into.columns)}) VALUES {', '.join([row] * rows)}"
-        " ON CONFLICT DO NOTHING"
-    )
 
 
 class SqliteDb(_Statements):
@@ -458,7 +235,7 @@ class SqliteDb(_Statements):
         self._busy_timeout_ms = busy_timeout_ms
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
-        self._inserts = _Inserts()
+        self._inserts = Inserts()
 
     @property
     def where(self) -> str:
@@ -553,7 +330,7 @@ class SqliteDb(_Statements):
                         # on the thread, after that call (first in, first out), so the shared
                         # connection is never left mid-transaction. (Once the COMMIT is queued,
                         # its call takes the transaction back itself.)
-                        await _on_thread(db, _roll_back)
+                        await on_thread(db, roll_back)
                     raise
         finally:
             release()
@@ -563,18 +340,18 @@ class SqliteDb(_Statements):
         inside another task's transaction, and awaited after it, so the next write can queue
         behind it while it runs."""
         async with self._lock:
-            done = _queued(self._connection(), work)
+            done = queued(self._connection(), work)
         with self._errors():
             return await done
 
     async def _atomically(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """`work` as one transaction, BEGIN to COMMIT in a single call on the thread."""
-        return await self._alone(_committed(_begun(work)))
+        return await self._alone(committed(begun(work)))
 
     # -- statements on their own: reads straight on the connection, writes as one call each ----
     async def fetch(self, sql: Sql, params: Params = NO_PARAMS) -> list[Row]:
         if compile_sql(sql, "sqlite").writes:
-            return await self._atomically(_fetch_call(sql, params))
+            return await self._atomically(fetch_call(sql, params))
         with self._errors():
             return await super().fetch(sql, params)
 
@@ -582,37 +359,37 @@ class SqliteDb(_Statements):
         # One statement is a transaction of its own (the connection autocommits): SQLite takes
         # the write lock as it starts, as BEGIN IMMEDIATE would (waiting out the busy timeout),
         # and takes all of it back if it fails. One call to the connection's thread, not three.
-        return await self._alone(_execute_call(sql, params))
+        return await self._alone(execute_call(sql, params))
 
     async def execute_many(self, sql: Sql, rows: Iterable[Params]) -> None:
-        await self._atomically(_many_call(sql, rows))
+        await self._atomically(many_call(sql, rows))
 
     async def insert_rows(self, into: NewRows, rows: Sequence[tuple[Any, ...]]) -> int:
-        return await self._atomically(_insert_call(into, rows, self._inserts)) if rows else 0
+        return await self._atomically(insert_call(into, rows, self._inserts)) if rows else 0
 
     async def read_then_write(
         self, sql: Sql, params: Params, plan: Plan, *, staged: Callable[[], None] | None = None
     ) -> int:
         if staged is None:
-            return await self._atomically(_read_then_write_call(sql, params, plan, self._inserts))
+            return await self._atomically(read_then_write_call(sql, params, plan, self._inserts))
 
         # Two calls queued together: the writes, then the COMMIT. Once the writes are made the
         # thread has `staged` called on the event loop: under a flood, a turn of the busy loop
         # sooner than this task would (docs/benchmarks.md). The caller's next write is then
         # prepared while this one commits.
         tell = functools.partial(asyncio.get_running_loop().call_soon_threadsafe, staged)
-        writes = _read_then_write_call(sql, params, plan, self._inserts, tell)
+        writes = read_then_write_call(sql, params, plan, self._inserts, tell)
         async with self._lock:
             conn = self._connection()
-            written, committed = _queued(conn, _begun(writes)), _queued(conn, _committed(_nothing))
+            written, commit = queued(conn, begun(writes)), queued(conn, committed(nothing))
         with self._errors():
             try:
                 added = await written
             except BaseException:
                 with contextlib.suppress(Exception):  # the writes were taken back: no COMMIT to make
-                    await committed
+                    await commit
                 raise
-            await committed
+            await commit
         return added
 
     async def run_script(self, script: str) -> None:

@@ -92,6 +92,17 @@ _NAMES = (
     " w WHERE n = 1 ORDER BY posted_at, discussion_id, created_at, id"
 )
 
+# The discussions posted in the period, and those given by id (replied to in it), with their
+# articles and how many replies each has ever had.
+_PERIODS_DISCUSSIONS = (
+    f"SELECT {DISCUSSION_COLS}, {ARTICLE_COLS},"
+    " (SELECT count(*) FROM replies r WHERE r.discussion_id = d.id)"
+    " FROM discussions d JOIN articles a ON a.id = d.article_id"
+    " WHERE d.platform = :platform AND d.community_id = :community AND d.state = 'posted' AND ("
+    "   (d.posted_at >= :start AND d.posted_at < :end) OR d.id = ANY(:ids::bigint[]))"
+    " ORDER BY d.posted_at, d.id"
+)
+
 
 def _activity_sql(midnights: int) -> str:
     """The period's replies, read once: the counts of each discussion, then each replier's
@@ -308,12 +319,7 @@ class DigestQueries(Queries):
         )
         by_discussion = self._rows.marks(marks)
         discussions = await self._db.fetch(
-            f"SELECT {DISCUSSION_COLS}, {ARTICLE_COLS},"
-            " (SELECT count(*) FROM replies r WHERE r.discussion_id = d.id)"
-            " FROM discussions d JOIN articles a ON a.id = d.article_id"
-            " WHERE d.platform = :platform AND d.community_id = :community AND d.state = 'posted' AND ("
-            "   (d.posted_at >= :start AND d.posted_at < :end) OR d.id = ANY(:ids::bigint[]))"
-            " ORDER BY d.posted_at, d.id",
+            _PERIODS_DISCUSSIONS,
             {**params, "ids": list(by_discussion)},
         )
         return [
@@ -348,12 +354,7 @@ class DigestQueries(Queries):
             if is_anonymous:
                 anonymous.add(author)
         discussions = await self._db.fetch(
-            f"SELECT {DISCUSSION_COLS}, {ARTICLE_COLS},"
-            " (SELECT count(*) FROM replies r WHERE r.discussion_id = d.id)"
-            " FROM discussions d JOIN articles a ON a.id = d.article_id"
-            " WHERE d.platform = :platform AND d.community_id = :community AND d.state = 'posted' AND ("
-            "   (d.posted_at >= :start AND d.posted_at < :end) OR d.id = ANY(:ids::bigint[]))"
-            " ORDER BY d.posted_at, d.id",
+            _PERIODS_DISCUSSIONS,
             {**params, "ids": list(tallies)},
         )
         return PeriodActivity(

@@ -59,7 +59,8 @@ async def on_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connecti
 
 
 def _statement(sql: Sql) -> Compiled:
-    """The query for sqlite3, its text traced at DEBUG (never its values: see `_NoParameters` in storage.db.sqlite)."""
+    """The query for sqlite3, its text traced at DEBUG (never its values: see
+    `_NoParameters` in storage.db.sqlite)."""
     query = compile_sql(sql, "sqlite")
     _log.debug("sql: %s", query.text)
     return query
